@@ -1,0 +1,145 @@
+//! Building the application from settings: open the database, check the master key, bind the
+//! listener, wire middleware and routes. Nothing global; tests build as many as they like.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use url::Url;
+
+use crate::config::Settings;
+use crate::secrets::{Keys, MasterKey};
+use crate::store::{self, Backend, Db};
+use crate::web::session::DbSessionStore;
+use crate::web::state::{AppState, now};
+use crate::web::{request_span, routes, same_origin_only, security_headers, setup};
+
+const KEY_CHECK: &str = "master_key_check";
+const KEY_CHECK_PLAINTEXT: &[u8] = b"twofold master key check v1";
+
+/// Opens the database named by the settings, applies migrations and checks the master key.
+/// Used by `serve` and by every CLI command, so they all read the same configuration.
+pub async fn open(settings: &Settings) -> anyhow::Result<(Db, Keys)> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") && settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    }
+    let master = match &settings.master_key {
+        Some(text) => MasterKey::from_base64(text).context("TWOFOLD_MASTER_KEY / master_key")?,
+        None => MasterKey::load_or_create(&settings.data_dir)?,
+    };
+    let keys = Keys::new(&master);
+    let db = Db::connect(&url).await.with_context(|| format!("connecting to the {} database", backend_name(&url)))?;
+    db.migrate().await.context("applying database migrations")?;
+    // Refuse to start with a key other than the one the data was sealed with, instead of reading garbage.
+    let stored = store::meta::insert_if_absent(&db, KEY_CHECK, &keys.seal(KEY_CHECK, KEY_CHECK_PLAINTEXT)).await?;
+    match keys.open(KEY_CHECK, &stored) {
+        Ok(plain) if plain.as_slice() == KEY_CHECK_PLAINTEXT => Ok((db, keys)),
+        _ => anyhow::bail!(
+            "the master key does not match the one this database was created with; \
+             set TWOFOLD_MASTER_KEY (or data_dir/master.key) to the original key"
+        ),
+    }
+}
+
+fn backend_name(url: &str) -> &'static str {
+    if url.starts_with("sqlite:") { "SQLite" } else { "PostgreSQL" }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+    setup_link: Option<String>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (db, keys) = open(&settings).await?;
+        let listener = TcpListener::bind(settings.bind_addr()?).with_context(|| format!("binding {}", settings.bind))?;
+        let address = listener.local_addr()?;
+        let public_url = match settings.public_url()? {
+            Some(url) => url,
+            None => Url::parse(&format!("http://{address}"))?,
+        };
+        let state = web::Data::new(AppState { db, settings, keys, public_url });
+        let setup_link = if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
+        let server = server(state.clone(), listener)?;
+        spawn_housekeeping(state.db.clone());
+        Ok(Self { port: address.port(), server, state, setup_link })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn public_url(&self) -> &Url {
+        &self.state.public_url
+    }
+
+    /// The one-time link to create the first administrator, when none exists yet.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.state.db.backend()
+    }
+
+    /// Serves until SIGINT/SIGTERM; in-flight requests are allowed to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Server> {
+    let secure = state.secure_cookies();
+    let cookie_key = Key::from(state.keys.cookie_key());
+    let idle = actix_web::cookie::time::Duration::minutes(i64::from(state.settings.session.idle_timeout_minutes));
+    let workers = state.settings.workers;
+    let mut http = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(DbSessionStore { state: state.clone() }, cookie_key.clone())
+            .cookie_name(if secure { "__Host-twofold".into() } else { "twofold_session".into() })
+            .cookie_secure(secure)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".into())
+            .cookie_content_security(CookieContentSecurity::Signed)
+            .session_lifecycle(BrowserSession::default().state_ttl(idle).state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest))
+            .build();
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(16 * 1024))
+            .app_data(web::PayloadConfig::default().limit(64 * 1024))
+            .wrap(sessions)
+            .wrap(from_fn(same_origin_only))
+            .wrap(security_headers(secure))
+            .wrap(from_fn(request_span))
+            .configure(routes)
+    })
+    .shutdown_timeout(10);
+    if let Some(n) = workers {
+        http = http.workers(n);
+    }
+    Ok(http.listen(listener)?.run())
+}
+
+/// Deletes expired sessions now and then (expired ones are already refused on load).
+fn spawn_housekeeping(db: Db) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store::sessions::purge_expired(&db, now()).await {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+        }
+    });
+}

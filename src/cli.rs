@@ -1,0 +1,190 @@
+//! The command line: `serve`, `migrate` and `user …`. Parsing is clap's; each command opens the
+//! database with the same settings as the server, so they always agree.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::app::{Application, open};
+use crate::config::Settings;
+use crate::domain::{DisplayName, Email, Password, Role, Username};
+use crate::store::{self, StoreError, audit::{Event, Outcome}, users::{NewUser, UserRow}};
+use crate::web::state::now;
+
+#[derive(Debug, Parser)]
+#[command(name = "twofold", version, about = "Self-hosted multi-factor authentication portal")]
+pub struct Cli {
+    /// Configuration file (default: ./twofold.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the portal.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        display_name: String,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// user, helpdesk or admin.
+        #[arg(long, default_value = "user")]
+        role: String,
+    },
+    /// List users.
+    List,
+    /// Show one user.
+    Show { username: String },
+    /// Disable a user (they can no longer sign in; their sessions end).
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+    /// Unlock a user locked out after failed attempts.
+    Unlock { username: String },
+    /// Delete a user and their devices.
+    Delete { username: String },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            open(&settings).await?;
+            println!("Database is up to date.");
+            Ok(())
+        }
+        Command::User(cmd) => user(settings, cmd).await,
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    println!("Twofold is running at {}", app.public_url());
+    if let Some(link) = app.setup_link() {
+        // Printed, not logged: the link is a secret meant for the person starting the server.
+        println!("No administrator exists yet. Create one within 24 hours at:\n\n    {link}\n");
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+fn read_password_stdin() -> anyhow::Result<Password> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).context("reading the password from standard input")?;
+    let line = input.lines().next().unwrap_or_default();
+    Ok(Password::parse(line)?)
+}
+
+async fn find(db: &store::Db, username: &str) -> anyhow::Result<UserRow> {
+    let name = Username::parse(username)?;
+    match store::users::by_username(db, &name).await? {
+        Some(u) => Ok(u),
+        None => bail!("no user named {}", name.as_str()),
+    }
+}
+
+fn print_user(u: &UserRow, devices: i64) {
+    println!("Username:      {}", u.username);
+    println!("Display name:  {}", u.display_name);
+    println!("Email:         {}", u.email);
+    println!("Role:          {}", u.role);
+    println!("Status:        {}{}", u.status, if u.locked_at.is_some() { " (locked out)" } else { "" });
+    println!("Devices:       {devices}");
+    println!("Password:      {}", if u.password_hash.is_some() { "set" } else { "not set" });
+    println!("Created:       {}", crate::web::settings_time(u.created_at));
+    println!("Last login:    {}", u.last_login_at.map(crate::web::settings_time).unwrap_or_else(|| "never".into()));
+}
+
+async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
+    // Validate input before touching the database, so bad input never creates a data directory.
+    if let UserCommand::Add { username, email, display_name, role, .. } = &cmd {
+        Username::parse(username)?;
+        Email::parse(email)?;
+        DisplayName::parse(display_name)?;
+        Role::parse(role).with_context(|| format!("unknown role `{role}` (use user, helpdesk or admin)"))?;
+    }
+    let (db, _keys) = open(&settings).await?;
+    let t = now();
+    let audit = |event: &'static str, u: &UserRow| {
+        let (id, name) = (u.id.clone(), u.username.clone());
+        let db = db.clone();
+        async move { store::audit::record(&db, Event::new(event, Outcome::Info).user(&id, &name).detail("command line"), t).await }
+    };
+    match cmd {
+        UserCommand::Add { username, email, display_name, password_stdin, role } => {
+            let (username, email, display_name) = (Username::parse(&username)?, Email::parse(&email)?, DisplayName::parse(&display_name)?);
+            let role = Role::parse(&role).expect("checked above");
+            let password_hash = if password_stdin { Some(crate::passwords::hash(&read_password_stdin()?)) } else { None };
+            let new = NewUser { username: &username, email: &email, display_name: &display_name, password_hash, role };
+            let user = match store::users::insert(&db, new, t).await {
+                Ok(u) => u,
+                Err(StoreError::Conflict) => bail!("a user named {} already exists", username.as_str()),
+                Err(e) => return Err(e.into()),
+            };
+            audit("user.created", &user).await?;
+            println!("Added user {} ({} <{}>, role {}).", user.username, user.display_name, user.email, user.role);
+        }
+        UserCommand::List => {
+            let users = store::users::list(&db).await?;
+            if users.is_empty() {
+                println!("No users yet.");
+            }
+            for u in users {
+                let lock = if u.locked_at.is_some() { ", locked out" } else { "" };
+                println!("{}\t{}\t{}\t{}{}\t{}", u.username, u.display_name, u.email, u.status, lock, u.role);
+            }
+        }
+        UserCommand::Show { username } => {
+            let u = find(&db, &username).await?;
+            print_user(&u, store::devices::count_for_user(&db, &u.id).await?);
+        }
+        UserCommand::Disable { username } => {
+            let u = find(&db, &username).await?;
+            store::users::set_status(&db, &u.id, "disabled").await?;
+            let ended = store::sessions::delete_for_user(&db, &u.id).await?;
+            audit("user.disabled", &u).await?;
+            println!("Disabled {} and ended {ended} session(s).", u.username);
+        }
+        UserCommand::Enable { username } => {
+            let u = find(&db, &username).await?;
+            store::users::set_status(&db, &u.id, "active").await?;
+            audit("user.enabled", &u).await?;
+            println!("Enabled {}.", u.username);
+        }
+        UserCommand::Unlock { username } => {
+            let u = find(&db, &username).await?;
+            store::users::unlock(&db, &u.id).await?;
+            audit("account.unlocked", &u).await?;
+            println!("Unlocked {}.", u.username);
+        }
+        UserCommand::Delete { username } => {
+            let u = find(&db, &username).await?;
+            store::sessions::delete_for_user(&db, &u.id).await?;
+            store::users::delete(&db, &u.id).await?;
+            audit("user.deleted", &u).await?;
+            println!("Deleted {} and their devices.", u.username);
+        }
+    }
+    db.close().await;
+    Ok(())
+}

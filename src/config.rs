@@ -1,0 +1,226 @@
+//! Typed settings: built-in defaults < `twofold.toml` (or `--config FILE`) < `TWOFOLD_*` environment.
+//! Every key is documented in docs/configuration.md; a bad value fails at start with its key and reason.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port the HTTP server listens on.
+    pub bind: String,
+    /// The address users type in their browser; defaults to `http://<bind>`.
+    pub public_url: Option<String>,
+    /// Directory for the SQLite database and the generated master key.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Base64 of 32 bytes. When absent, `data_dir/master.key` is used (generated on first run).
+    pub master_key: Option<String>,
+    pub institution: InstitutionSettings,
+    pub session: SessionSettings,
+    pub lockout: LockoutSettings,
+    pub trusted_browser: TrustedBrowserSettings,
+    pub enrollment: EnrollmentSettings,
+    /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
+    pub log: String,
+    /// HTTP worker threads; defaults to the number of CPU cores.
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstitutionSettings {
+    pub name: String,
+    pub product_name: String,
+    /// Same-origin path or https URL of a logo image shown in the page header.
+    pub logo_url: Option<String>,
+    /// Shown to locked-out users ("Contact …").
+    pub help_desk: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    pub idle_timeout_minutes: u32,
+    pub absolute_timeout_hours: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutSettings {
+    /// Failed second-factor attempts (all methods together) that lock the account.
+    pub max_failures: u32,
+    /// 0 keeps the account locked until the help desk unlocks it.
+    pub auto_unlock_minutes: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedBrowserSettings {
+    /// 0 turns "Trust this browser?" off.
+    pub days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollmentSettings {
+    /// How long an unfinished enrolment wizard is kept.
+    pub wizard_expiry_minutes: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            master_key: None,
+            institution: InstitutionSettings {
+                name: "Example University".into(),
+                product_name: "Twofold".into(),
+                logo_url: None,
+                help_desk: "your help desk".into(),
+            },
+            session: SessionSettings { idle_timeout_minutes: 30, absolute_timeout_hours: 12 },
+            lockout: LockoutSettings { max_failures: 10, auto_unlock_minutes: 0 },
+            trusted_browser: TrustedBrowserSettings { days: 30 },
+            enrollment: EnrollmentSettings { wizard_expiry_minutes: 60 },
+            log: "info".into(),
+            workers: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Parse(#[from] Box<figment::Error>),
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, reason: reason.into() }
+}
+
+impl Settings {
+    /// Reads defaults, then the file (`path`, or `./twofold.toml` when it exists), then the environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match path {
+            Some(p) if !p.exists() => {
+                return Err(invalid("--config", format!("file {} does not exist", p.display())));
+            }
+            Some(p) => figment = figment.merge(Toml::file_exact(p)),
+            None if Path::new("twofold.toml").exists() => figment = figment.merge(Toml::file_exact("twofold.toml")),
+            None => {}
+        }
+        let figment = figment.merge(Env::prefixed("TWOFOLD_").split("__"));
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.bind_addr()?;
+        self.public_url()?;
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(invalid("database_url", "must start with sqlite:, postgres:// or postgresql://"));
+        }
+        if self.lockout.max_failures == 0 {
+            return Err(invalid("lockout.max_failures", "must be at least 1"));
+        }
+        if self.session.idle_timeout_minutes == 0 || self.session.absolute_timeout_hours == 0 {
+            return Err(invalid("session", "timeouts must be greater than 0"));
+        }
+        if self.enrollment.wizard_expiry_minutes == 0 {
+            return Err(invalid("enrollment.wizard_expiry_minutes", "must be greater than 0"));
+        }
+        if self.institution.name.trim().is_empty() {
+            return Err(invalid("institution.name", "must not be empty"));
+        }
+        if let Some(logo) = &self.institution.logo_url
+            && !(logo.starts_with('/') && !logo.starts_with("//") || logo.starts_with("https://"))
+        {
+            return Err(invalid("institution.logo_url", "must be a path starting with / or an https:// URL"));
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind.parse().map_err(|_| invalid("bind", format!("`{}` is not an address like 127.0.0.1:8080", self.bind)))
+    }
+
+    /// The configured public URL, if any (validated: http or https, no path other than `/`).
+    pub fn public_url(&self) -> Result<Option<Url>, ConfigError> {
+        let Some(raw) = &self.public_url else { return Ok(None) };
+        let url = Url::parse(raw).map_err(|e| invalid("public_url", e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(invalid("public_url", "must be an http:// or https:// URL with a host"));
+        }
+        if url.path() != "/" || url.query().is_some() {
+            return Err(invalid("public_url", "must not have a path or query (Twofold is served from the root)"));
+        }
+        Ok(Some(url))
+    }
+
+    /// The database URL in force: the configured one, or SQLite in `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("twofold.db").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = Settings::default();
+        s.validate().unwrap();
+        assert_eq!(s.bind_addr().unwrap().port(), 8080);
+        assert!(s.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn a_bad_public_url_names_the_key() {
+        let s = Settings { public_url: Some("ftp://x".into()), ..Settings::default() };
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("public_url"), "{err}");
+    }
+
+    #[test]
+    fn a_public_url_with_a_path_is_refused() {
+        let s = Settings { public_url: Some("https://mfa.example.edu/twofold".into()), ..Settings::default() };
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn a_bad_bind_names_the_key() {
+        let s = Settings { bind: "localhost".into(), ..Settings::default() };
+        assert!(s.validate().unwrap_err().to_string().contains("`bind`"));
+    }
+
+    #[test]
+    fn logo_must_be_same_origin_or_https() {
+        let mut s = Settings::default();
+        s.institution.logo_url = Some("javascript:alert(1)".into());
+        assert!(s.validate().is_err());
+        s.institution.logo_url = Some("//evil.example/x.png".into());
+        assert!(s.validate().is_err());
+        s.institution.logo_url = Some("/static/logo.svg".into());
+        assert!(s.validate().is_ok());
+    }
+}

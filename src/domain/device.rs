@@ -1,0 +1,183 @@
+//! What a device is: its kind, its operating system, its name and what happens "When I log in".
+//! Only kinds whose method is built are offered by the wizard (no dead ends).
+
+use super::InputError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    MobilePhone,
+    Tablet,
+}
+
+impl DeviceKind {
+    /// The kinds the wizard offers, in the order shown.
+    pub const OFFERED: [DeviceKind; 2] = [DeviceKind::MobilePhone, DeviceKind::Tablet];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::MobilePhone => "mobile",
+            DeviceKind::Tablet => "tablet",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, InputError> {
+        match value {
+            "mobile" => Ok(DeviceKind::MobilePhone),
+            "tablet" => Ok(DeviceKind::Tablet),
+            _ => Err(InputError::new("Choose the type of device you are adding.")),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DeviceKind::MobilePhone => "Mobile phone",
+            DeviceKind::Tablet => "Tablet",
+        }
+    }
+
+    pub fn platforms(self) -> &'static [Platform] {
+        match self {
+            DeviceKind::MobilePhone => &[Platform::Iphone, Platform::Android, Platform::Other],
+            DeviceKind::Tablet => &[Platform::Ipad, Platform::Android, Platform::Other],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Iphone,
+    Ipad,
+    Android,
+    Other,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Iphone => "iphone",
+            Platform::Ipad => "ipad",
+            Platform::Android => "android",
+            Platform::Other => "other",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, InputError> {
+        match value {
+            "iphone" => Ok(Platform::Iphone),
+            "ipad" => Ok(Platform::Ipad),
+            "android" => Ok(Platform::Android),
+            "other" => Ok(Platform::Other),
+            _ => Err(InputError::new("Choose your device's operating system.")),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Iphone => "iPhone",
+            Platform::Ipad => "iPad",
+            Platform::Android => "Android",
+            Platform::Other => "Other",
+        }
+    }
+}
+
+/// What happens "When I log in" with this device as the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAction {
+    /// "Ask me to choose an authentication method".
+    Ask,
+    /// Go straight to "Enter a Passcode" for passcode-only devices.
+    Passcode,
+}
+
+impl LoginAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginAction::Ask => "ask",
+            LoginAction::Passcode => "passcode",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, InputError> {
+        match value {
+            "ask" => Ok(LoginAction::Ask),
+            "passcode" => Ok(LoginAction::Passcode),
+            _ => Err(InputError::new("Choose what happens when you log in.")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceName(String);
+
+impl DeviceName {
+    pub const MAX_CHARS: usize = 60;
+
+    pub fn parse(input: &str) -> Result<Self, InputError> {
+        let value = input.trim();
+        if value.is_empty() {
+            return Err(InputError::new("Give the device a name, for example \"My phone\"."));
+        }
+        if value.chars().count() > Self::MAX_CHARS {
+            return Err(InputError::new(format!("A device name can be at most {} characters.", Self::MAX_CHARS)));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(InputError::new("A device name cannot contain control characters."));
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    /// The name the wizard suggests, e.g. "iPhone" or "Android tablet".
+    pub fn suggested(kind: DeviceKind, platform: Platform) -> Self {
+        let name = match (kind, platform) {
+            (DeviceKind::MobilePhone, Platform::Other) => "My phone".to_string(),
+            (DeviceKind::Tablet, Platform::Other) => "My tablet".to_string(),
+            (DeviceKind::Tablet, Platform::Android) => "Android tablet".to_string(),
+            (_, p) => p.label().to_string(),
+        };
+        Self(name)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_platforms_round_trip() {
+        for kind in DeviceKind::OFFERED {
+            assert_eq!(DeviceKind::parse(kind.as_str()).unwrap(), kind);
+            for p in kind.platforms() {
+                assert_eq!(Platform::parse(p.as_str()).unwrap(), *p);
+            }
+        }
+        assert!(DeviceKind::parse("landline").is_err(), "not offered until built");
+        assert!(Platform::parse("symbian").is_err());
+    }
+
+    #[test]
+    fn device_names_are_bounded_and_trimmed() {
+        assert_eq!(DeviceName::parse("  Work phone ").unwrap().as_str(), "Work phone");
+        assert!(DeviceName::parse("").is_err());
+        assert!(DeviceName::parse(&"x".repeat(10_000)).is_err());
+        assert!(DeviceName::parse("<script>alert(1)</script>").is_ok(), "escaped on output, not refused");
+    }
+
+    #[test]
+    fn suggested_names_follow_the_platform() {
+        assert_eq!(DeviceName::suggested(DeviceKind::MobilePhone, Platform::Iphone).as_str(), "iPhone");
+        assert_eq!(DeviceName::suggested(DeviceKind::Tablet, Platform::Android).as_str(), "Android tablet");
+    }
+
+    #[test]
+    fn login_actions_round_trip() {
+        for a in [LoginAction::Ask, LoginAction::Passcode] {
+            assert_eq!(LoginAction::parse(a.as_str()).unwrap(), a);
+        }
+        assert!(LoginAction::parse("push").is_err());
+    }
+}

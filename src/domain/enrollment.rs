@@ -1,0 +1,115 @@
+//! The enrolment wizard as an explicit state machine. Each step has one page; a request for any
+//! other step is sent back to the step the wizard is at, so steps cannot be skipped.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrollStep {
+    /// "What type of device are you adding?"
+    DeviceType,
+    /// Phone or tablet operating system.
+    Platform,
+    /// "Install the authenticator app".
+    Install,
+    /// "Scan this QR code with the app", then "Passcode" + "Verify".
+    Activate,
+    /// "Device options": name and "When I log in".
+    Options,
+    /// "Continue to Login".
+    Done,
+}
+
+impl EnrollStep {
+    pub const FIRST: EnrollStep = EnrollStep::DeviceType;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrollStep::DeviceType => "device_type",
+            EnrollStep::Platform => "platform",
+            EnrollStep::Install => "install",
+            EnrollStep::Activate => "activate",
+            EnrollStep::Options => "options",
+            EnrollStep::Done => "done",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::DeviceType, Self::Platform, Self::Install, Self::Activate, Self::Options, Self::Done]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+
+    /// The page that shows this step.
+    pub fn path(self) -> &'static str {
+        match self {
+            EnrollStep::DeviceType => "/enroll/device-type",
+            EnrollStep::Platform => "/enroll/platform",
+            EnrollStep::Install => "/enroll/install",
+            EnrollStep::Activate => "/enroll/activate",
+            EnrollStep::Options => "/enroll/options",
+            EnrollStep::Done => "/enroll/done",
+        }
+    }
+
+    /// The step after this one.
+    pub fn next(self) -> EnrollStep {
+        match self {
+            EnrollStep::DeviceType => EnrollStep::Platform,
+            EnrollStep::Platform => EnrollStep::Install,
+            EnrollStep::Install => EnrollStep::Activate,
+            EnrollStep::Activate => EnrollStep::Options,
+            EnrollStep::Options | EnrollStep::Done => EnrollStep::Done,
+        }
+    }
+
+    /// The step "Back" returns to; steps after a device is stored have no way back.
+    pub fn back(self) -> Option<EnrollStep> {
+        match self {
+            EnrollStep::Platform => Some(EnrollStep::DeviceType),
+            EnrollStep::Install => Some(EnrollStep::Platform),
+            EnrollStep::Activate => Some(EnrollStep::Install),
+            EnrollStep::DeviceType | EnrollStep::Options | EnrollStep::Done => None,
+        }
+    }
+
+    /// 1-based position for "Step 2 of 5" (Done is not counted).
+    pub fn number(self) -> u8 {
+        match self {
+            EnrollStep::DeviceType => 1,
+            EnrollStep::Platform => 2,
+            EnrollStep::Install => 3,
+            EnrollStep::Activate => 4,
+            EnrollStep::Options | EnrollStep::Done => 5,
+        }
+    }
+
+    pub const COUNT: u8 = 5;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_round_trip_and_run_in_order() {
+        let mut step = EnrollStep::FIRST;
+        let mut seen = vec![step];
+        while step != EnrollStep::Done {
+            assert_eq!(EnrollStep::parse(step.as_str()), Some(step));
+            step = step.next();
+            seen.push(step);
+        }
+        assert_eq!(seen.len(), 6);
+        assert_eq!(EnrollStep::Done.next(), EnrollStep::Done);
+    }
+
+    #[test]
+    fn there_is_no_way_back_once_a_device_is_stored() {
+        assert_eq!(EnrollStep::Options.back(), None);
+        assert_eq!(EnrollStep::Done.back(), None);
+        assert_eq!(EnrollStep::Activate.back(), Some(EnrollStep::Install));
+    }
+
+    #[test]
+    fn unknown_steps_do_not_parse() {
+        assert_eq!(EnrollStep::parse("admin"), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! Pure types that parse untrusted input into values the rest of Twofold can rely on.
+//! No I/O here: each type has a private field and a `parse` that says exactly what is wrong.
+
+mod device;
+mod enrollment;
+mod passcode;
+mod user;
+
+pub use device::{DeviceKind, DeviceName, LoginAction, Platform};
+pub use enrollment::EnrollStep;
+pub use passcode::Passcode;
+pub use user::{DisplayName, Email, Password, Role, Username};
+
+/// What is wrong with a piece of input, in words for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+impl InputError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

@@ -1,0 +1,13 @@
+//! Twofold: a self-hosted, self-service multi-factor authentication portal.
+//! `main.rs` is only the command line; everything else lives here.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod factors;
+pub mod passwords;
+pub mod secrets;
+pub mod store;
+pub mod web;

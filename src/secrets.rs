@@ -1,0 +1,249 @@
+//! The master key and what is derived from it: sealing secrets at rest (AES-256-GCM), keyed hashes of
+//! tokens and codes (HMAC-SHA-256), random tokens, and the session-cookie signing key.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use rand::RngExt;
+use sha2::{Sha256, Sha512};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+const KEY_FILE: &str = "master.key";
+const NONCE_LEN: usize = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("master key: {0}")]
+    Invalid(String),
+    #[error("master key file {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// The 32-byte master key. Never stored in the database; `Debug` never prints it.
+pub struct MasterKey {
+    bytes: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    pub fn from_base64(text: &str) -> Result<Self, KeyError> {
+        let raw = Zeroizing::new(
+            STANDARD
+                .decode(text.trim())
+                .map_err(|_| KeyError::Invalid("not valid base64".into()))?,
+        );
+        let bytes: [u8; 32] = raw
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyError::Invalid(format!("must be 32 bytes, got {}", raw.len())))?;
+        Ok(Self { bytes: Zeroizing::new(bytes) })
+    }
+
+    pub fn generate() -> Self {
+        Self { bytes: Zeroizing::new(rand::rng().random()) }
+    }
+
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.bytes.as_slice())
+    }
+
+    /// Reads `dir/master.key`, creating it (mode 0600) when it does not exist yet.
+    pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
+        let path = dir.join(KEY_FILE);
+        let io = |source| KeyError::Io { path: path.display().to_string(), source };
+        match fs::read_to_string(&path) {
+            Ok(text) => Self::from_base64(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir).map_err(io)?;
+                let key = Self::generate();
+                let mut options = fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(&path).map_err(io)?;
+                file.write_all(key.to_base64().as_bytes()).map_err(io)?;
+                file.sync_all().map_err(io)?;
+                Ok(key)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    fn derive(&self, purpose: &str) -> [u8; 64] {
+        let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(self.bytes.as_slice()).expect("any key length");
+        mac.update(b"twofold/");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// Everything the running server needs from the master key.
+pub struct Keys {
+    seal: Aes256Gcm,
+    token_hash: Zeroizing<[u8; 32]>,
+    cookie: Zeroizing<[u8; 64]>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(..)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sealed value could not be opened (wrong master key or tampered data)")]
+pub struct OpenError;
+
+impl Keys {
+    pub fn new(master: &MasterKey) -> Self {
+        let seal_key = Zeroizing::new(master.derive("seal/aes-256-gcm/v1"));
+        let hash_key = Zeroizing::new(master.derive("token-hash/hmac-sha256/v1"));
+        let mut token_hash = Zeroizing::new([0u8; 32]);
+        token_hash.copy_from_slice(&hash_key[..32]);
+        Self {
+            seal: Aes256Gcm::new(&Key::<Aes256Gcm>::try_from(&seal_key[..32]).expect("32 bytes")),
+            token_hash,
+            cookie: Zeroizing::new(master.derive("session-cookie/v1")),
+        }
+    }
+
+    /// Encrypts `plaintext`; `context` is bound as associated data, so a sealed value copied to
+    /// another row (another user, another purpose) does not open.
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
+        let nonce_bytes: [u8; NONCE_LEN] = rand::rng().random();
+        let nonce = Nonce::from(nonce_bytes);
+        let ciphertext = self
+            .seal
+            .encrypt(&nonce, Payload { msg: plaintext, aad: context.as_bytes() })
+            .expect("AES-GCM encryption of a short value cannot fail");
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&ciphertext);
+        STANDARD.encode(out)
+    }
+
+    pub fn open(&self, context: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+        let raw = STANDARD.decode(sealed).map_err(|_| OpenError)?;
+        if raw.len() < NONCE_LEN + 16 {
+            return Err(OpenError);
+        }
+        let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
+        self.seal
+            .decrypt(&Nonce::try_from(nonce).map_err(|_| OpenError)?, Payload { msg: ciphertext, aad: context.as_bytes() })
+            .map(Zeroizing::new)
+            .map_err(|_| OpenError)
+    }
+
+    /// Keyed hash used to store tokens and codes: the database alone cannot confirm a guess.
+    pub fn hash_token(&self, token: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.token_hash.as_slice()).expect("32-byte key");
+        mac.update(token.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// 64 bytes for signing the session cookie.
+    pub fn cookie_key(&self) -> &[u8; 64] {
+        &self.cookie
+    }
+}
+
+/// A fresh random token of 32 bytes (256 bits), URL-safe.
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A fresh random identifier for database rows (128 bits, hex).
+pub fn new_id() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Constant-time equality of two strings (length may leak; contents do not).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_the_same_key_and_context() {
+        let keys = Keys::new(&MasterKey::generate());
+        let sealed = keys.seal("totp:u1", b"secret seed");
+        assert_eq!(keys.open("totp:u1", &sealed).unwrap().as_slice(), b"secret seed");
+        assert!(keys.open("totp:u2", &sealed).is_err(), "context is bound");
+        let other = Keys::new(&MasterKey::generate());
+        assert!(other.open("totp:u1", &sealed).is_err(), "another key does not open it");
+    }
+
+    #[test]
+    fn sealing_twice_gives_different_ciphertexts() {
+        let keys = Keys::new(&MasterKey::generate());
+        assert_ne!(keys.seal("c", b"x"), keys.seal("c", b"x"));
+    }
+
+    #[test]
+    fn tampered_ciphertext_is_rejected() {
+        let keys = Keys::new(&MasterKey::generate());
+        let mut raw = STANDARD.decode(keys.seal("c", b"seed")).unwrap();
+        let last = raw.len() - 1;
+        raw[last] ^= 1;
+        assert!(keys.open("c", &STANDARD.encode(raw)).is_err());
+        assert!(keys.open("c", "not base64!").is_err());
+        assert!(keys.open("c", "").is_err());
+    }
+
+    #[test]
+    fn master_key_round_trips_and_rejects_bad_lengths() {
+        let key = MasterKey::generate();
+        let again = MasterKey::from_base64(&key.to_base64()).unwrap();
+        assert_eq!(key.bytes.as_slice(), again.bytes.as_slice());
+        assert!(MasterKey::from_base64(&STANDARD.encode([0u8; 16])).is_err());
+        assert!(MasterKey::from_base64("%%%").is_err());
+        assert_eq!(format!("{key:?}"), "MasterKey(..)");
+    }
+
+    #[test]
+    fn master_key_file_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = MasterKey::load_or_create(dir.path()).unwrap();
+        let second = MasterKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(first.to_base64(), second.to_base64());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn random_tokens_do_not_repeat() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100_000 {
+            assert!(seen.insert(random_token()));
+        }
+        assert_eq!(random_token().len(), 43, "32 bytes in unpadded base64");
+    }
+
+    #[test]
+    fn token_hashes_are_keyed() {
+        let a = Keys::new(&MasterKey::generate());
+        let b = Keys::new(&MasterKey::generate());
+        assert_eq!(a.hash_token("t"), a.hash_token("t"));
+        assert_ne!(a.hash_token("t"), b.hash_token("t"));
+    }
+}

@@ -1,0 +1,102 @@
+//! The audit log: one row per security-relevant event. Never holds codes, seeds, cookies or passwords.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Info,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Info => "info",
+        }
+    }
+}
+
+/// One event. `event` names are dotted: `login.password`, `mfa.passcode`, `enroll.complete`, ….
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub event: &'a str,
+    pub outcome: Outcome,
+    pub actor_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(event: &'a str, outcome: Outcome) -> Self {
+        Self { event, outcome, actor_id: None, user_id: None, username: None, ip: None, detail: "" }
+    }
+
+    pub fn user(mut self, id: &'a str, username: &'a str) -> Self {
+        self.user_id = Some(id);
+        self.username = Some(username);
+        self
+    }
+
+    pub fn actor(mut self, id: &'a str) -> Self {
+        self.actor_id = Some(id);
+        self
+    }
+
+    pub fn ip(mut self, ip: Option<&'a str>) -> Self {
+        self.ip = ip;
+        self
+    }
+
+    pub fn detail(mut self, detail: &'a str) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditRow {
+    pub at: i64,
+    pub event: String,
+    pub outcome: String,
+    pub actor_id: Option<String>,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub ip: Option<String>,
+    pub detail: String,
+}
+
+pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, event, outcome, actor_id, user_id, username, ip, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(now)
+    .bind(e.event)
+    .bind(e.outcome.as_str())
+    .bind(e.actor_id)
+    .bind(e.user_id)
+    .bind(e.username)
+    .bind(e.ip)
+    .bind(e.detail)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn for_user(db: &Db, user_id: &str, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT at, event, outcome, actor_id, user_id, username, ip, detail FROM audit_log \
+         WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}

@@ -1,0 +1,61 @@
+//! Trusted browsers: an opaque random cookie whose keyed hash is stored here, bound to one user,
+//! with an expiry and server-side revocation.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError};
+use crate::secrets::new_id;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TrustedBrowserRow {
+    pub id: String,
+    pub user_id: String,
+    pub user_agent: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+pub async fn insert(db: &Db, token_hash: &str, user_id: &str, user_agent: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO trusted_browsers (id, token_hash, user_id, user_agent, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(new_id())
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(user_agent)
+    .bind(now)
+    .bind(now)
+    .bind(expires_at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The trust record for this cookie, if it belongs to `user_id`, is unexpired and not revoked;
+/// its last-seen time is updated.
+pub async fn find_valid(db: &Db, token_hash: &str, user_id: &str, now: i64) -> Result<Option<TrustedBrowserRow>, StoreError> {
+    let row: Option<TrustedBrowserRow> = sqlx::query_as(
+        "SELECT id, user_id, user_agent, created_at, last_seen_at, expires_at FROM trusted_browsers \
+         WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 AND revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    if let Some(r) = &row {
+        sqlx::query("UPDATE trusted_browsers SET last_seen_at = $1 WHERE id = $2").bind(now).bind(&r.id).execute(db.pool()).await?;
+    }
+    Ok(row)
+}
+
+pub async fn revoke_all_for_user(db: &Db, user_id: &str, now: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE trusted_browsers SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
+}

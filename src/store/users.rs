@@ -1,0 +1,152 @@
+//! Users: accounts, their status, role and the shared failed-second-factor counter (lockout).
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError};
+use crate::domain::{DisplayName, Email, Role, Username};
+use crate::secrets::new_id;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub role: String,
+    pub status: String,
+    pub failed_attempts: i64,
+    pub locked_at: Option<i64>,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+impl UserRow {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::User)
+    }
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a Username,
+    pub email: &'a Email,
+    pub display_name: &'a DisplayName,
+    pub password_hash: Option<String>,
+    pub role: Role,
+}
+
+const COLUMNS: &str = "id, username, email, display_name, password_hash, role, status, failed_attempts, \
+                       locked_at, created_at, last_login_at";
+
+pub async fn insert(db: &Db, new: NewUser<'_>, now: i64) -> Result<UserRow, StoreError> {
+    let mut conn = db.pool().acquire().await?;
+    let id = insert_on(&mut conn, new, now).await?;
+    drop(conn);
+    by_id(db, &id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+}
+
+/// Inserts on a given connection (e.g. inside a transaction); returns the new id.
+pub(crate) async fn insert_on(conn: &mut sqlx::AnyConnection, new: NewUser<'_>, now: i64) -> Result<String, StoreError> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO users (id, username, email, display_name, password_hash, role, status, failed_attempts, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, $7)",
+    )
+    .bind(&id)
+    .bind(new.username.as_str())
+    .bind(new.email.as_str())
+    .bind(new.display_name.as_str())
+    .bind(new.password_hash)
+    .bind(new.role.as_str())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from_insert)?;
+    Ok(id)
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<UserRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    Ok(sqlx::query_as(&sql).bind(id).fetch_optional(db.pool()).await?)
+}
+
+pub async fn by_username(db: &Db, username: &Username) -> Result<Option<UserRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+    Ok(sqlx::query_as(&sql).bind(username.as_str()).fetch_optional(db.pool()).await?)
+}
+
+pub async fn list(db: &Db) -> Result<Vec<UserRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username");
+    Ok(sqlx::query_as(&sql).fetch_all(db.pool()).await?)
+}
+
+pub async fn admin_exists(db: &Db) -> Result<bool, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE role = 'admin' LIMIT 1")
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Sets `status` ("active" or "disabled"); returns false when no such user exists.
+pub async fn set_status(db: &Db, id: &str, status: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET status = $1 WHERE id = $2").bind(status).bind(id).execute(db.pool()).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(db.pool()).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn touch_login(db: &Db, id: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(id).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Counts one failed second-factor attempt and locks the account when it reaches `max`.
+/// One statement, so concurrent failures are all counted. Returns (attempts, locked now).
+pub async fn record_failure(db: &Db, id: &str, max: u32, now: i64) -> Result<(i64, bool), StoreError> {
+    let row: (i64, Option<i64>) = sqlx::query_as(
+        "UPDATE users SET failed_attempts = failed_attempts + 1, \
+         locked_at = CASE WHEN locked_at IS NULL AND failed_attempts + 1 >= $1 THEN $2 ELSE locked_at END \
+         WHERE id = $3 RETURNING failed_attempts, locked_at",
+    )
+    .bind(i64::from(max))
+    .bind(now)
+    .bind(id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok((row.0, row.1 == Some(now)))
+}
+
+/// After a successful second factor: the counter starts again.
+pub async fn reset_failures(db: &Db, id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET failed_attempts = 0 WHERE id = $1 AND locked_at IS NULL")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Unlocks an account locked at or before `locked_before` (automatic unlock); true if it did.
+pub async fn unlock_if_locked_before(db: &Db, id: &str, locked_before: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1 AND locked_at <= $2")
+        .bind(id)
+        .bind(locked_before)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Unlocks an account whatever its state (administrator action).
+pub async fn unlock(db: &Db, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,50 @@
+//! What every page shows around its one task: product and institution name, logo, the signed-in
+//! user with "Log out", and the CSRF token that the header's forms carry.
+
+use askama::Template;
+
+use super::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub product: String,
+    pub institution: String,
+    pub logo_url: Option<String>,
+    /// Display name of the signed-in user, when there is one.
+    pub user: Option<String>,
+    /// Token for the header's "Log out" form (empty when nobody is signed in).
+    pub csrf: String,
+}
+
+impl Chrome {
+    pub fn new(state: &AppState, user: Option<&str>, csrf: &str) -> Self {
+        let inst = &state.settings.institution;
+        Self {
+            product: inst.product_name.clone(),
+            institution: inst.name.clone(),
+            logo_url: inst.logo_url.clone(),
+            user: user.map(str::to_string),
+            csrf: csrf.to_string(),
+        }
+    }
+
+    /// For pages rendered where no state is at hand (error pages).
+    pub fn plain() -> Self {
+        Self {
+            product: "Twofold".into(),
+            institution: String::new(),
+            logo_url: None,
+            user: None,
+            csrf: String::new(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub chrome: Chrome,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub support_id: Option<&'a str>,
+}

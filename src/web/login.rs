@@ -1,0 +1,120 @@
+//! "Log in" with username and password (first factor), and "Log out".
+//! The answer and its timing are the same for unknown users and wrong passwords.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::chrome::Chrome;
+use super::csrf::CsrfForm;
+use super::session::{AuthLevel, UserSession};
+use super::state::{AppState, now};
+use super::{client_ip, trust};
+use crate::csrf_form;
+use crate::domain::Username;
+use crate::error::{AppError, see_other};
+use crate::passwords;
+use crate::store::{self, audit::{Event, Outcome}};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login/login.html")]
+pub struct LoginPage {
+    chrome: Chrome,
+    username: String,
+    error: Option<String>,
+}
+
+csrf_form!(LoginForm { username: String, password: String });
+
+pub async fn root_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match UserSession::from_request(&req).level(&state, now()) {
+        AuthLevel::Anonymous => see_other("/login"),
+        AuthLevel::Password { .. } => see_other("/prompt"),
+        AuthLevel::Full { .. } => see_other("/settings"),
+    }
+}
+
+pub async fn login_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let session = UserSession::from_request(&req);
+    match session.level(&state, now()) {
+        AuthLevel::Anonymous => {}
+        AuthLevel::Password { .. } => return Ok(see_other("/prompt")),
+        AuthLevel::Full { .. } => return Ok(see_other("/settings")),
+    }
+    let page = LoginPage { chrome: Chrome::new(&state, None, ""), username: String::new(), error: None };
+    let csrf = session.csrf_token()?;
+    Ok(render_login(page, &csrf, actix_web::http::StatusCode::OK))
+}
+
+fn render_login(mut page: LoginPage, csrf: &str, status: actix_web::http::StatusCode) -> HttpResponse {
+    page.chrome.csrf = csrf.to_string();
+    match page.render() {
+        Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
+        Err(e) => actix_web::ResponseError::error_response(&AppError::from(e)),
+    }
+}
+
+pub async fn login_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: CsrfForm<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.0;
+    let t = now();
+    let ip = client_ip(&req);
+    let session = UserSession::from_request(&req);
+    let user = match Username::parse(&form.username) {
+        Ok(name) => store::users::by_username(&state.db, &name).await?,
+        Err(_) => None,
+    };
+    // Always one argon2 verification, whether or not the user exists.
+    let password_ok = passwords::verify(&form.password, user.as_ref().and_then(|u| u.password_hash.as_deref()));
+    let user = match user {
+        Some(u) if password_ok => u,
+        _ => {
+            let mut e = Event::new("login.password", Outcome::Failure).ip(ip.as_deref());
+            if let Some(u) = &user {
+                e = e.user(&u.id, &u.username);
+            }
+            store::audit::record(&state.db, e.detail("wrong username or password"), t).await?;
+            let page = LoginPage {
+                chrome: Chrome::new(&state, None, ""),
+                username: form.username.chars().take(64).collect(),
+                error: Some("Incorrect username or password. Check them and try again.".into()),
+            };
+            return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::UNAUTHORIZED));
+        }
+    };
+    if !user.is_active() {
+        store::audit::record(&state.db, Event::new("login.password", Outcome::Failure).user(&user.id, &user.username).ip(ip.as_deref()).detail("account disabled"), t).await?;
+        let page = LoginPage {
+            chrome: Chrome::new(&state, None, ""),
+            username: user.username.clone(),
+            error: Some(format!("Your account is disabled. Contact {} for help.", state.settings.institution.help_desk)),
+        };
+        return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
+    }
+    session.begin_password(&user.id, t)?;
+    store::audit::record(&state.db, Event::new("login.password", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()), t).await?;
+
+    if trust::is_trusted(&req, &state, &user, t).await? {
+        session.complete_second_factor(t)?;
+        store::users::touch_login(&state.db, &user.id, t).await?;
+        store::audit::record(&state.db, Event::new("mfa.trusted_browser", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()), t).await?;
+        return Ok(see_other("/settings"));
+    }
+    Ok(see_other("/prompt"))
+}
+
+csrf_form!(LogoutForm {});
+
+pub async fn logout_post(req: HttpRequest, state: web::Data<AppState>, _form: CsrfForm<LogoutForm>) -> Result<HttpResponse, AppError> {
+    let session = UserSession::from_request(&req);
+    if let AuthLevel::Password { user_id } | AuthLevel::Full { user_id } = session.level(&state, now())
+        && let Some(user) = store::users::by_id(&state.db, &user_id).await?
+    {
+        store::audit::record(&state.db, Event::new("logout", Outcome::Info).user(&user.id, &user.username).ip(client_ip(&req).as_deref()), now()).await?;
+    }
+    session.logout();
+    Ok(see_other("/login"))
+}

@@ -1,0 +1,135 @@
+//! The web layer: routes grouped by who may call them, the middleware every response passes
+//! (security headers, same-origin check, request span), and small helpers shared by handlers.
+
+pub mod chrome;
+pub mod csrf;
+mod enroll;
+mod login;
+mod prompt;
+pub mod session;
+mod settings;
+pub use settings::format_time as settings_time;
+pub mod setup;
+pub mod state;
+mod trust;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use tracing::Instrument;
+
+use crate::error::AppError;
+use state::AppState;
+
+/// Routes. Anyone: login, setup, assets. Password only: prompt, enrolment. Both factors: the rest.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(login::root_get))
+        .route("/login", web::get().to(login::login_get))
+        .route("/login", web::post().to(login::login_post))
+        .route("/logout", web::post().to(login::logout_post))
+        .route("/setup/{token}", web::get().to(setup::setup_get))
+        .route("/setup/{token}", web::post().to(setup::setup_post))
+        .route("/prompt", web::get().to(prompt::prompt_get))
+        .route("/prompt/passcode", web::post().to(prompt::passcode_post))
+        .route("/prompt/trust", web::get().to(trust::trust_get))
+        .route("/prompt/trust", web::post().to(trust::trust_post))
+        .route("/enroll", web::get().to(enroll::enroll_get))
+        .route("/enroll/start", web::post().to(enroll::start_post))
+        .route("/enroll/back", web::post().to(enroll::back_post))
+        .route("/enroll/device-type", web::get().to(enroll::device_type_get))
+        .route("/enroll/device-type", web::post().to(enroll::device_type_post))
+        .route("/enroll/platform", web::get().to(enroll::platform_get))
+        .route("/enroll/platform", web::post().to(enroll::platform_post))
+        .route("/enroll/install", web::get().to(enroll::install_get))
+        .route("/enroll/install", web::post().to(enroll::install_post))
+        .route("/enroll/activate", web::get().to(enroll::activate_get))
+        .route("/enroll/activate", web::post().to(enroll::activate_post))
+        .route("/enroll/options", web::get().to(enroll::options_get))
+        .route("/enroll/options", web::post().to(enroll::options_post))
+        .route("/enroll/done", web::get().to(enroll::done_get))
+        .route("/settings", web::get().to(settings::settings_get))
+        .route("/static/style.css", web::get().to(stylesheet))
+        .route("/healthz", web::get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        Err(AppError::NotFound)
+    } else {
+        Ok(HttpResponse::MethodNotAllowed().finish())
+    }
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/style.css"))
+}
+
+/// Renders a page with a status. Pages are never cached (they may show secrets or personal data).
+pub fn html<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(page.render()?))
+}
+
+/// The peer address (proxies are not trusted until configured; see docs/configuration.md).
+pub fn client_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// Headers on every response; `Cache-Control: no-store` unless a handler set its own.
+pub fn security_headers(secure: bool) -> DefaultHeaders {
+    let mut headers = DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add((header::CACHE_CONTROL, "no-store"));
+    if secure {
+        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
+    }
+    headers
+}
+
+/// Refuses state-changing requests that a browser says come from another site. The CSRF token is
+/// the main defence; this is the second wall (ASVS 13.2.4).
+pub async fn same_origin_only(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let expected = req.app_data::<web::Data<AppState>>().map(|s| s.public_origin()).unwrap_or_default();
+        let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let cross_site = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
+        if cross_site || origin.is_some_and(|o| o != expected) {
+            tracing::warn!(origin = origin.unwrap_or(""), "cross-origin form submission refused");
+            return Err(AppError::Csrf.into());
+        }
+    }
+    next.call(req).await
+}
+
+/// One span per request: method, route pattern (never the raw path: setup links carry tokens),
+/// status and time taken.
+pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
+    let span = tracing::info_span!("request", method = %req.method(), route = %route);
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let _guard = span.enter();
+    match &result {
+        Ok(res) => tracing::info!(status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served"),
+        Err(e) => tracing::info!(status = e.as_response_error().status_code().as_u16(), "refused"),
+    }
+    result
+}

@@ -1,0 +1,225 @@
+//! Sessions: actix-session over the database (revocable, shared by instances, survive restarts),
+//! one typed wrapper over the session map, and the extractors that say who may reach a page.
+//! Invariant: the session id is renewed after the password and again after the second factor.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError, generate_session_key};
+use actix_session::{Session, SessionExt};
+use actix_web::cookie::time::Duration;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use std::collections::HashMap;
+
+use super::state::{AppState, now};
+use crate::error::AppError;
+use crate::secrets::random_token;
+use crate::store::{self, users::UserRow};
+
+const USER_ID: &str = "uid";
+const LEVEL: &str = "level";
+const STARTED: &str = "started";
+const MFA_AT: &str = "mfa_at";
+const CSRF: &str = "csrf";
+
+/// actix-session storage backed by the `sessions` table.
+#[derive(Clone)]
+pub struct DbSessionStore {
+    pub state: web::Data<AppState>,
+}
+
+impl DbSessionStore {
+    fn hash(&self, key: &SessionKey) -> String {
+        self.state.keys.hash_token(key.as_ref())
+    }
+}
+
+fn user_of(state: &HashMap<String, String>) -> Option<String> {
+    state.get(USER_ID).and_then(|v| serde_json::from_str::<String>(v).ok())
+}
+
+impl SessionStore for DbSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let row = store::sessions::load(&self.state.db, &self.hash(key), now())
+            .await
+            .map_err(|e| LoadError::Other(e.into()))?;
+        match row {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| LoadError::Deserialization(e.into())),
+        }
+    }
+
+    async fn save(&self, state: HashMap<String, String>, ttl: &Duration) -> Result<SessionKey, SaveError> {
+        let text = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let key = generate_session_key();
+        let t = now();
+        store::sessions::insert(&self.state.db, &self.hash(&key), user_of(&state).as_deref(), &text, t, t + ttl.whole_seconds())
+            .await
+            .map_err(|e| SaveError::Other(e.into()))?;
+        Ok(key)
+    }
+
+    async fn update(&self, key: SessionKey, state: HashMap<String, String>, ttl: &Duration) -> Result<SessionKey, UpdateError> {
+        let text = serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let updated = store::sessions::update(&self.state.db, &self.hash(&key), user_of(&state).as_deref(), &text, now() + ttl.whole_seconds())
+            .await
+            .map_err(|e| UpdateError::Other(e.into()))?;
+        if updated {
+            return Ok(key);
+        }
+        // Revoked or expired meanwhile: start a fresh session rather than resurrect the old id.
+        self.save(state, ttl).await.map_err(|e| UpdateError::Other(anyhow::anyhow!(e.to_string())))
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        store::sessions::extend(&self.state.db, &self.hash(key), now() + ttl.whole_seconds()).await?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        store::sessions::delete(&self.state.db, &self.hash(key)).await?;
+        Ok(())
+    }
+}
+
+/// How far the holder of a session has signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthLevel {
+    Anonymous,
+    /// Password (first factor) only: may reach the prompt and, with no device yet, enrolment.
+    Password { user_id: String },
+    /// Both factors.
+    Full { user_id: String },
+}
+
+/// Typed access to the session map.
+pub struct UserSession(Session);
+
+impl UserSession {
+    pub fn from_request(req: &HttpRequest) -> Self {
+        Self(req.get_session())
+    }
+
+    /// The CSRF token for this session's forms, created on first use.
+    pub fn csrf_token(&self) -> Result<String, AppError> {
+        if let Ok(Some(token)) = self.0.get::<String>(CSRF) {
+            return Ok(token);
+        }
+        let token = random_token();
+        self.0.insert(CSRF, &token)?;
+        Ok(token)
+    }
+
+    pub fn csrf_matches(&self, submitted: &str) -> bool {
+        match self.0.get::<String>(CSRF) {
+            Ok(Some(expected)) => !submitted.is_empty() && crate::secrets::constant_time_eq(&expected, submitted),
+            _ => false,
+        }
+    }
+
+    /// After a correct password: a new session id (no fixation), password level only.
+    pub fn begin_password(&self, user_id: &str, now: i64) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.clear();
+        self.0.insert(USER_ID, user_id)?;
+        self.0.insert(LEVEL, "password")?;
+        self.0.insert(STARTED, now)?;
+        self.0.insert(CSRF, random_token())?;
+        Ok(())
+    }
+
+    /// After a second factor: a new session id again, full level.
+    pub fn complete_second_factor(&self, now: i64) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.insert(LEVEL, "full")?;
+        self.0.insert(MFA_AT, now)?;
+        Ok(())
+    }
+
+    pub fn logout(&self) {
+        self.0.purge();
+    }
+
+    /// The current level, ending sessions past the absolute timeout.
+    pub fn level(&self, state: &AppState, now: i64) -> AuthLevel {
+        let user_id = self.0.get::<String>(USER_ID).ok().flatten();
+        let level = self.0.get::<String>(LEVEL).ok().flatten();
+        let started = self.0.get::<i64>(STARTED).ok().flatten().unwrap_or(0);
+        let absolute = i64::from(state.settings.session.absolute_timeout_hours) * 3600;
+        match (user_id, level.as_deref()) {
+            (Some(_), _) if now >= started + absolute => {
+                self.0.purge();
+                AuthLevel::Anonymous
+            }
+            (Some(user_id), Some("full")) => AuthLevel::Full { user_id },
+            (Some(user_id), Some("password")) => AuthLevel::Password { user_id },
+            _ => AuthLevel::Anonymous,
+        }
+    }
+}
+
+type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A signed-in user with at least a password. Handlers that take it are the prompt and enrolment.
+pub struct PasswordAuthed {
+    pub user: UserRow,
+    pub session: UserSession,
+    pub full: bool,
+    pub csrf: String,
+}
+
+/// A user who has passed both factors.
+pub struct FullyAuthed {
+    pub user: UserRow,
+    pub session: UserSession,
+    pub csrf: String,
+}
+
+async fn load_user(req: &HttpRequest) -> Result<(UserRow, UserSession, bool), AppError> {
+    let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
+    let session = UserSession::from_request(req);
+    let (user_id, full) = match session.level(&state, now()) {
+        AuthLevel::Anonymous => return Err(AppError::LoginRequired),
+        AuthLevel::Password { user_id } => (user_id, false),
+        AuthLevel::Full { user_id } => (user_id, true),
+    };
+    match store::users::by_id(&state.db, &user_id).await? {
+        Some(user) if user.is_active() => Ok((user, session, full)),
+        // Deleted or disabled since sign-in: the session is over.
+        _ => {
+            session.logout();
+            Err(AppError::LoginRequired)
+        }
+    }
+}
+
+impl FromRequest for PasswordAuthed {
+    type Error = AppError;
+    type Future = LocalFuture<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (user, session, full) = load_user(&req).await?;
+            let csrf = session.csrf_token()?;
+            Ok(Self { user, session, full, csrf })
+        })
+    }
+}
+
+impl FromRequest for FullyAuthed {
+    type Error = AppError;
+    type Future = LocalFuture<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (user, session, full) = load_user(&req).await?;
+            if !full {
+                return Err(AppError::SecondFactorRequired);
+            }
+            let csrf = session.csrf_token()?;
+            Ok(Self { user, session, csrf })
+        })
+    }
+}

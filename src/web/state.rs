@@ -1,0 +1,34 @@
+//! Shared application state handed to every handler (no globals): database, settings, keys.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use url::Url;
+
+use crate::config::Settings;
+use crate::secrets::Keys;
+use crate::store::Db;
+
+pub struct AppState {
+    pub db: Db,
+    pub settings: Settings,
+    pub keys: Keys,
+    /// The origin users see; used for same-origin checks and the setup link.
+    pub public_url: Url,
+}
+
+impl AppState {
+    /// Cookies are marked Secure (and use the `__Host-` prefix) when users reach us over TLS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+}
+
+/// Seconds since the Unix epoch, from the server's clock (the only clock Twofold trusts).
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}

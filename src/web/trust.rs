@@ -1,0 +1,83 @@
+//! "Trust this browser?": an opaque 256-bit cookie whose keyed hash is stored server-side, bound
+//! to one user, expiring after the policy's days, revocable; it never stands in for MFA longer.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::chrome::Chrome;
+use super::csrf::CsrfForm;
+use super::session::FullyAuthed;
+use super::state::{AppState, now};
+use super::client_ip;
+use crate::csrf_form;
+use crate::error::{AppError, see_other};
+use crate::secrets::random_token;
+use crate::store::{self, audit::{Event, Outcome}, users::UserRow};
+
+fn cookie_name(state: &AppState) -> &'static str {
+    if state.secure_cookies() { "__Host-twofold-trust" } else { "twofold_trust" }
+}
+
+/// True when this browser carries a valid trust cookie for `user`.
+pub async fn is_trusted(req: &HttpRequest, state: &AppState, user: &UserRow, now: i64) -> Result<bool, AppError> {
+    if state.settings.trusted_browser.days == 0 {
+        return Ok(false);
+    }
+    let Some(cookie) = req.cookie(cookie_name(state)) else { return Ok(false) };
+    let hash = state.keys.hash_token(cookie.value());
+    Ok(store::trusted_browsers::find_valid(&state.db, &hash, &user.id, now).await?.is_some())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "prompt/trust.html")]
+pub struct TrustPage {
+    chrome: Chrome,
+    days: u32,
+}
+
+pub async fn trust_get(auth: FullyAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    if state.settings.trusted_browser.days == 0 {
+        return Ok(see_other("/settings"));
+    }
+    let page = TrustPage { chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf), days: state.settings.trusted_browser.days };
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.render()?))
+}
+
+csrf_form!(TrustForm { choice: String });
+
+pub async fn trust_post(
+    req: HttpRequest,
+    auth: FullyAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<TrustForm>,
+) -> Result<HttpResponse, AppError> {
+    let days = state.settings.trusted_browser.days;
+    if form.0.choice != "trust" || days == 0 {
+        return Ok(see_other("/settings"));
+    }
+    let t = now();
+    let token = random_token();
+    let user_agent: String = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("Unknown browser")
+        .chars()
+        .take(200)
+        .collect();
+    let expires = t + i64::from(days) * 86_400;
+    store::trusted_browsers::insert(&state.db, &state.keys.hash_token(&token), &auth.user.id, &user_agent, t, expires).await?;
+    store::audit::record(&state.db, Event::new("trusted_browser.add", Outcome::Success).user(&auth.user.id, &auth.user.username).ip(client_ip(&req).as_deref()), t).await?;
+    let cookie = Cookie::build(cookie_name(&state), token)
+        .path("/")
+        .http_only(true)
+        .secure(state.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(Duration::days(i64::from(days)))
+        .finish();
+    let mut response = see_other("/settings");
+    response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(response)
+}
