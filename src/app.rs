@@ -63,14 +63,16 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let (db, keys) = open(&settings).await?;
-        let listener = TcpListener::bind(settings.bind_addr()?).with_context(|| format!("binding {}", settings.bind))?;
+        let listener =
+            TcpListener::bind(settings.bind_addr()?).with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;
         let public_url = match settings.public_url()? {
             Some(url) => url,
             None => Url::parse(&format!("http://{address}"))?,
         };
         let state = web::Data::new(AppState { db, settings, keys, public_url });
-        let setup_link = if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
+        let setup_link =
+            if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;
         spawn_housekeeping(state.db.clone());
         Ok(Self { port: address.port(), server, state, setup_link })
@@ -112,7 +114,11 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             .cookie_same_site(SameSite::Lax)
             .cookie_path("/".into())
             .cookie_content_security(CookieContentSecurity::Signed)
-            .session_lifecycle(BrowserSession::default().state_ttl(idle).state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest))
+            .session_lifecycle(
+                BrowserSession::default()
+                    .state_ttl(idle)
+                    .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+            )
             .build();
         App::new()
             .app_data(state.clone())

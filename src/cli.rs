@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use crate::app::{Application, open};
 use crate::config::Settings;
 use crate::domain::{DisplayName, Email, Password, Role, Username};
-use crate::store::{self, StoreError, audit::{Event, Outcome}, users::{NewUser, UserRow}};
+use crate::store::{
+    self, StoreError,
+    audit::{Event, Outcome},
+    users::{NewUser, UserRow},
+};
 use crate::web::state::now;
 
 #[derive(Debug, Parser)]
@@ -128,13 +132,17 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
     let audit = |event: &'static str, u: &UserRow| {
         let (id, name) = (u.id.clone(), u.username.clone());
         let db = db.clone();
-        async move { store::audit::record(&db, Event::new(event, Outcome::Info).user(&id, &name).detail("command line"), t).await }
+        async move {
+            store::audit::record(&db, Event::new(event, Outcome::Info).user(&id, &name).detail("command line"), t).await
+        }
     };
     match cmd {
         UserCommand::Add { username, email, display_name, password_stdin, role } => {
-            let (username, email, display_name) = (Username::parse(&username)?, Email::parse(&email)?, DisplayName::parse(&display_name)?);
+            let (username, email, display_name) =
+                (Username::parse(&username)?, Email::parse(&email)?, DisplayName::parse(&display_name)?);
             let role = Role::parse(&role).expect("checked above");
-            let password_hash = if password_stdin { Some(crate::passwords::hash(&read_password_stdin()?)) } else { None };
+            let password_hash =
+                if password_stdin { Some(crate::passwords::hash(&read_password_stdin()?)) } else { None };
             let new = NewUser { username: &username, email: &email, display_name: &display_name, password_hash, role };
             let user = match store::users::insert(&db, new, t).await {
                 Ok(u) => u,

@@ -105,9 +105,7 @@ impl ResponseError for AppError {
         let page = ErrorPage { chrome: Chrome::plain(), title, message: &message, support_id: support_id.as_deref() };
         let body = page.render().unwrap_or_else(|_| title.to_string());
         let mut response = HttpResponse::build(self.status_code()).body(body);
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         response
     }
 }

@@ -39,15 +39,10 @@ impl std::fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn from_base64(text: &str) -> Result<Self, KeyError> {
-        let raw = Zeroizing::new(
-            STANDARD
-                .decode(text.trim())
-                .map_err(|_| KeyError::Invalid("not valid base64".into()))?,
-        );
-        let bytes: [u8; 32] = raw
-            .as_slice()
-            .try_into()
-            .map_err(|_| KeyError::Invalid(format!("must be 32 bytes, got {}", raw.len())))?;
+        let raw =
+            Zeroizing::new(STANDARD.decode(text.trim()).map_err(|_| KeyError::Invalid("not valid base64".into()))?);
+        let bytes: [u8; 32] =
+            raw.as_slice().try_into().map_err(|_| KeyError::Invalid(format!("must be 32 bytes, got {}", raw.len())))?;
         Ok(Self { bytes: Zeroizing::new(bytes) })
     }
 
@@ -140,7 +135,10 @@ impl Keys {
         }
         let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
         self.seal
-            .decrypt(&Nonce::try_from(nonce).map_err(|_| OpenError)?, Payload { msg: ciphertext, aad: context.as_bytes() })
+            .decrypt(
+                &Nonce::try_from(nonce).map_err(|_| OpenError)?,
+                Payload { msg: ciphertext, aad: context.as_bytes() },
+            )
             .map(Zeroizing::new)
             .map_err(|_| OpenError)
     }

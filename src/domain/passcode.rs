@@ -22,7 +22,9 @@ impl Passcode {
             return Err(InputError::new("A passcode contains only digits. Enter the number shown in your app."));
         }
         if !(6..=10).contains(&digits.len()) {
-            return Err(InputError::new("That passcode has the wrong number of digits. Enter the 6-digit code shown in your app."));
+            return Err(InputError::new(
+                "That passcode has the wrong number of digits. Enter the 6-digit code shown in your app.",
+            ));
         }
         Ok(Self(digits))
     }

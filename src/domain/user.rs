@@ -18,9 +18,7 @@ impl Username {
         }
         let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@');
         if !value.chars().all(allowed) {
-            return Err(InputError::new(
-                "A username can contain only letters, digits and the characters . _ - @",
-            ));
+            return Err(InputError::new("A username can contain only letters, digits and the characters . _ - @"));
         }
         Ok(Self(value))
     }

@@ -44,6 +44,13 @@ impl TotpSeed {
         Self(Zeroizing::new(bytes.to_vec()))
     }
 
+    /// Reads a base32 key as people and apps write it (spaces and lower case allowed).
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        let secret = Secret::try_from_base32(clean).ok()?;
+        Some(Self(Zeroizing::new(secret.as_ref().to_vec())))
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -70,9 +77,7 @@ impl TotpSeed {
     /// `otpauth://totp/Issuer:account?secret=…&issuer=Issuer` (SHA1, 6 digits, 30 s: the parameters
     /// every authenticator app supports).
     pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
-        self.totp(Some(issuer), account)
-            .to_url()
-            .expect("issuer and account are sanitised and the seed is 160 bits")
+        self.totp(Some(issuer), account).to_url().expect("issuer and account are sanitised and the seed is 160 bits")
     }
 
     /// The code for `time` (used by tests and by nothing that is shown to users).
@@ -105,11 +110,7 @@ fn sanitize_label(value: &str) -> String {
 pub fn qr_svg_data_uri(text: &str) -> String {
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
         .expect("an otpauth URI fits in a QR code");
-    let svg = code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(240, 240)
-        .quiet_zone(true)
-        .build();
+    let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();
     format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg))
 }
 
@@ -145,6 +146,14 @@ mod tests {
             assert_eq!(rfc_totp(Algorithm::SHA256, &sha256).generate(time).to_string(), s256, "SHA256 t={time}");
             assert_eq!(rfc_totp(Algorithm::SHA512, &sha512).generate(time).to_string(), s512, "SHA512 t={time}");
         }
+    }
+
+    #[test]
+    fn grouped_base32_reads_back() {
+        let seed = TotpSeed::generate();
+        let again = TotpSeed::from_base32(&seed.base32_grouped().to_lowercase()).unwrap();
+        assert_eq!(seed.as_bytes(), again.as_bytes());
+        assert!(TotpSeed::from_base32("not base32 !").is_none());
     }
 
     #[test]

@@ -28,10 +28,8 @@ pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<DeviceRow>, Sto
 }
 
 pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64, StoreError> {
-    let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM devices WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(db.pool())
-        .await?;
+    let row: (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM devices WHERE user_id = $1").bind(user_id).fetch_one(db.pool()).await?;
     Ok(row.0)
 }
 

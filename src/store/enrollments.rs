@@ -25,7 +25,13 @@ const COLUMNS: &str = "id, user_id, step, device_kind, platform, totp_secret, to
                        created_at, updated_at, expires_at";
 
 /// Starts a new wizard for the user, replacing any unfinished one.
-pub async fn start(db: &Db, user_id: &str, first_step: &str, now: i64, expires_at: i64) -> Result<EnrollmentRow, StoreError> {
+pub async fn start(
+    db: &Db,
+    user_id: &str,
+    first_step: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<EnrollmentRow, StoreError> {
     let mut tx = db.pool().begin().await?;
     sqlx::query("DELETE FROM enrollments WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     let id = new_id();
@@ -59,7 +65,14 @@ pub struct StepChange<'a> {
 }
 
 /// Moves the wizard from `from` to `to`, if it is still at `from`; true if it moved.
-pub async fn advance(db: &Db, id: &str, from: &str, to: &str, change: StepChange<'_>, now: i64) -> Result<bool, StoreError> {
+pub async fn advance(
+    db: &Db,
+    id: &str,
+    from: &str,
+    to: &str,
+    change: StepChange<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE enrollments SET step = $1, device_kind = COALESCE($2, device_kind), \
          platform = COALESCE($3, platform), totp_secret = COALESCE($4, totp_secret), updated_at = $5 \
@@ -99,14 +112,15 @@ pub async fn create_device(
 ) -> Result<Option<String>, StoreError> {
     let device_id = new_id();
     let mut tx = db.pool().begin().await?;
-    let moved = sqlx::query("UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3 WHERE id = $4 AND step = $5")
-        .bind(to)
-        .bind(&device_id)
-        .bind(now)
-        .bind(&enrollment.id)
-        .bind(from)
-        .execute(&mut *tx)
-        .await?;
+    let moved =
+        sqlx::query("UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3 WHERE id = $4 AND step = $5")
+            .bind(to)
+            .bind(&device_id)
+            .bind(now)
+            .bind(&enrollment.id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
     if moved.rows_affected() != 1 {
         tx.rollback().await?;
         return Ok(None);

@@ -12,7 +12,14 @@ pub async fn load(db: &Db, id_hash: &str, now: i64) -> Result<Option<String>, St
     Ok(row.map(|r| r.0))
 }
 
-pub async fn insert(db: &Db, id_hash: &str, user_id: Option<&str>, state: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
+pub async fn insert(
+    db: &Db,
+    id_hash: &str,
+    user_id: Option<&str>,
+    state: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO sessions (id_hash, user_id, state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id_hash)
         .bind(user_id)
@@ -25,7 +32,13 @@ pub async fn insert(db: &Db, id_hash: &str, user_id: Option<&str>, state: &str, 
 }
 
 /// Replaces the state; false when the session no longer exists (revoked or expired meanwhile).
-pub async fn update(db: &Db, id_hash: &str, user_id: Option<&str>, state: &str, expires_at: i64) -> Result<bool, StoreError> {
+pub async fn update(
+    db: &Db,
+    id_hash: &str,
+    user_id: Option<&str>,
+    state: &str,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE sessions SET user_id = $1, state = $2, expires_at = $3 WHERE id_hash = $4")
         .bind(user_id)
         .bind(state)

@@ -18,12 +18,13 @@ pub async fn replace(db: &Db, token_hash: &str, now: i64, expires_at: i64) -> Re
 
 /// True while the link is unused and unexpired (for showing the form).
 pub async fn is_valid(db: &Db, token_hash: &str, now: i64) -> Result<bool, StoreError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT token_hash FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(db.pool())
-            .await?;
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT token_hash FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
     Ok(row.is_some())
 }
 
@@ -36,12 +37,14 @@ pub async fn create_first_admin(
     now: i64,
 ) -> Result<Option<String>, StoreError> {
     let mut tx = db.pool().begin().await?;
-    let used = sqlx::query("UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3")
-        .bind(now)
-        .bind(token_hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    let used = sqlx::query(
+        "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     if used.rows_affected() != 1 {
         tx.rollback().await?;
         return Ok(None);

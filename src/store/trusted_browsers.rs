@@ -16,7 +16,14 @@ pub struct TrustedBrowserRow {
     pub expires_at: i64,
 }
 
-pub async fn insert(db: &Db, token_hash: &str, user_id: &str, user_agent: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
+pub async fn insert(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    user_agent: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO trusted_browsers (id, token_hash, user_id, user_agent, created_at, last_seen_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -35,7 +42,12 @@ pub async fn insert(db: &Db, token_hash: &str, user_id: &str, user_agent: &str, 
 
 /// The trust record for this cookie, if it belongs to `user_id`, is unexpired and not revoked;
 /// its last-seen time is updated.
-pub async fn find_valid(db: &Db, token_hash: &str, user_id: &str, now: i64) -> Result<Option<TrustedBrowserRow>, StoreError> {
+pub async fn find_valid(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<Option<TrustedBrowserRow>, StoreError> {
     let row: Option<TrustedBrowserRow> = sqlx::query_as(
         "SELECT id, user_id, user_agent, created_at, last_seen_at, expires_at FROM trusted_browsers \
          WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 AND revoked_at IS NULL",
@@ -46,7 +58,11 @@ pub async fn find_valid(db: &Db, token_hash: &str, user_id: &str, now: i64) -> R
     .fetch_optional(db.pool())
     .await?;
     if let Some(r) = &row {
-        sqlx::query("UPDATE trusted_browsers SET last_seen_at = $1 WHERE id = $2").bind(now).bind(&r.id).execute(db.pool()).await?;
+        sqlx::query("UPDATE trusted_browsers SET last_seen_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&r.id)
+            .execute(db.pool())
+            .await?;
     }
     Ok(row)
 }

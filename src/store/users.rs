@@ -50,7 +50,11 @@ pub async fn insert(db: &Db, new: NewUser<'_>, now: i64) -> Result<UserRow, Stor
 }
 
 /// Inserts on a given connection (e.g. inside a transaction); returns the new id.
-pub(crate) async fn insert_on(conn: &mut sqlx::AnyConnection, new: NewUser<'_>, now: i64) -> Result<String, StoreError> {
+pub(crate) async fn insert_on(
+    conn: &mut sqlx::AnyConnection,
+    new: NewUser<'_>,
+    now: i64,
+) -> Result<String, StoreError> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO users (id, username, email, display_name, password_hash, role, status, failed_attempts, created_at) \
@@ -85,15 +89,15 @@ pub async fn list(db: &Db) -> Result<Vec<UserRow>, StoreError> {
 }
 
 pub async fn admin_exists(db: &Db) -> Result<bool, StoreError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE role = 'admin' LIMIT 1")
-        .fetch_optional(db.pool())
-        .await?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE role = 'admin' LIMIT 1").fetch_optional(db.pool()).await?;
     Ok(row.is_some())
 }
 
 /// Sets `status` ("active" or "disabled"); returns false when no such user exists.
 pub async fn set_status(db: &Db, id: &str, status: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE users SET status = $1 WHERE id = $2").bind(status).bind(id).execute(db.pool()).await?;
+    let done =
+        sqlx::query("UPDATE users SET status = $1 WHERE id = $2").bind(status).bind(id).execute(db.pool()).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -107,20 +111,25 @@ pub async fn touch_login(db: &Db, id: &str, now: i64) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Counts one failed second-factor attempt and locks the account when it reaches `max`.
-/// One statement, so concurrent failures are all counted. Returns (attempts, locked now).
+/// Counts one failed second-factor attempt and locks the account when the count reaches `max`.
+/// Each step is one conditional statement, so concurrent failures are all counted and exactly one
+/// of them is the one that locks. Returns (attempts, locked by this call).
 pub async fn record_failure(db: &Db, id: &str, max: u32, now: i64) -> Result<(i64, bool), StoreError> {
-    let row: (i64, Option<i64>) = sqlx::query_as(
-        "UPDATE users SET failed_attempts = failed_attempts + 1, \
-         locked_at = CASE WHEN locked_at IS NULL AND failed_attempts + 1 >= $1 THEN $2 ELSE locked_at END \
-         WHERE id = $3 RETURNING failed_attempts, locked_at",
+    let (attempts,): (i64,) = sqlx::query_as(
+        "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
     )
-    .bind(i64::from(max))
-    .bind(now)
     .bind(id)
     .fetch_one(db.pool())
     .await?;
-    Ok((row.0, row.1 == Some(now)))
+    if attempts < i64::from(max) {
+        return Ok((attempts, false));
+    }
+    let locked = sqlx::query("UPDATE users SET locked_at = $1 WHERE id = $2 AND locked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok((attempts, locked.rows_affected() == 1))
 }
 
 /// After a successful second factor: the counter starts again.

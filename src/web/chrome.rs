@@ -30,13 +30,7 @@ impl Chrome {
 
     /// For pages rendered where no state is at hand (error pages).
     pub fn plain() -> Self {
-        Self {
-            product: "Twofold".into(),
-            institution: String::new(),
-            logo_url: None,
-            user: None,
-            csrf: String::new(),
-        }
+        Self { product: "Twofold".into(), institution: String::new(), logo_url: None, user: None, csrf: String::new() }
     }
 }
 

@@ -16,7 +16,11 @@ use crate::csrf_form;
 use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Passcode, Platform};
 use crate::error::{AppError, see_other};
 use crate::factors::totp::{TotpSeed, Verification, qr_svg_data_uri};
-use crate::store::{self, audit::{Event, Outcome}, enrollments::{EnrollmentRow, StepChange, VerifiedDevice}};
+use crate::store::{
+    self,
+    audit::{Event, Outcome},
+    enrollments::{EnrollmentRow, StepChange, VerifiedDevice},
+};
 
 /// A choice on a radio-button page.
 pub struct Choice {
@@ -28,37 +32,85 @@ pub struct Choice {
 
 #[derive(Template)]
 #[template(path = "enroll/device_type.html")]
-struct DeviceTypePage { chrome: Chrome, step: u8, steps: u8, choices: Vec<Choice>, error: Option<String> }
+struct DeviceTypePage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    choices: Vec<Choice>,
+    error: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "enroll/platform.html")]
-struct PlatformPage { chrome: Chrome, step: u8, steps: u8, kind: &'static str, choices: Vec<Choice>, error: Option<String> }
+struct PlatformPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    kind: &'static str,
+    choices: Vec<Choice>,
+    error: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "enroll/install.html")]
-struct InstallPage { chrome: Chrome, step: u8, steps: u8, platform: &'static str, platform_key: &'static str }
+struct InstallPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    platform: &'static str,
+    platform_key: &'static str,
+}
 
 #[derive(Template)]
 #[template(path = "enroll/activate.html")]
-struct ActivatePage { chrome: Chrome, step: u8, steps: u8, qr: String, key: String, issuer: String, account: String, error: Option<String> }
+struct ActivatePage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    qr: String,
+    key: String,
+    issuer: String,
+    account: String,
+    error: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "enroll/options.html")]
-struct OptionsPage { chrome: Chrome, step: u8, steps: u8, name: String, choices: Vec<Choice>, error: Option<String> }
+struct OptionsPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    name: String,
+    choices: Vec<Choice>,
+    error: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "enroll/done.html")]
-struct DonePage { chrome: Chrome, name: String, next: &'static str }
+struct DonePage {
+    chrome: Chrome,
+    name: String,
+    next: &'static str,
+}
 
-/// Who may use the wizard: a user with no device yet (after the password), or a fully signed-in user.
-fn check_access(auth: &PasswordAuthed, device_count: i64) -> Result<(), AppError> {
-    if auth.full || device_count == 0 { Ok(()) } else { Err(AppError::SecondFactorRequired) }
+/// Who may use the wizard: a fully signed-in user, or after the password alone a user whose only
+/// device (if any) is the one created by the wizard this same session started. Anyone else must
+/// pass the prompt first, so a stolen password cannot add a device to an enrolled account.
+async fn check_access(state: &AppState, auth: &PasswordAuthed, wizard: Option<&EnrollmentRow>) -> Result<(), AppError> {
+    if auth.full {
+        return Ok(());
+    }
+    let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?;
+    let started_here = wizard.filter(|w| auth.session.wizard().as_deref() == Some(w.id.as_str()));
+    let own = started_here.and_then(|w| w.device_id.as_deref());
+    if devices.iter().all(|d| Some(d.id.as_str()) == own) { Ok(()) } else { Err(AppError::SecondFactorRequired) }
 }
 
 /// Loads the wizard and insists it is at `expected`; otherwise sends the user to where it is.
 async fn at_step(state: &AppState, auth: &PasswordAuthed, expected: EnrollStep) -> Result<EnrollmentRow, AppError> {
-    check_access(auth, store::devices::count_for_user(&state.db, &auth.user.id).await?)?;
-    let Some(row) = store::enrollments::current(&state.db, &auth.user.id, now()).await? else {
+    let wizard = store::enrollments::current(&state.db, &auth.user.id, now()).await?;
+    check_access(state, auth, wizard.as_ref()).await?;
+    let Some(row) = wizard else {
         return Err(AppError::Redirect(if auth.full { "/settings".into() } else { "/prompt".into() }));
     };
     match EnrollStep::parse(&row.step) {
@@ -73,7 +125,8 @@ fn chrome(state: &AppState, auth: &PasswordAuthed) -> Chrome {
 }
 
 fn kind_of(row: &EnrollmentRow) -> Result<DeviceKind, AppError> {
-    DeviceKind::parse(row.device_kind.as_deref().unwrap_or_default()).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+    DeviceKind::parse(row.device_kind.as_deref().unwrap_or_default())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
 }
 
 fn platform_of(row: &EnrollmentRow) -> Result<Platform, AppError> {
@@ -81,19 +134,38 @@ fn platform_of(row: &EnrollmentRow) -> Result<Platform, AppError> {
 }
 
 /// Moves the wizard on (conditional on its step) and redirects to the new step's page.
-async fn advance(state: &AppState, row: &EnrollmentRow, from: EnrollStep, to: EnrollStep, change: StepChange<'_>) -> Result<HttpResponse, AppError> {
+async fn advance(
+    state: &AppState,
+    row: &EnrollmentRow,
+    from: EnrollStep,
+    to: EnrollStep,
+    change: StepChange<'_>,
+) -> Result<HttpResponse, AppError> {
     store::enrollments::advance(&state.db, &row.id, from.as_str(), to.as_str(), change, now()).await?;
     Ok(see_other(to.path()))
 }
 
 csrf_form!(StartForm {});
 
-pub async fn start_post(req: HttpRequest, auth: PasswordAuthed, state: web::Data<AppState>, _f: CsrfForm<StartForm>) -> Result<HttpResponse, AppError> {
-    check_access(&auth, store::devices::count_for_user(&state.db, &auth.user.id).await?)?;
+pub async fn start_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<StartForm>,
+) -> Result<HttpResponse, AppError> {
+    check_access(&state, &auth, None).await?;
     let t = now();
     let expires = t + i64::from(state.settings.enrollment.wizard_expiry_minutes) * 60;
-    store::enrollments::start(&state.db, &auth.user.id, EnrollStep::FIRST.as_str(), t, expires).await?;
-    store::audit::record(&state.db, Event::new("enroll.start", Outcome::Info).user(&auth.user.id, &auth.user.username).ip(client_ip(&req).as_deref()), t).await?;
+    let row = store::enrollments::start(&state.db, &auth.user.id, EnrollStep::FIRST.as_str(), t, expires).await?;
+    auth.session.set_wizard(&row.id)?;
+    store::audit::record(
+        &state.db,
+        Event::new("enroll.start", Outcome::Info)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(client_ip(&req).as_deref()),
+        t,
+    )
+    .await?;
     Ok(see_other(EnrollStep::FIRST.path()))
 }
 
@@ -122,13 +194,23 @@ fn kind_choices(selected: Option<DeviceKind>) -> Vec<Choice> {
 pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
     let selected = row.device_kind.as_deref().and_then(|k| DeviceKind::parse(k).ok()).or(Some(DeviceKind::MobilePhone));
-    let page = DeviceTypePage { chrome: chrome(&state, &auth), step: 1, steps: EnrollStep::COUNT, choices: kind_choices(selected), error: None };
+    let page = DeviceTypePage {
+        chrome: chrome(&state, &auth),
+        step: 1,
+        steps: EnrollStep::COUNT,
+        choices: kind_choices(selected),
+        error: None,
+    };
     html(StatusCode::OK, &page)
 }
 
 csrf_form!(DeviceTypeForm { kind: String });
 
-pub async fn device_type_post(auth: PasswordAuthed, state: web::Data<AppState>, form: CsrfForm<DeviceTypeForm>) -> Result<HttpResponse, AppError> {
+pub async fn device_type_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<DeviceTypeForm>,
+) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
     match DeviceKind::parse(&form.0.kind) {
         Ok(kind) => {
@@ -136,7 +218,13 @@ pub async fn device_type_post(auth: PasswordAuthed, state: web::Data<AppState>, 
             advance(&state, &row, EnrollStep::DeviceType, EnrollStep::Platform, change).await
         }
         Err(e) => {
-            let page = DeviceTypePage { chrome: chrome(&state, &auth), step: 1, steps: EnrollStep::COUNT, choices: kind_choices(None), error: Some(e.0) };
+            let page = DeviceTypePage {
+                chrome: chrome(&state, &auth),
+                step: 1,
+                steps: EnrollStep::COUNT,
+                choices: kind_choices(None),
+                error: Some(e.0),
+            };
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     }
@@ -153,13 +241,24 @@ pub async fn platform_get(auth: PasswordAuthed, state: web::Data<AppState>) -> R
     let row = at_step(&state, &auth, EnrollStep::Platform).await?;
     let kind = kind_of(&row)?;
     let selected = row.platform.as_deref().and_then(|p| Platform::parse(p).ok());
-    let page = PlatformPage { chrome: chrome(&state, &auth), step: 2, steps: EnrollStep::COUNT, kind: kind.label(), choices: platform_choices(kind, selected), error: None };
+    let page = PlatformPage {
+        chrome: chrome(&state, &auth),
+        step: 2,
+        steps: EnrollStep::COUNT,
+        kind: kind.label(),
+        choices: platform_choices(kind, selected),
+        error: None,
+    };
     html(StatusCode::OK, &page)
 }
 
 csrf_form!(PlatformForm { platform: String });
 
-pub async fn platform_post(auth: PasswordAuthed, state: web::Data<AppState>, form: CsrfForm<PlatformForm>) -> Result<HttpResponse, AppError> {
+pub async fn platform_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<PlatformForm>,
+) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Platform).await?;
     let kind = kind_of(&row)?;
     match Platform::parse(&form.0.platform) {
@@ -184,22 +283,38 @@ pub async fn platform_post(auth: PasswordAuthed, state: web::Data<AppState>, for
 pub async fn install_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Install).await?;
     let platform = platform_of(&row)?;
-    let page = InstallPage { chrome: chrome(&state, &auth), step: 3, steps: EnrollStep::COUNT, platform: platform.label(), platform_key: platform.as_str() };
+    let page = InstallPage {
+        chrome: chrome(&state, &auth),
+        step: 3,
+        steps: EnrollStep::COUNT,
+        platform: platform.label(),
+        platform_key: platform.as_str(),
+    };
     html(StatusCode::OK, &page)
 }
 
 csrf_form!(InstallForm {});
 
 /// "I have the app installed": a fresh seed is made for this wizard, sealed before it is stored.
-pub async fn install_post(auth: PasswordAuthed, state: web::Data<AppState>, _f: CsrfForm<InstallForm>) -> Result<HttpResponse, AppError> {
+pub async fn install_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<InstallForm>,
+) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Install).await?;
     let sealed = state.keys.seal(&seed_context(&auth.user.id), TotpSeed::generate().as_bytes());
     let change = StepChange { totp_secret: Some(&sealed), ..StepChange::default() };
     advance(&state, &row, EnrollStep::Install, EnrollStep::Activate, change).await
 }
 
-fn activate_page(state: &AppState, auth: &PasswordAuthed, row: &EnrollmentRow, error: Option<String>) -> Result<ActivatePage, AppError> {
-    let sealed = row.totp_secret.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no seed at activate")))?;
+fn activate_page(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    error: Option<String>,
+) -> Result<ActivatePage, AppError> {
+    let sealed =
+        row.totp_secret.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no seed at activate")))?;
     let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(&auth.user.id), sealed)?);
     let issuer = state.settings.institution.name.clone();
     let account = auth.user.username.clone();
@@ -222,7 +337,12 @@ pub async fn activate_get(auth: PasswordAuthed, state: web::Data<AppState>) -> R
 
 csrf_form!(ActivateForm { passcode: String });
 
-pub async fn activate_post(req: HttpRequest, auth: PasswordAuthed, state: web::Data<AppState>, form: CsrfForm<ActivateForm>) -> Result<HttpResponse, AppError> {
+pub async fn activate_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<ActivateForm>,
+) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Activate).await?;
     let retry = |message: &str| -> Result<HttpResponse, AppError> {
         html(StatusCode::UNPROCESSABLE_ENTITY, &activate_page(&state, &auth, &row, Some(message.to_string()))?)
@@ -235,7 +355,9 @@ pub async fn activate_post(req: HttpRequest, auth: PasswordAuthed, state: web::D
     let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(&auth.user.id), &sealed)?);
     let t = now();
     let Verification::Accepted { step } = seed.verify(&code, t as u64, None) else {
-        return retry("That passcode is not right. Make sure you scanned the QR code on this page, then enter the newest passcode from your app.");
+        return retry(
+            "That passcode is not right. Make sure you scanned the QR code on this page, then enter the newest passcode from your app.",
+        );
     };
     let (kind, platform) = (kind_of(&row)?, platform_of(&row)?);
     let suggested = DeviceName::suggested(kind, platform);
@@ -248,11 +370,28 @@ pub async fn activate_post(req: HttpRequest, auth: PasswordAuthed, state: web::D
         // The code just used cannot be used again at the prompt.
         totp_last_step: step,
     };
-    let Some(device_id) = store::enrollments::create_device(&state.db, &row, EnrollStep::Activate.as_str(), EnrollStep::Options.as_str(), device, t).await? else {
+    let Some(device_id) = store::enrollments::create_device(
+        &state.db,
+        &row,
+        EnrollStep::Activate.as_str(),
+        EnrollStep::Options.as_str(),
+        device,
+        t,
+    )
+    .await?
+    else {
         return Ok(see_other("/enroll"));
     };
     let detail = format!("device {device_id} ({}, {})", kind.as_str(), platform.as_str());
-    store::audit::record(&state.db, Event::new("enroll.device_added", Outcome::Success).user(&auth.user.id, &auth.user.username).ip(client_ip(&req).as_deref()).detail(&detail), t).await?;
+    store::audit::record(
+        &state.db,
+        Event::new("enroll.device_added", Outcome::Success)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(client_ip(&req).as_deref())
+            .detail(&detail),
+        t,
+    )
+    .await?;
     Ok(see_other(EnrollStep::Options.path()))
 }
 
@@ -273,13 +412,25 @@ async fn device_name(state: &AppState, row: &EnrollmentRow) -> Result<String, Ap
 
 pub async fn options_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Options).await?;
-    let page = OptionsPage { chrome: chrome(&state, &auth), step: 5, steps: EnrollStep::COUNT, name: device_name(&state, &row).await?, choices: action_choices(LoginAction::Ask), error: None };
+    let page = OptionsPage {
+        chrome: chrome(&state, &auth),
+        step: 5,
+        steps: EnrollStep::COUNT,
+        name: device_name(&state, &row).await?,
+        choices: action_choices(LoginAction::Ask),
+        error: None,
+    };
     html(StatusCode::OK, &page)
 }
 
 csrf_form!(OptionsForm { name: String, login_action: String });
 
-pub async fn options_post(req: HttpRequest, auth: PasswordAuthed, state: web::Data<AppState>, form: CsrfForm<OptionsForm>) -> Result<HttpResponse, AppError> {
+pub async fn options_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<OptionsForm>,
+) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Options).await?;
     let form = form.0;
     let parsed = DeviceName::parse(&form.name).and_then(|n| LoginAction::parse(&form.login_action).map(|a| (n, a)));
@@ -288,28 +439,61 @@ pub async fn options_post(req: HttpRequest, auth: PasswordAuthed, state: web::Da
         Err(e) => {
             let action = LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask);
             let name: String = form.name.chars().take(DeviceName::MAX_CHARS * 2).collect();
-            let page = OptionsPage { chrome: chrome(&state, &auth), step: 5, steps: EnrollStep::COUNT, name, choices: action_choices(action), error: Some(e.0) };
+            let page = OptionsPage {
+                chrome: chrome(&state, &auth),
+                step: 5,
+                steps: EnrollStep::COUNT,
+                name,
+                choices: action_choices(action),
+                error: Some(e.0),
+            };
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
     let t = now();
-    store::enrollments::save_options(&state.db, &row, EnrollStep::Options.as_str(), EnrollStep::Done.as_str(), name.as_str(), action.as_str(), t).await?;
-    store::audit::record(&state.db, Event::new("enroll.complete", Outcome::Success).user(&auth.user.id, &auth.user.username).ip(client_ip(&req).as_deref()), t).await?;
+    store::enrollments::save_options(
+        &state.db,
+        &row,
+        EnrollStep::Options.as_str(),
+        EnrollStep::Done.as_str(),
+        name.as_str(),
+        action.as_str(),
+        t,
+    )
+    .await?;
+    store::audit::record(
+        &state.db,
+        Event::new("enroll.complete", Outcome::Success)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(client_ip(&req).as_deref()),
+        t,
+    )
+    .await?;
     Ok(see_other(EnrollStep::Done.path()))
 }
 
 pub async fn done_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Done).await?;
-    let page = DonePage { chrome: chrome(&state, &auth), name: device_name(&state, &row).await?, next: if auth.full { "/settings" } else { "/prompt" } };
+    let page = DonePage {
+        chrome: chrome(&state, &auth),
+        name: device_name(&state, &row).await?,
+        next: if auth.full { "/settings" } else { "/prompt" },
+    };
     html(StatusCode::OK, &page)
 }
 
 csrf_form!(BackForm {});
 
 /// "Back": one step back, while no device has been stored yet.
-pub async fn back_post(auth: PasswordAuthed, state: web::Data<AppState>, _f: CsrfForm<BackForm>) -> Result<HttpResponse, AppError> {
-    check_access(&auth, store::devices::count_for_user(&state.db, &auth.user.id).await?)?;
-    let Some(row) = store::enrollments::current(&state.db, &auth.user.id, now()).await? else { return Ok(see_other("/prompt")) };
+pub async fn back_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<BackForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(row) = store::enrollments::current(&state.db, &auth.user.id, now()).await? else {
+        return Ok(see_other("/prompt"));
+    };
+    check_access(&state, &auth, Some(&row)).await?;
     let Some(step) = EnrollStep::parse(&row.step) else { return Ok(see_other("/prompt")) };
     match step.back() {
         Some(previous) => advance(&state, &row, step, previous, StepChange::default()).await,

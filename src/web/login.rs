@@ -14,7 +14,10 @@ use crate::csrf_form;
 use crate::domain::Username;
 use crate::error::{AppError, see_other};
 use crate::passwords;
-use crate::store::{self, audit::{Event, Outcome}};
+use crate::store::{
+    self,
+    audit::{Event, Outcome},
+};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login/login.html")]
@@ -86,21 +89,42 @@ pub async fn login_post(
         }
     };
     if !user.is_active() {
-        store::audit::record(&state.db, Event::new("login.password", Outcome::Failure).user(&user.id, &user.username).ip(ip.as_deref()).detail("account disabled"), t).await?;
+        store::audit::record(
+            &state.db,
+            Event::new("login.password", Outcome::Failure)
+                .user(&user.id, &user.username)
+                .ip(ip.as_deref())
+                .detail("account disabled"),
+            t,
+        )
+        .await?;
         let page = LoginPage {
             chrome: Chrome::new(&state, None, ""),
             username: user.username.clone(),
-            error: Some(format!("Your account is disabled. Contact {} for help.", state.settings.institution.help_desk)),
+            error: Some(format!(
+                "Your account is disabled. Contact {} for help.",
+                state.settings.institution.help_desk
+            )),
         };
         return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
     }
     session.begin_password(&user.id, t)?;
-    store::audit::record(&state.db, Event::new("login.password", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()), t).await?;
+    store::audit::record(
+        &state.db,
+        Event::new("login.password", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
+        t,
+    )
+    .await?;
 
     if trust::is_trusted(&req, &state, &user, t).await? {
         session.complete_second_factor(t)?;
         store::users::touch_login(&state.db, &user.id, t).await?;
-        store::audit::record(&state.db, Event::new("mfa.trusted_browser", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()), t).await?;
+        store::audit::record(
+            &state.db,
+            Event::new("mfa.trusted_browser", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
+            t,
+        )
+        .await?;
         return Ok(see_other("/settings"));
     }
     Ok(see_other("/prompt"))
@@ -108,12 +132,21 @@ pub async fn login_post(
 
 csrf_form!(LogoutForm {});
 
-pub async fn logout_post(req: HttpRequest, state: web::Data<AppState>, _form: CsrfForm<LogoutForm>) -> Result<HttpResponse, AppError> {
+pub async fn logout_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _form: CsrfForm<LogoutForm>,
+) -> Result<HttpResponse, AppError> {
     let session = UserSession::from_request(&req);
     if let AuthLevel::Password { user_id } | AuthLevel::Full { user_id } = session.level(&state, now())
         && let Some(user) = store::users::by_id(&state.db, &user_id).await?
     {
-        store::audit::record(&state.db, Event::new("logout", Outcome::Info).user(&user.id, &user.username).ip(client_ip(&req).as_deref()), now()).await?;
+        store::audit::record(
+            &state.db,
+            Event::new("logout", Outcome::Info).user(&user.id, &user.username).ip(client_ip(&req).as_deref()),
+            now(),
+        )
+        .await?;
     }
     session.logout();
     Ok(see_other("/login"))

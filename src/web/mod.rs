@@ -93,7 +93,9 @@ pub fn security_headers(secure: bool) -> DefaultHeaders {
         ))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
+        // Not "no-referrer": with it, browsers send `Origin: null` on form posts and the same-origin
+        // check below could not tell our own forms from forged ones.
+        .add((header::REFERRER_POLICY, "same-origin"))
         .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
         .add((header::CACHE_CONTROL, "no-store"));
@@ -105,7 +107,10 @@ pub fn security_headers(secure: bool) -> DefaultHeaders {
 
 /// Refuses state-changing requests that a browser says come from another site. The CSRF token is
 /// the main defence; this is the second wall (ASVS 13.2.4).
-pub async fn same_origin_only(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn same_origin_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
         let expected = req.app_data::<web::Data<AppState>>().map(|s| s.public_origin()).unwrap_or_default();
@@ -121,7 +126,10 @@ pub async fn same_origin_only(req: ServiceRequest, next: Next<impl MessageBody +
 
 /// One span per request: method, route pattern (never the raw path: setup links carry tokens),
 /// status and time taken.
-pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn request_span(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
     let span = tracing::info_span!("request", method = %req.method(), route = %route);
     let started = Instant::now();

@@ -14,7 +14,12 @@ use crate::csrf_form;
 use crate::domain::Passcode;
 use crate::error::{AppError, see_other};
 use crate::factors::totp::{TotpSeed, Verification};
-use crate::store::{self, audit::{Event, Outcome}, devices::DeviceRow, users::UserRow};
+use crate::store::{
+    self,
+    audit::{Event, Outcome},
+    devices::DeviceRow,
+    users::UserRow,
+};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "prompt/prompt.html")]
@@ -54,7 +59,12 @@ async fn lock_message(state: &AppState, user: &UserRow, t: i64) -> Result<Option
     )))
 }
 
-async fn page(state: &AppState, auth: &PasswordAuthed, devices: &[DeviceRow], error: Option<String>) -> Result<PromptPage, AppError> {
+async fn page(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    devices: &[DeviceRow],
+    error: Option<String>,
+) -> Result<PromptPage, AppError> {
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
         device_names: devices.iter().map(|d| d.name.clone()).collect(),
@@ -90,7 +100,12 @@ pub async fn passcode_post(
     }
     let code = match Passcode::parse(&form.0.passcode) {
         Ok(c) => c,
-        Err(e) => return html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &devices, Some(e.0)).await?),
+        Err(e) => {
+            return html(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &page(&state, &auth, &devices, Some(e.0)).await?,
+            );
+        }
     };
     let mut replayed = false;
     for device in &devices {
@@ -107,12 +122,29 @@ pub async fn passcode_post(
             Verification::Wrong => {}
         }
     }
-    let (attempts, locked_now) = store::users::record_failure(&state.db, &auth.user.id, state.settings.lockout.max_failures, t).await?;
+    let (attempts, locked_now) =
+        store::users::record_failure(&state.db, &auth.user.id, state.settings.lockout.max_failures, t).await?;
     let reason = if replayed { "passcode already used" } else { "wrong passcode" };
     let detail = format!("{reason}; {attempts} failed attempt(s)");
-    store::audit::record(&state.db, Event::new("mfa.passcode", Outcome::Failure).user(&auth.user.id, &auth.user.username).ip(ip.as_deref()).detail(&detail), t).await?;
+    store::audit::record(
+        &state.db,
+        Event::new("mfa.passcode", Outcome::Failure)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(ip.as_deref())
+            .detail(&detail),
+        t,
+    )
+    .await?;
     if locked_now {
-        store::audit::record(&state.db, Event::new("account.locked", Outcome::Info).user(&auth.user.id, &auth.user.username).ip(ip.as_deref()).detail(&detail), t).await?;
+        store::audit::record(
+            &state.db,
+            Event::new("account.locked", Outcome::Info)
+                .user(&auth.user.id, &auth.user.username)
+                .ip(ip.as_deref())
+                .detail(&detail),
+            t,
+        )
+        .await?;
         return Ok(see_other("/prompt"));
     }
     let message = if replayed {
@@ -123,15 +155,25 @@ pub async fn passcode_post(
     html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &devices, Some(message.into())).await?)
 }
 
-async fn succeed(req: &HttpRequest, auth: &PasswordAuthed, state: &AppState, device: &DeviceRow, t: i64) -> Result<HttpResponse, AppError> {
+async fn succeed(
+    req: &HttpRequest,
+    auth: &PasswordAuthed,
+    state: &AppState,
+    device: &DeviceRow,
+    t: i64,
+) -> Result<HttpResponse, AppError> {
     store::users::reset_failures(&state.db, &auth.user.id).await?;
     store::users::touch_login(&state.db, &auth.user.id, t).await?;
     auth.session.complete_second_factor(t)?;
     let detail = format!("device {}", device.id);
-    store::audit::record(&state.db, Event::new("mfa.passcode", Outcome::Success).user(&auth.user.id, &auth.user.username).ip(client_ip(req).as_deref()).detail(&detail), t).await?;
-    if state.settings.trusted_browser.days > 0 {
-        Ok(see_other("/prompt/trust"))
-    } else {
-        Ok(see_other("/settings"))
-    }
+    store::audit::record(
+        &state.db,
+        Event::new("mfa.passcode", Outcome::Success)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(client_ip(req).as_deref())
+            .detail(&detail),
+        t,
+    )
+    .await?;
+    if state.settings.trusted_browser.days > 0 { Ok(see_other("/prompt/trust")) } else { Ok(see_other("/settings")) }
 }

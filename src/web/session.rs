@@ -21,6 +21,7 @@ const LEVEL: &str = "level";
 const STARTED: &str = "started";
 const MFA_AT: &str = "mfa_at";
 const CSRF: &str = "csrf";
+const WIZARD: &str = "wizard";
 
 /// actix-session storage backed by the `sessions` table.
 #[derive(Clone)]
@@ -53,17 +54,35 @@ impl SessionStore for DbSessionStore {
         let text = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = generate_session_key();
         let t = now();
-        store::sessions::insert(&self.state.db, &self.hash(&key), user_of(&state).as_deref(), &text, t, t + ttl.whole_seconds())
-            .await
-            .map_err(|e| SaveError::Other(e.into()))?;
+        store::sessions::insert(
+            &self.state.db,
+            &self.hash(&key),
+            user_of(&state).as_deref(),
+            &text,
+            t,
+            t + ttl.whole_seconds(),
+        )
+        .await
+        .map_err(|e| SaveError::Other(e.into()))?;
         Ok(key)
     }
 
-    async fn update(&self, key: SessionKey, state: HashMap<String, String>, ttl: &Duration) -> Result<SessionKey, UpdateError> {
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
         let text = serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
-        let updated = store::sessions::update(&self.state.db, &self.hash(&key), user_of(&state).as_deref(), &text, now() + ttl.whole_seconds())
-            .await
-            .map_err(|e| UpdateError::Other(e.into()))?;
+        let updated = store::sessions::update(
+            &self.state.db,
+            &self.hash(&key),
+            user_of(&state).as_deref(),
+            &text,
+            now() + ttl.whole_seconds(),
+        )
+        .await
+        .map_err(|e| UpdateError::Other(e.into()))?;
         if updated {
             return Ok(key);
         }
@@ -87,9 +106,13 @@ impl SessionStore for DbSessionStore {
 pub enum AuthLevel {
     Anonymous,
     /// Password (first factor) only: may reach the prompt and, with no device yet, enrolment.
-    Password { user_id: String },
+    Password {
+        user_id: String,
+    },
     /// Both factors.
-    Full { user_id: String },
+    Full {
+        user_id: String,
+    },
 }
 
 /// Typed access to the session map.
@@ -134,6 +157,16 @@ impl UserSession {
         self.0.insert(LEVEL, "full")?;
         self.0.insert(MFA_AT, now)?;
         Ok(())
+    }
+
+    /// Remembers the enrolment wizard this session started.
+    pub fn set_wizard(&self, enrollment_id: &str) -> Result<(), AppError> {
+        self.0.insert(WIZARD, enrollment_id)?;
+        Ok(())
+    }
+
+    pub fn wizard(&self) -> Option<String> {
+        self.0.get::<String>(WIZARD).ok().flatten()
     }
 
     pub fn logout(&self) {

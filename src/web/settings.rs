@@ -30,7 +30,10 @@ struct DevicesPage {
 /// "22 Nov 2026, 08:29 UTC": dates shown to people.
 pub fn format_time(ts: i64) -> String {
     let format = time::macros::format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(ts).ok().and_then(|t| t.format(&format).ok()).unwrap_or_else(|| "—".into())
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "—".into())
 }
 
 pub async fn settings_get(auth: FullyAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {

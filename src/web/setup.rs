@@ -14,7 +14,11 @@ use crate::csrf_form;
 use crate::domain::{DisplayName, Email, InputError, Password, Role, Username};
 use crate::error::AppError;
 use crate::passwords;
-use crate::store::{self, StoreError, audit::{Event, Outcome}, users::NewUser};
+use crate::store::{
+    self, StoreError,
+    audit::{Event, Outcome},
+    users::NewUser,
+};
 
 pub const SETUP_LINK_HOURS: i64 = 24;
 
@@ -56,7 +60,11 @@ pub async fn issue_link(state: &AppState) -> Result<String, StoreError> {
     Ok(url.to_string())
 }
 
-pub async fn setup_get(req: HttpRequest, state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn setup_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     if !store::setup_tokens::is_valid(&state.db, &state.keys.hash_token(&token), now()).await? {
         return Err(link_invalid());
     }
@@ -109,7 +117,13 @@ pub async fn setup_post(
         Err(e) => return retry(e.0),
     };
     let hash = passwords::hash(&password);
-    let admin = NewUser { username: &username, email: &email, display_name: &display_name, password_hash: Some(hash), role: Role::Admin };
+    let admin = NewUser {
+        username: &username,
+        email: &email,
+        display_name: &display_name,
+        password_hash: Some(hash),
+        role: Role::Admin,
+    };
     let t = now();
     let id = match store::setup_tokens::create_first_admin(&state.db, &state.keys.hash_token(&token), admin, t).await {
         Ok(Some(id)) => id,
@@ -117,6 +131,14 @@ pub async fn setup_post(
         Err(StoreError::Conflict) => return retry("That username is taken. Choose another.".into()),
         Err(e) => return Err(e.into()),
     };
-    store::audit::record(&state.db, Event::new("setup.admin_created", Outcome::Success).user(&id, username.as_str()).ip(client_ip(&req).as_deref()), t).await?;
-    html(StatusCode::OK, &SetupDonePage { chrome: Chrome::new(&state, None, ""), username: username.as_str().to_string() })
+    store::audit::record(
+        &state.db,
+        Event::new("setup.admin_created", Outcome::Success).user(&id, username.as_str()).ip(client_ip(&req).as_deref()),
+        t,
+    )
+    .await?;
+    html(
+        StatusCode::OK,
+        &SetupDonePage { chrome: Chrome::new(&state, None, ""), username: username.as_str().to_string() },
+    )
 }

@@ -7,14 +7,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::chrome::Chrome;
+use super::client_ip;
 use super::csrf::CsrfForm;
 use super::session::FullyAuthed;
 use super::state::{AppState, now};
-use super::client_ip;
 use crate::csrf_form;
 use crate::error::{AppError, see_other};
 use crate::secrets::random_token;
-use crate::store::{self, audit::{Event, Outcome}, users::UserRow};
+use crate::store::{
+    self,
+    audit::{Event, Outcome},
+    users::UserRow,
+};
 
 fn cookie_name(state: &AppState) -> &'static str {
     if state.secure_cookies() { "__Host-twofold-trust" } else { "twofold_trust" }
@@ -41,7 +45,10 @@ pub async fn trust_get(auth: FullyAuthed, state: web::Data<AppState>) -> Result<
     if state.settings.trusted_browser.days == 0 {
         return Ok(see_other("/settings"));
     }
-    let page = TrustPage { chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf), days: state.settings.trusted_browser.days };
+    let page = TrustPage {
+        chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
+        days: state.settings.trusted_browser.days,
+    };
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.render()?))
 }
 
@@ -68,8 +75,16 @@ pub async fn trust_post(
         .take(200)
         .collect();
     let expires = t + i64::from(days) * 86_400;
-    store::trusted_browsers::insert(&state.db, &state.keys.hash_token(&token), &auth.user.id, &user_agent, t, expires).await?;
-    store::audit::record(&state.db, Event::new("trusted_browser.add", Outcome::Success).user(&auth.user.id, &auth.user.username).ip(client_ip(&req).as_deref()), t).await?;
+    store::trusted_browsers::insert(&state.db, &state.keys.hash_token(&token), &auth.user.id, &user_agent, t, expires)
+        .await?;
+    store::audit::record(
+        &state.db,
+        Event::new("trusted_browser.add", Outcome::Success)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(client_ip(&req).as_deref()),
+        t,
+    )
+    .await?;
     let cookie = Cookie::build(cookie_name(&state), token)
         .path("/")
         .http_only(true)

@@ -1,1 +1,13 @@
+//! The one integration-test binary. Each module tests one area as a user or client meets it.
 
+mod helpers;
+
+mod browser;
+mod cli;
+mod enroll;
+mod login;
+mod prompt;
+mod security;
+mod setup;
+mod storage;
+mod trust;

@@ -1,0 +1,172 @@
+//! The `twofold` command line: user management with clear errors and non-zero exit codes, and
+//! configuration that fails at start with the key and the reason.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::helpers::fresh_database_url;
+
+struct Cli {
+    dir: tempfile::TempDir,
+    database_url: Option<String>,
+    key: String,
+}
+
+impl Cli {
+    async fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: fresh_database_url().await,
+            key: twofold::secrets::MasterKey::generate().to_base64(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twofold"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TWOFOLD_DATA_DIR", self.dir.path().join("data"))
+            .env("TWOFOLD_MASTER_KEY", &self.key)
+            .env("TWOFOLD_LOG", "warn")
+            .env_remove("TWOFOLD_DATABASE_URL");
+        if let Some(url) = &self.database_url {
+            cmd.env("TWOFOLD_DATABASE_URL", url);
+        }
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child =
+            self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[tokio::test]
+async fn an_administrator_adds_lists_shows_disables_and_deletes_users() {
+    let cli = Cli::new().await;
+    let add = cli.run_with_stdin(
+        &["user", "add", "ada", "--email", "ada@example.edu", "--display-name", "Ada Lovelace", "--password-stdin"],
+        "a fine password\n",
+    );
+    assert!(add.status.success(), "{}", stderr(&add));
+    assert!(stdout(&add).contains("Added user ada"));
+
+    let list = cli.run(&["user", "list"]);
+    assert!(list.status.success());
+    assert!(stdout(&list).contains("ada\tAda Lovelace\tada@example.edu\tactive"));
+
+    let show = cli.run(&["user", "show", "ada"]);
+    assert!(stdout(&show).contains("Display name:  Ada Lovelace"));
+    assert!(stdout(&show).contains("Password:      set"));
+    assert!(stdout(&show).contains("Devices:       0"));
+
+    let disable = cli.run(&["user", "disable", "ada"]);
+    assert!(disable.status.success());
+    assert!(stdout(&cli.run(&["user", "show", "ada"])).contains("Status:        disabled"));
+
+    let delete = cli.run(&["user", "delete", "ada"]);
+    assert!(delete.status.success());
+    let gone = cli.run(&["user", "show", "ada"]);
+    assert!(!gone.status.success());
+    assert!(stderr(&gone).contains("no user named ada"));
+}
+
+#[tokio::test]
+async fn duplicates_and_bad_input_are_refused_with_a_non_zero_exit() {
+    let cli = Cli::new().await;
+    assert!(cli.run(&["user", "add", "ada", "--email", "ada@example.edu", "--display-name", "Ada"]).status.success());
+    let duplicate = cli.run(&["user", "add", "ADA", "--email", "other@example.edu", "--display-name", "Other"]);
+    assert!(!duplicate.status.success());
+    assert!(stderr(&duplicate).contains("a user named ada already exists"), "{}", stderr(&duplicate));
+
+    let bad_email = cli.run(&["user", "add", "bob", "--email", "not-an-email", "--display-name", "Bob"]);
+    assert!(!bad_email.status.success());
+    assert!(stderr(&bad_email).contains("Enter an email address"));
+
+    let bad_name = cli.run(&["user", "add", "bob smith", "--email", "bob@example.edu", "--display-name", "Bob"]);
+    assert!(!bad_name.status.success());
+    assert!(stderr(&bad_name).contains("username can contain only"));
+
+    let short_password = cli.run_with_stdin(
+        &["user", "add", "carol", "--email", "c@example.edu", "--display-name", "Carol", "--password-stdin"],
+        "short\n",
+    );
+    assert!(!short_password.status.success());
+    assert!(stderr(&short_password).contains("at least 8 characters"));
+    assert!(!stdout(&cli.run(&["user", "list"])).contains("carol"), "nothing half-created");
+
+    let missing = cli.run(&["user", "add", "dave"]);
+    assert_eq!(missing.status.code(), Some(2), "usage error from the argument parser");
+}
+
+#[tokio::test]
+async fn bad_configuration_fails_at_start_with_the_key_and_the_reason() {
+    let cli = Cli::new().await;
+    let out = cli.command(&["migrate"]).env("TWOFOLD_BIND", "nonsense").output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("`bind`"), "{}", stderr(&out));
+
+    let out = cli.command(&["migrate"]).env("TWOFOLD_LOCKOUT__MAX_FAILURES", "many").output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).to_lowercase().contains("max_failures"), "{}", stderr(&out));
+
+    std::fs::write(cli.dir.path().join("custom.toml"), "bogus_key = 1\n").unwrap();
+    let out = cli.run(&["--config", "custom.toml", "migrate"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bogus_key"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn a_configuration_file_is_read_and_the_environment_overrides_it() {
+    let cli = Cli::new().await;
+    std::fs::write(cli.dir.path().join("twofold.toml"), "[lockout]\nmax_failures = 0\n").unwrap();
+    let out = cli.run(&["migrate"]);
+    assert!(stderr(&out).contains("lockout.max_failures"), "the file is read: {}", stderr(&out));
+    let out = cli.command(&["migrate"]).env("TWOFOLD_LOCKOUT__MAX_FAILURES", "5").output().unwrap();
+    assert!(out.status.success(), "the environment wins: {}", stderr(&out));
+}
+
+#[tokio::test]
+async fn the_server_refuses_to_start_with_a_different_master_key() {
+    let cli = Cli::new().await;
+    assert!(cli.run(&["migrate"]).status.success());
+    let other_key = twofold::secrets::MasterKey::generate().to_base64();
+    let out = cli.command(&["migrate"]).env("TWOFOLD_MASTER_KEY", other_key).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("master key does not match"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn without_a_configured_key_one_is_generated_privately_in_the_data_directory() {
+    let cli = Cli::new().await;
+    let out = cli.command(&["migrate"]).env_remove("TWOFOLD_MASTER_KEY").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key_file = cli.dir.path().join("data").join("master.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let again = cli.command(&["migrate"]).env_remove("TWOFOLD_MASTER_KEY").output().unwrap();
+    assert!(again.status.success(), "the same key is read back: {}", stderr(&again));
+}
+
+#[tokio::test]
+async fn unlock_clears_a_lockout() {
+    let cli = Cli::new().await;
+    cli.run(&["user", "add", "ada", "--email", "ada@example.edu", "--display-name", "Ada"]);
+    let out = cli.run(&["user", "unlock", "ada"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("Unlocked ada"));
+}

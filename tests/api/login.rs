@@ -1,0 +1,102 @@
+//! Signing in with a password: the first factor, session renewal, no user enumeration, logout.
+
+use crate::helpers::{PASSWORD, TestApp, client_with_cookie_header, csrf_in, location, spawn_app};
+
+#[tokio::test]
+async fn the_login_page_has_labelled_username_and_password_fields() {
+    let app = spawn_app().await;
+    let response = app.get("/login").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<label for="username">Username</label>"#));
+    assert!(html.contains(r#"<label for="password">Password</label>"#));
+    assert!(html.contains(">Log in</button>"));
+    assert!(html.contains("Example University"));
+}
+
+#[tokio::test]
+async fn the_start_page_sends_visitors_to_log_in() {
+    let app = spawn_app().await;
+    assert_eq!(location(&app.get("/").await), "/login");
+}
+
+#[tokio::test]
+async fn unknown_users_and_wrong_passwords_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    let wrong = app.login("ada", "not the password").await;
+    let wrong_status = wrong.status();
+    let wrong_body = wrong.text().await.unwrap();
+    let other = app.other_browser();
+    let unknown = other.login("nobody", "not the password").await;
+    let unknown_status = unknown.status();
+    let unknown_body = unknown.text().await.unwrap();
+    assert_eq!(wrong_status, 401);
+    assert_eq!(wrong_status, unknown_status);
+    // Pages differ only in the echoed username and the per-session CSRF token.
+    let normalize = |body: &str, name: &str| body.replace(&csrf_in(body), "TOKEN").replace(name, "NAME");
+    assert_eq!(normalize(&wrong_body, "ada"), normalize(&unknown_body, "nobody"));
+    assert!(wrong_body.contains("Incorrect username or password"));
+}
+
+#[tokio::test]
+async fn a_correct_password_leads_to_the_prompt_with_a_new_session_id() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    let first = app.get("/login").await;
+    let before = TestApp::set_cookie(&first, "twofold_session").expect("a session for the login form");
+    let token = csrf_in(&first.text().await.unwrap());
+    let response =
+        app.post_raw("/login", &[("csrf_token", &token), ("username", "ADA "), ("password", PASSWORD)]).await;
+    assert_eq!(location(&response), "/prompt");
+    let after = TestApp::set_cookie(&response, "twofold_session").expect("the session id is renewed");
+    assert_ne!(before, after);
+}
+
+#[tokio::test]
+async fn a_session_fixed_before_login_is_dead_afterwards() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    // The attacker's browser gets a session and plants its cookie in the victim's browser.
+    let attacker = app.other_browser();
+    let page = attacker.get("/login").await;
+    let planted = TestApp::set_cookie(&page, "twofold_session").unwrap();
+    let planted_value = planted.split(';').next().unwrap().to_string();
+    let token = csrf_in(&page.text().await.unwrap());
+    // The victim logs in with that cookie.
+    let response = client_with_cookie_header()
+        .post(app.url("/login"))
+        .header("cookie", &planted_value)
+        .form(&[("csrf_token", token.as_str()), ("username", "ada"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/prompt");
+    // The attacker's copy of the old id reaches nothing.
+    let probe = attacker.get("/prompt").await;
+    assert_eq!(location(&probe), "/login");
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_log_in() {
+    let app = spawn_app().await;
+    let user = app.add_user("ada").await;
+    twofold::store::users::set_status(&app.db, &user.id, "disabled").await.unwrap();
+    let response = app.login("ada", PASSWORD).await;
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("Your account is disabled"));
+}
+
+#[tokio::test]
+async fn logging_out_destroys_the_server_side_session() {
+    let app = spawn_app().await;
+    app.signed_in_user("ada").await;
+    let html = app.get_html("/settings").await;
+    assert!(html.contains("My Settings &amp; Devices"));
+    // Keep a copy of the cookie, as an attacker (or the back button) would.
+    let stolen = app.cookie_header();
+    assert_eq!(location(&app.post_raw("/logout", &[("csrf_token", &csrf_in(&html))]).await), "/login");
+    let replay = client_with_cookie_header().get(app.url("/settings")).header("cookie", stolen).send().await.unwrap();
+    assert_eq!(location(&replay), "/login");
+    assert_eq!(location(&app.get("/settings").await), "/login");
+}

@@ -1,0 +1,104 @@
+//! The storage boundary, checked on the database in use: secrets sealed at rest, session ids and
+//! tokens hashed, single use under concurrency.
+
+use crate::helpers::{PASSWORD, location, now, spawn_app};
+
+#[tokio::test]
+async fn totp_seeds_are_sealed_and_never_stored_in_plain_text() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    app.login("ada", PASSWORD).await;
+    let seed = app.enroll_phone().await;
+    let base32 = seed.base32_grouped().replace(' ', "");
+    let hex: String = seed.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let devices = app.table_text("devices", &["totp_secret"]).await;
+    let enrollments = app.table_text("enrollments", &["totp_secret"]).await;
+    for text in [&devices, &enrollments] {
+        assert!(!text.contains(&base32) && !text.to_lowercase().contains(&hex));
+        assert!(!text.contains(&base32[..16]));
+    }
+    assert!(!devices.trim().is_empty());
+}
+
+#[tokio::test]
+async fn session_ids_are_stored_only_as_hashes() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    app.login("ada", PASSWORD).await;
+    let cookie = app.cookie_header();
+    let value = cookie.split("twofold_session=").nth(1).unwrap().split(';').next().unwrap();
+    let stored = app.table_text("sessions", &["id_hash", "state"]).await;
+    // The cookie is "<signature><id>"; neither it nor its tail appears in the table.
+    assert!(!stored.contains(value));
+    assert!(!stored.contains(&value[value.len() - 40..]));
+}
+
+#[tokio::test]
+async fn setup_tokens_and_trust_cookies_are_stored_as_keyed_hashes() {
+    let app = spawn_app().await;
+    let link = app.setup_link.clone().unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    assert!(!app.table_text("setup_tokens", &["token_hash"]).await.contains(token));
+}
+
+#[tokio::test]
+async fn a_step_is_advanced_exactly_once_under_concurrency() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    app.login("ada", PASSWORD).await;
+    app.enroll_phone().await;
+    let user = twofold::store::users::by_username(&app.db, &twofold::domain::Username::parse("ada").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let device = twofold::store::devices::list_for_user(&app.db, &user.id).await.unwrap().remove(0);
+    let step = device.totp_last_step.unwrap() + 1;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let db = app.db.clone();
+        let id = device.id.clone();
+        tasks.push(tokio::spawn(async move {
+            twofold::store::devices::advance_totp_step(&db, &id, step, now()).await.unwrap()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_all_counted() {
+    let app = spawn_app().await;
+    let user = app.add_user("ada").await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let db = app.db.clone();
+        let id = user.id.clone();
+        tasks.push(tokio::spawn(
+            async move { twofold::store::users::record_failure(&db, &id, 10, now()).await.unwrap() },
+        ));
+    }
+    let mut locked_now = 0;
+    for t in tasks {
+        if t.await.unwrap().1 {
+            locked_now += 1;
+        }
+    }
+    let row = twofold::store::users::by_id(&app.db, &user.id).await.unwrap().unwrap();
+    assert_eq!(row.failed_attempts, 20);
+    assert!(row.locked_at.is_some());
+    assert_eq!(locked_now, 1, "exactly one failure is the one that locks");
+}
+
+#[tokio::test]
+async fn sql_meta_characters_are_just_data() {
+    let app = spawn_app().await;
+    let response = app.login("ada'; DROP TABLE users; --", "x' OR '1'='1").await;
+    assert_eq!(response.status(), 401);
+    app.add_user("ada").await;
+    assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
+}
