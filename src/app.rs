@@ -70,7 +70,8 @@ impl Application {
             Some(url) => url,
             None => Url::parse(&format!("http://{address}"))?,
         };
-        let state = web::Data::new(AppState { db, settings, keys, public_url });
+        let logo = settings.institution.logo_file.as_deref().map(crate::config::Logo::load).transpose()?;
+        let state = web::Data::new(AppState { db, settings, keys, public_url, logo });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;

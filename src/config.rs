@@ -38,8 +38,8 @@ pub struct Settings {
 pub struct InstitutionSettings {
     pub name: String,
     pub product_name: String,
-    /// Same-origin path or https URL of a logo image shown in the page header.
-    pub logo_url: Option<String>,
+    /// A PNG, SVG, JPEG or WebP file shown in the page header (read at start, at most 256 KiB).
+    pub logo_file: Option<PathBuf>,
     /// Shown to locked-out users ("Contact …").
     pub help_desk: String,
 }
@@ -85,7 +85,7 @@ impl Default for Settings {
             institution: InstitutionSettings {
                 name: "Example University".into(),
                 product_name: "Twofold".into(),
-                logo_url: None,
+                logo_file: None,
                 help_desk: "your help desk".into(),
             },
             session: SessionSettings { idle_timeout_minutes: 30, absolute_timeout_hours: 12 },
@@ -148,10 +148,8 @@ impl Settings {
         if self.institution.name.trim().is_empty() {
             return Err(invalid("institution.name", "must not be empty"));
         }
-        if let Some(logo) = &self.institution.logo_url
-            && !(logo.starts_with('/') && !logo.starts_with("//") || logo.starts_with("https://"))
-        {
-            return Err(invalid("institution.logo_url", "must be a path starting with / or an https:// URL"));
+        if let Some(path) = &self.institution.logo_file {
+            Logo::load(path)?;
         }
         Ok(())
     }
@@ -179,6 +177,35 @@ impl Settings {
             Some(url) => url.clone(),
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("twofold.db").display()),
         }
+    }
+}
+
+/// The institution's logo, read once at start and served at `/branding/logo` (same origin, so the
+/// Content-Security-Policy can stay `img-src 'self'`).
+#[derive(Debug, Clone)]
+pub struct Logo {
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl Logo {
+    pub const MAX_BYTES: u64 = 256 * 1024;
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let key = "institution.logo_file";
+        let content_type = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("png") => "image/png",
+            Some("svg") => "image/svg+xml",
+            Some("jpg" | "jpeg") => "image/jpeg",
+            Some("webp") => "image/webp",
+            _ => return Err(invalid(key, "must be a .png, .svg, .jpg or .webp file")),
+        };
+        let meta = std::fs::metadata(path).map_err(|e| invalid(key, format!("{}: {e}", path.display())))?;
+        if meta.len() > Self::MAX_BYTES {
+            return Err(invalid(key, format!("{} is larger than 256 KiB", path.display())));
+        }
+        let bytes = std::fs::read(path).map_err(|e| invalid(key, format!("{}: {e}", path.display())))?;
+        Ok(Self { content_type, bytes })
     }
 }
 
@@ -214,13 +241,19 @@ mod tests {
     }
 
     #[test]
-    fn logo_must_be_same_origin_or_https() {
+    fn a_logo_must_be_a_readable_small_image() {
+        let dir = tempfile::tempdir().unwrap();
         let mut s = Settings::default();
-        s.institution.logo_url = Some("javascript:alert(1)".into());
-        assert!(s.validate().is_err());
-        s.institution.logo_url = Some("//evil.example/x.png".into());
-        assert!(s.validate().is_err());
-        s.institution.logo_url = Some("/static/logo.svg".into());
-        assert!(s.validate().is_ok());
+        s.institution.logo_file = Some(dir.path().join("missing.png"));
+        assert!(s.validate().unwrap_err().to_string().contains("institution.logo_file"));
+        let text = dir.path().join("logo.txt");
+        std::fs::write(&text, "hello").unwrap();
+        s.institution.logo_file = Some(text);
+        assert!(s.validate().is_err(), "not an image type");
+        let svg = dir.path().join("logo.svg");
+        std::fs::write(&svg, "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
+        s.institution.logo_file = Some(svg.clone());
+        s.validate().unwrap();
+        assert_eq!(Logo::load(&svg).unwrap().content_type, "image/svg+xml");
     }
 }

@@ -9,7 +9,8 @@ use super::state::AppState;
 pub struct Chrome {
     pub product: String,
     pub institution: String,
-    pub logo_url: Option<String>,
+    /// Whether the institution's logo is served at `/branding/logo`.
+    pub logo: bool,
     /// Display name of the signed-in user, when there is one.
     pub user: Option<String>,
     /// Token for the header's "Log out" form (empty when nobody is signed in).
@@ -22,7 +23,7 @@ impl Chrome {
         Self {
             product: inst.product_name.clone(),
             institution: inst.name.clone(),
-            logo_url: inst.logo_url.clone(),
+            logo: state.logo.is_some(),
             user: user.map(str::to_string),
             csrf: csrf.to_string(),
         }
@@ -30,7 +31,7 @@ impl Chrome {
 
     /// For pages rendered where no state is at hand (error pages).
     pub fn plain() -> Self {
-        Self { product: "Twofold".into(), institution: String::new(), logo_url: None, user: None, csrf: String::new() }
+        Self { product: "Twofold".into(), institution: String::new(), logo: false, user: None, csrf: String::new() }
     }
 }
 

@@ -5,7 +5,7 @@ pub mod chrome;
 pub mod csrf;
 mod enroll;
 mod login;
-mod prompt;
+pub(crate) mod prompt;
 pub mod session;
 mod settings;
 pub use settings::format_time as settings_time;
@@ -54,6 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/enroll/done", web::get().to(enroll::done_get))
         .route("/settings", web::get().to(settings::settings_get))
         .route("/static/style.css", web::get().to(stylesheet))
+        .route("/branding/logo", web::get().to(logo))
         .route("/healthz", web::get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))
         .default_service(web::to(not_found));
 }
@@ -71,6 +72,16 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../static/style.css"))
+}
+
+async fn logo(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let logo = state.logo.as_ref().ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(logo.content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        // An SVG opened on its own must not run script.
+        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox"))
+        .body(logo.bytes.clone()))
 }
 
 /// Renders a page with a status. Pages are never cached (they may show secrets or personal data).

@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
-use crate::config::Settings;
+use crate::config::{Logo, Settings};
 use crate::secrets::Keys;
 use crate::store::Db;
 
@@ -14,6 +14,8 @@ pub struct AppState {
     pub keys: Keys,
     /// The origin users see; used for same-origin checks and the setup link.
     pub public_url: Url,
+    /// The institution's logo, when configured.
+    pub logo: Option<Logo>,
 }
 
 impl AppState {

@@ -1,6 +1,7 @@
 //! The one integration-test binary. Each module tests one area as a user or client meets it.
 
 mod helpers;
+mod webdriver;
 
 mod browser;
 mod cli;

@@ -1,0 +1,182 @@
+//! Wizard steps 1–3: "What type of device are you adding?", the operating system, and
+//! "Install the authenticator app" (which makes the seed the next step shows).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::csrf_form;
+use crate::domain::{DeviceKind, EnrollStep, Platform};
+use crate::error::AppError;
+use crate::factors::totp::TotpSeed;
+use crate::store::enrollments::StepChange;
+use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
+use crate::web::html;
+use crate::web::prompt::seed_context;
+use crate::web::session::PasswordAuthed;
+use crate::web::state::AppState;
+
+use super::{Choice, advance, at_step, chrome, kind_of, platform_of};
+
+#[derive(Template)]
+#[template(path = "enroll/device_type.html")]
+struct DeviceTypePage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    choices: Vec<Choice>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll/platform.html")]
+struct PlatformPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    kind: &'static str,
+    choices: Vec<Choice>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll/install.html")]
+struct InstallPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    platform: &'static str,
+    platform_key: &'static str,
+}
+
+fn kind_choices(selected: Option<DeviceKind>) -> Vec<Choice> {
+    DeviceKind::OFFERED
+        .iter()
+        .map(|k| Choice {
+            value: k.as_str(),
+            label: k.label(),
+            hint: match k {
+                DeviceKind::MobilePhone => "Recommended",
+                DeviceKind::Tablet => "iPad, Android tablet",
+            },
+            checked: Some(*k) == selected,
+        })
+        .collect()
+}
+
+pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
+    let selected = row.device_kind.as_deref().and_then(|k| DeviceKind::parse(k).ok()).or(Some(DeviceKind::MobilePhone));
+    let page = DeviceTypePage {
+        chrome: chrome(&state, &auth),
+        step: 1,
+        steps: EnrollStep::COUNT,
+        choices: kind_choices(selected),
+        error: None,
+    };
+    html(StatusCode::OK, &page)
+}
+
+csrf_form!(DeviceTypeForm { kind: String });
+
+pub async fn device_type_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<DeviceTypeForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
+    match DeviceKind::parse(&form.0.kind) {
+        Ok(kind) => {
+            let change = StepChange { device_kind: Some(kind.as_str()), ..StepChange::default() };
+            advance(&state, &row, EnrollStep::DeviceType, EnrollStep::Platform, change).await
+        }
+        Err(e) => {
+            let page = DeviceTypePage {
+                chrome: chrome(&state, &auth),
+                step: 1,
+                steps: EnrollStep::COUNT,
+                choices: kind_choices(None),
+                error: Some(e.0),
+            };
+            html(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+fn platform_choices(kind: DeviceKind, selected: Option<Platform>) -> Vec<Choice> {
+    kind.platforms()
+        .iter()
+        .map(|p| Choice { value: p.as_str(), label: p.label(), hint: "", checked: Some(*p) == selected })
+        .collect()
+}
+
+pub async fn platform_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Platform).await?;
+    let kind = kind_of(&row)?;
+    let selected = row.platform.as_deref().and_then(|p| Platform::parse(p).ok());
+    let page = PlatformPage {
+        chrome: chrome(&state, &auth),
+        step: 2,
+        steps: EnrollStep::COUNT,
+        kind: kind.label(),
+        choices: platform_choices(kind, selected),
+        error: None,
+    };
+    html(StatusCode::OK, &page)
+}
+
+csrf_form!(PlatformForm { platform: String });
+
+pub async fn platform_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<PlatformForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Platform).await?;
+    let kind = kind_of(&row)?;
+    match Platform::parse(&form.0.platform) {
+        Ok(p) if kind.platforms().contains(&p) => {
+            let change = StepChange { platform: Some(p.as_str()), ..StepChange::default() };
+            advance(&state, &row, EnrollStep::Platform, EnrollStep::Install, change).await
+        }
+        _ => {
+            let page = PlatformPage {
+                chrome: chrome(&state, &auth),
+                step: 2,
+                steps: EnrollStep::COUNT,
+                kind: kind.label(),
+                choices: platform_choices(kind, None),
+                error: Some("Choose your device's operating system.".into()),
+            };
+            html(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+pub async fn install_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Install).await?;
+    let platform = platform_of(&row)?;
+    let page = InstallPage {
+        chrome: chrome(&state, &auth),
+        step: 3,
+        steps: EnrollStep::COUNT,
+        platform: platform.label(),
+        platform_key: platform.as_str(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+csrf_form!(InstallForm {});
+
+/// "I have the app installed": a fresh seed is made for this wizard, sealed before it is stored.
+pub async fn install_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<InstallForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Install).await?;
+    let sealed = state.keys.seal(&seed_context(&auth.user.id), TotpSeed::generate().as_bytes());
+    let change = StepChange { totp_secret: Some(&sealed), ..StepChange::default() };
+    advance(&state, &row, EnrollStep::Install, EnrollStep::Activate, change).await
+}

@@ -1,0 +1,134 @@
+//! The enrolment wizard ("Start setup"): device type → operating system → install the app →
+//! scan the QR code and verify a passcode → device options → "Continue to Login".
+//! The wizard's state is a database row; each page checks it is the current step.
+
+mod choose;
+mod verify;
+
+pub use choose::{device_type_get, device_type_post, install_get, install_post, platform_get, platform_post};
+pub use verify::{activate_get, activate_post, done_get, options_get, options_post};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::csrf_form;
+use crate::domain::{DeviceKind, EnrollStep, Platform};
+use crate::error::{AppError, see_other};
+use crate::store::{
+    self,
+    audit::{Event, Outcome},
+    enrollments::{EnrollmentRow, StepChange},
+};
+use crate::web::chrome::Chrome;
+use crate::web::client_ip;
+use crate::web::csrf::CsrfForm;
+use crate::web::session::PasswordAuthed;
+use crate::web::state::{AppState, now};
+
+/// A choice on a radio-button page.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub checked: bool,
+}
+
+/// device (if any) is the one created by the wizard this same session started. Anyone else must
+/// pass the prompt first, so a stolen password cannot add a device to an enrolled account.
+async fn check_access(state: &AppState, auth: &PasswordAuthed, wizard: Option<&EnrollmentRow>) -> Result<(), AppError> {
+    if auth.full {
+        return Ok(());
+    }
+    let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?;
+    let started_here = wizard.filter(|w| auth.session.wizard().as_deref() == Some(w.id.as_str()));
+    let own = started_here.and_then(|w| w.device_id.as_deref());
+    if devices.iter().all(|d| Some(d.id.as_str()) == own) { Ok(()) } else { Err(AppError::SecondFactorRequired) }
+}
+
+/// Loads the wizard and insists it is at `expected`; otherwise sends the user to where it is.
+async fn at_step(state: &AppState, auth: &PasswordAuthed, expected: EnrollStep) -> Result<EnrollmentRow, AppError> {
+    let wizard = store::enrollments::current(&state.db, &auth.user.id, now()).await?;
+    check_access(state, auth, wizard.as_ref()).await?;
+    let Some(row) = wizard else {
+        return Err(AppError::Redirect(if auth.full { "/settings".into() } else { "/prompt".into() }));
+    };
+    match EnrollStep::parse(&row.step) {
+        Some(step) if step == expected => Ok(row),
+        Some(step) => Err(AppError::Redirect(step.path().into())),
+        None => Err(AppError::Internal(anyhow::anyhow!("enrolment {} has unknown step", row.id))),
+    }
+}
+
+fn chrome(state: &AppState, auth: &PasswordAuthed) -> Chrome {
+    Chrome::new(state, Some(&auth.user.display_name), &auth.csrf)
+}
+
+fn kind_of(row: &EnrollmentRow) -> Result<DeviceKind, AppError> {
+    DeviceKind::parse(row.device_kind.as_deref().unwrap_or_default())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+}
+
+fn platform_of(row: &EnrollmentRow) -> Result<Platform, AppError> {
+    Platform::parse(row.platform.as_deref().unwrap_or_default()).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+}
+
+/// Moves the wizard on (conditional on its step) and redirects to the new step's page.
+async fn advance(
+    state: &AppState,
+    row: &EnrollmentRow,
+    from: EnrollStep,
+    to: EnrollStep,
+    change: StepChange<'_>,
+) -> Result<HttpResponse, AppError> {
+    store::enrollments::advance(&state.db, &row.id, from.as_str(), to.as_str(), change, now()).await?;
+    Ok(see_other(to.path()))
+}
+
+csrf_form!(StartForm {});
+
+pub async fn start_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<StartForm>,
+) -> Result<HttpResponse, AppError> {
+    check_access(&state, &auth, None).await?;
+    let t = now();
+    let expires = t + i64::from(state.settings.enrollment.wizard_expiry_minutes) * 60;
+    let row = store::enrollments::start(&state.db, &auth.user.id, EnrollStep::FIRST.as_str(), t, expires).await?;
+    auth.session.set_wizard(&row.id)?;
+    store::audit::record(
+        &state.db,
+        Event::new("enroll.start", Outcome::Info)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(client_ip(&req).as_deref()),
+        t,
+    )
+    .await?;
+    Ok(see_other(EnrollStep::FIRST.path()))
+}
+
+pub async fn enroll_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    match store::enrollments::current(&state.db, &auth.user.id, now()).await? {
+        Some(row) => Ok(see_other(EnrollStep::parse(&row.step).unwrap_or(EnrollStep::FIRST).path())),
+        None => Ok(see_other("/prompt")),
+    }
+}
+
+csrf_form!(BackForm {});
+
+/// "Back": one step back, while no device has been stored yet.
+pub async fn back_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<BackForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(row) = store::enrollments::current(&state.db, &auth.user.id, now()).await? else {
+        return Ok(see_other("/prompt"));
+    };
+    check_access(&state, &auth, Some(&row)).await?;
+    let Some(step) = EnrollStep::parse(&row.step) else { return Ok(see_other("/prompt")) };
+    match step.back() {
+        Some(previous) => advance(&state, &row, step, previous, StepChange::default()).await,
+        None => Ok(see_other(step.path())),
+    }
+}

@@ -1,0 +1,235 @@
+//! Wizard steps 4–5 and the end: "Scan this QR code with the app" with "Passcode" + "Verify",
+//! "Device options", and "Continue to Login". A device is stored only after a correct passcode.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::csrf_form;
+use crate::domain::{DeviceName, EnrollStep, LoginAction, Passcode};
+use crate::error::{AppError, see_other};
+use crate::factors::totp::{TotpSeed, Verification, qr_svg_data_uri};
+use crate::store::{
+    self,
+    audit::{Event, Outcome},
+    enrollments::{EnrollmentRow, VerifiedDevice},
+};
+use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
+use crate::web::prompt::seed_context;
+use crate::web::session::PasswordAuthed;
+use crate::web::state::{AppState, now};
+use crate::web::{client_ip, html};
+
+use super::{Choice, at_step, chrome, kind_of, platform_of};
+
+#[derive(Template)]
+#[template(path = "enroll/activate.html")]
+struct ActivatePage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    qr: String,
+    otpauth: String,
+    key: String,
+    issuer: String,
+    account: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll/options.html")]
+struct OptionsPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    name: String,
+    choices: Vec<Choice>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll/done.html")]
+struct DonePage {
+    chrome: Chrome,
+    name: String,
+    next: &'static str,
+}
+
+/// Who may use the wizard: a fully signed-in user, or after the password alone a user whose only
+fn activate_page(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    error: Option<String>,
+) -> Result<ActivatePage, AppError> {
+    let sealed =
+        row.totp_secret.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no seed at activate")))?;
+    let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(&auth.user.id), sealed)?);
+    let issuer = state.settings.institution.name.clone();
+    let account = auth.user.username.clone();
+    let otpauth = seed.otpauth_uri(&issuer, &account);
+    Ok(ActivatePage {
+        chrome: chrome(state, auth),
+        step: 4,
+        steps: EnrollStep::COUNT,
+        qr: qr_svg_data_uri(&otpauth),
+        otpauth,
+        key: seed.base32_grouped(),
+        issuer,
+        account,
+        error,
+    })
+}
+
+pub async fn activate_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Activate).await?;
+    html(StatusCode::OK, &activate_page(&state, &auth, &row, None)?)
+}
+
+csrf_form!(ActivateForm { passcode: String });
+
+pub async fn activate_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<ActivateForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Activate).await?;
+    let retry = |message: &str| -> Result<HttpResponse, AppError> {
+        html(StatusCode::UNPROCESSABLE_ENTITY, &activate_page(&state, &auth, &row, Some(message.to_string()))?)
+    };
+    let code = match Passcode::parse(&form.0.passcode) {
+        Ok(c) => c,
+        Err(e) => return retry(&e.0),
+    };
+    let sealed = row.totp_secret.clone().unwrap_or_default();
+    let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(&auth.user.id), &sealed)?);
+    let t = now();
+    let Verification::Accepted { step } = seed.verify(&code, t as u64, None) else {
+        return retry(
+            "That passcode is not right. Make sure you scanned the QR code on this page, then enter the newest passcode from your app.",
+        );
+    };
+    let (kind, platform) = (kind_of(&row)?, platform_of(&row)?);
+    let suggested = DeviceName::suggested(kind, platform);
+    let device = VerifiedDevice {
+        kind: kind.as_str(),
+        platform: platform.as_str(),
+        name: suggested.as_str(),
+        login_action: LoginAction::Ask.as_str(),
+        totp_secret: &sealed,
+        // The code just used cannot be used again at the prompt.
+        totp_last_step: step,
+    };
+    let Some(device_id) = store::enrollments::create_device(
+        &state.db,
+        &row,
+        EnrollStep::Activate.as_str(),
+        EnrollStep::Options.as_str(),
+        device,
+        t,
+    )
+    .await?
+    else {
+        return Ok(see_other("/enroll"));
+    };
+    let detail = format!("device {device_id} ({}, {})", kind.as_str(), platform.as_str());
+    store::audit::record(
+        &state.db,
+        Event::new("enroll.device_added", Outcome::Success)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(client_ip(&req).as_deref())
+            .detail(&detail),
+        t,
+    )
+    .await?;
+    Ok(see_other(EnrollStep::Options.path()))
+}
+
+fn action_choices(selected: LoginAction) -> Vec<Choice> {
+    [
+        (LoginAction::Ask, "Ask me to choose an authentication method", ""),
+        (LoginAction::Passcode, "Automatically ask me for a passcode from this device", ""),
+    ]
+    .into_iter()
+    .map(|(a, label, hint)| Choice { value: a.as_str(), label, hint, checked: a == selected })
+    .collect()
+}
+
+async fn device_name(state: &AppState, row: &EnrollmentRow) -> Result<String, AppError> {
+    let devices = store::devices::list_for_user(&state.db, &row.user_id).await?;
+    Ok(devices.into_iter().find(|d| Some(&d.id) == row.device_id.as_ref()).map(|d| d.name).unwrap_or_default())
+}
+
+pub async fn options_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Options).await?;
+    let page = OptionsPage {
+        chrome: chrome(&state, &auth),
+        step: 5,
+        steps: EnrollStep::COUNT,
+        name: device_name(&state, &row).await?,
+        choices: action_choices(LoginAction::Ask),
+        error: None,
+    };
+    html(StatusCode::OK, &page)
+}
+
+csrf_form!(OptionsForm { name: String, login_action: String });
+
+pub async fn options_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<OptionsForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Options).await?;
+    let form = form.0;
+    let parsed = DeviceName::parse(&form.name).and_then(|n| LoginAction::parse(&form.login_action).map(|a| (n, a)));
+    let (name, action) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            let action = LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask);
+            let name: String = form.name.chars().take(DeviceName::MAX_CHARS * 2).collect();
+            let page = OptionsPage {
+                chrome: chrome(&state, &auth),
+                step: 5,
+                steps: EnrollStep::COUNT,
+                name,
+                choices: action_choices(action),
+                error: Some(e.0),
+            };
+            return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let t = now();
+    store::enrollments::save_options(
+        &state.db,
+        &row,
+        EnrollStep::Options.as_str(),
+        EnrollStep::Done.as_str(),
+        name.as_str(),
+        action.as_str(),
+        t,
+    )
+    .await?;
+    store::audit::record(
+        &state.db,
+        Event::new("enroll.complete", Outcome::Success)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(client_ip(&req).as_deref()),
+        t,
+    )
+    .await?;
+    Ok(see_other(EnrollStep::Done.path()))
+}
+
+pub async fn done_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Done).await?;
+    let page = DonePage {
+        chrome: chrome(&state, &auth),
+        name: device_name(&state, &row).await?,
+        next: if auth.full { "/settings" } else { "/prompt" },
+    };
+    html(StatusCode::OK, &page)
+}
