@@ -138,7 +138,8 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
     Ok(http.listen(listener)?.run())
 }
 
-/// Deletes expired sessions now and then (expired ones are already refused on load).
+/// Deletes expired sessions and old password failures now and then (expired sessions are
+/// already refused on load).
 fn spawn_housekeeping(db: Db) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -146,6 +147,10 @@ fn spawn_housekeeping(db: Db) {
             tick.tick().await;
             if let Err(e) = store::sessions::purge_expired(&db, now()).await {
                 tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+            // Password failures older than a day no longer matter to any throttle window.
+            if let Err(e) = store::login_failures::purge_before(&db, now() - 86_400).await {
+                tracing::warn!(error = %e, "could not purge old password failures");
             }
         }
     });

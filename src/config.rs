@@ -24,6 +24,7 @@ pub struct Settings {
     pub master_key: Option<String>,
     pub institution: InstitutionSettings,
     pub session: SessionSettings,
+    pub login: LoginSettings,
     pub lockout: LockoutSettings,
     pub trusted_browser: TrustedBrowserSettings,
     pub enrollment: EnrollmentSettings,
@@ -31,6 +32,8 @@ pub struct Settings {
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
     pub workers: Option<usize>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +52,16 @@ pub struct InstitutionSettings {
 pub struct SessionSettings {
     pub idle_timeout_minutes: u32,
     pub absolute_timeout_hours: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSettings {
+    /// Wrong passwords for one username within the window before sign-in is paused for it.
+    pub max_failures_per_account: u32,
+    /// Wrong passwords from one address within the window before sign-in is paused for it.
+    pub max_failures_per_address: u32,
+    pub window_minutes: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,19 +102,22 @@ impl Default for Settings {
                 help_desk: "your help desk".into(),
             },
             session: SessionSettings { idle_timeout_minutes: 30, absolute_timeout_hours: 12 },
+            login: LoginSettings { max_failures_per_account: 10, max_failures_per_address: 100, window_minutes: 15 },
             lockout: LockoutSettings { max_failures: 10, auto_unlock_minutes: 0 },
             trusted_browser: TrustedBrowserSettings { days: 30 },
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60 },
             log: "info".into(),
             workers: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Not `#[source]`: figment's message already says everything, and printing the chain would repeat it.
     #[error("configuration: {0}")]
-    Parse(#[from] Box<figment::Error>),
+    Parse(Box<figment::Error>),
     #[error("configuration key `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
 }
@@ -123,7 +139,7 @@ impl Settings {
             None => {}
         }
         let figment = figment.merge(Env::prefixed("TWOFOLD_").split("__"));
-        let settings: Settings = figment.extract().map_err(Box::new)?;
+        let settings: Settings = figment.extract().map_err(|e| ConfigError::Parse(Box::new(e)))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -135,6 +151,12 @@ impl Settings {
             && !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
             return Err(invalid("database_url", "must start with sqlite:, postgres:// or postgresql://"));
+        }
+        if self.login.max_failures_per_account == 0 || self.login.max_failures_per_address == 0 {
+            return Err(invalid("login", "max_failures_per_account and max_failures_per_address must be at least 1"));
+        }
+        if self.login.window_minutes == 0 {
+            return Err(invalid("login.window_minutes", "must be greater than 0"));
         }
         if self.lockout.max_failures == 0 {
             return Err(invalid("lockout.max_failures", "must be at least 1"));

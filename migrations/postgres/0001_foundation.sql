@@ -89,3 +89,11 @@ CREATE TABLE audit_log (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_log_user ON audit_log(user_id, at);
+
+-- Failed password attempts, for throttling guessing per account and per address. `subject` is a
+-- keyed hash of "account:<typed username>" or "address:<ip>", so typed text is never stored.
+CREATE TABLE login_failures (
+    subject TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX login_failures_subject ON login_failures(subject, at);

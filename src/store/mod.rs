@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod devices;
 pub mod enrollments;
+pub mod login_failures;
 pub mod meta;
 pub mod sessions;
 pub mod setup_tokens;

@@ -116,7 +116,7 @@ pub async fn setup_post(
         Ok(v) => v,
         Err(e) => return retry(e.0),
     };
-    let hash = passwords::hash(&password);
+    let hash = web::block(move || passwords::hash(&password)).await.map_err(|e| AppError::Internal(e.into()))?;
     let admin = NewUser {
         username: &username,
         email: &email,

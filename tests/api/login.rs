@@ -1,6 +1,6 @@
 //! Signing in with a password: the first factor, session renewal, no user enumeration, logout.
 
-use crate::helpers::{PASSWORD, TestApp, client_with_cookie_header, csrf_in, location, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, client_with_cookie_header, csrf_in, location, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn the_login_page_has_labelled_username_and_password_fields() {
@@ -99,4 +99,55 @@ async fn logging_out_destroys_the_server_side_session() {
     let replay = client_with_cookie_header().get(app.url("/settings")).header("cookie", stolen).send().await.unwrap();
     assert_eq!(location(&replay), "/login");
     assert_eq!(location(&app.get("/settings").await), "/login");
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_pause_sign_in_for_that_username() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    for i in 0..10 {
+        assert_eq!(app.login("ada", "wrong guess").await.status(), 401, "attempt {i}");
+    }
+    let paused = app.login("ada", PASSWORD).await;
+    assert_eq!(paused.status(), 429, "even the right password waits");
+    assert!(paused.text().await.unwrap().contains("Too many sign-in attempts. Wait 15 minutes"));
+    // Another username from the same address is not affected yet.
+    app.add_user("bob").await;
+    assert_eq!(location(&app.other_browser().login("bob", PASSWORD).await), "/prompt");
+    // The window passes.
+    app.sql(&format!("UPDATE login_failures SET at = {}", crate::helpers::now() - 16 * 60)).await;
+    assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
+}
+
+#[tokio::test]
+async fn unknown_usernames_are_paused_exactly_like_real_ones() {
+    let app = spawn_app().await;
+    for _ in 0..10 {
+        assert_eq!(app.login("nobody", "wrong guess").await.status(), 401);
+    }
+    assert_eq!(app.login("nobody", "wrong guess").await.status(), 429);
+}
+
+#[tokio::test]
+async fn many_wrong_passwords_from_one_address_pause_it() {
+    let app = spawn_app_with(|s| s.login.max_failures_per_address = 5).await;
+    app.add_user("ada").await;
+    for i in 0..5 {
+        assert_eq!(app.login(&format!("user{i}"), "wrong guess").await.status(), 401);
+    }
+    assert_eq!(app.login("ada", PASSWORD).await.status(), 429);
+}
+
+#[tokio::test]
+async fn a_correct_password_clears_the_count_for_the_account() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    for _ in 0..9 {
+        app.login("ada", "wrong guess").await;
+    }
+    assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
+    let other = app.other_browser();
+    for _ in 0..9 {
+        assert_eq!(other.login("ada", "wrong guess").await.status(), 401);
+    }
 }

@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod enroll;
 mod login;
+mod logs;
 mod prompt;
 mod security;
 mod setup;

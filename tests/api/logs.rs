@@ -1,0 +1,115 @@
+//! What the server writes to its log: requests by route pattern, and never a secret — no setup
+//! link token, password, passcode, TOTP key or cookie — even at debug level.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use twofold::factors::totp::TotpSeed;
+
+use crate::helpers::{csrf_in, element_text, fresh_database_url, location, new_client, now};
+
+#[tokio::test]
+async fn the_log_names_routes_but_never_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log_path = dir.path().join("server.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_twofold"));
+    cmd.arg("serve")
+        .current_dir(dir.path())
+        .env("TWOFOLD_BIND", format!("127.0.0.1:{port}"))
+        .env("TWOFOLD_LOG", "debug")
+        .env("TWOFOLD_WORKERS", "1")
+        .env_remove("TWOFOLD_MASTER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    if let Some(url) = fresh_database_url().await {
+        cmd.env("TWOFOLD_DATABASE_URL", url);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let link = stdout.lines().map_while(Result::ok).find(|l| l.contains("/setup/")).expect("the setup link is printed");
+    let link = link.trim().to_string();
+    let setup_token = link.rsplit('/').next().unwrap().to_string();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let (client, jar) = new_client();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Create the administrator, sign in, enrol, pass the prompt, trust the browser.
+    let password = "a long admin passphrase";
+    let page = client.get(&link).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("csrf_token", csrf_in(&page)),
+        ("username", "grace".into()),
+        ("display_name", "Grace Hopper".into()),
+        ("email", "grace@example.edu".into()),
+        ("password", password.into()),
+        ("confirm", password.into()),
+    ];
+    assert_eq!(client.post(&link).form(&form).send().await.unwrap().status(), 200);
+    let post = |path: &str, fields: Vec<(&str, String)>| {
+        let request = client.post(format!("{base}{path}")).form(&fields);
+        async move { request.send().await.unwrap() }
+    };
+    let token = csrf_in(&client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap());
+    let r =
+        post("/login", vec![("csrf_token", token), ("username", "grace".into()), ("password", password.into())]).await;
+    assert_eq!(location(&r), "/prompt");
+    let token = csrf_in(&client.get(format!("{base}/prompt")).send().await.unwrap().text().await.unwrap());
+    let t = || ("csrf_token", token.clone());
+    post("/enroll/start", vec![t()]).await;
+    post("/enroll/device-type", vec![t(), ("kind", "mobile".into())]).await;
+    post("/enroll/platform", vec![t(), ("platform", "android".into())]).await;
+    post("/enroll/install", vec![t()]).await;
+    let activate = client.get(format!("{base}/enroll/activate")).send().await.unwrap().text().await.unwrap();
+    let key = element_text(&activate, "setup-key");
+    let seed = TotpSeed::from_base32(&key).unwrap();
+    let enrol_code = seed.code_at(now() as u64);
+    assert_eq!(
+        location(&post("/enroll/activate", vec![t(), ("passcode", enrol_code.clone())]).await),
+        "/enroll/options"
+    );
+    post("/enroll/options", vec![t(), ("name", "Pixel".into()), ("login_action", "ask".into())]).await;
+    let prompt_code = seed.code_at(now() as u64 + 30);
+    assert_eq!(
+        location(&post("/prompt/passcode", vec![t(), ("passcode", prompt_code.clone())]).await),
+        "/prompt/trust"
+    );
+    let r = post("/prompt/trust", vec![t(), ("choice", "trust".into())]).await;
+    assert_eq!(location(&r), "/settings");
+    let cookies = {
+        use reqwest::cookie::CookieStore;
+        jar.cookies(&base.parse().unwrap()).unwrap().to_str().unwrap().to_string()
+    };
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("route=/setup/{token}"), "requests are logged by route pattern");
+    assert!(log.contains("route=/prompt/passcode"));
+    for code in [&enrol_code, &prompt_code] {
+        assert!(!contains_number(&log, code), "the log contains a passcode");
+    }
+    let mut secrets = vec![setup_token.clone(), password.to_string(), key.replace(' ', ""), key.clone()];
+    for cookie in cookies.split("; ") {
+        let value = cookie.split_once('=').unwrap().1;
+        secrets.push(value.chars().rev().take(24).collect::<String>().chars().rev().collect());
+    }
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "the log contains a secret ({} characters)", secret.len());
+    }
+}
+
+/// True when `number` appears in `text` as a whole number (not inside a longer one, such as the
+/// microseconds of a timestamp).
+fn contains_number(text: &str, number: &str) -> bool {
+    text.match_indices(number).any(|(i, _)| {
+        let before = text[..i].chars().next_back().is_some_and(|c| c.is_ascii_digit());
+        let after = text[i + number.len()..].chars().next().is_some_and(|c| c.is_ascii_digit());
+        !before && !after
+    })
+}
