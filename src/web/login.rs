@@ -151,7 +151,8 @@ pub async fn login_post(
     )
     .await?;
 
-    if trust::is_trusted(&req, &state, &user, t).await? {
+    // A trusted browser skips the prompt, but never for a locked account.
+    if user.locked_at.is_none() && trust::is_trusted(&req, &state, &user, t).await? {
         session.complete_second_factor(t)?;
         store::users::touch_login(&state.db, &user.id, t).await?;
         store::audit::record(

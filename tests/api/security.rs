@@ -190,3 +190,20 @@ async fn a_session_past_the_absolute_timeout_ends_despite_activity() {
     .await;
     assert_eq!(location(&app.get("/settings").await), "/login");
 }
+
+#[tokio::test]
+async fn the_institution_logo_is_served_from_our_own_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.svg");
+    std::fs::write(&logo, r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>"#).unwrap();
+    let app = spawn_app_with(|s| s.institution.logo_file = Some(logo.clone())).await;
+    let html = app.get_html("/login").await;
+    assert!(html.contains(r#"<img class="logo" src="/branding/logo" alt="Example University">"#));
+    let response = app.get("/branding/logo").await;
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+    assert!(response.text().await.unwrap().starts_with("<svg"));
+    let without = spawn_app().await;
+    assert_eq!(without.get("/branding/logo").await.status(), 404);
+    assert!(!without.get_html("/login").await.contains("/branding/logo"));
+}

@@ -116,3 +116,12 @@ async fn with_trust_turned_off_the_question_is_not_asked() {
     assert_eq!(location(&app.pass_second_factor(&seed).await), "/settings");
     assert_eq!(location(&app.get("/prompt/trust").await), "/settings");
 }
+
+#[tokio::test]
+async fn a_trusted_browser_does_not_skip_the_prompt_of_a_locked_account() {
+    let app = spawn_app().await;
+    let user_id = trusted(&app).await;
+    app.sql(&format!("UPDATE users SET locked_at = {} WHERE id = '{user_id}'", now())).await;
+    assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
+    assert!(app.get_html("/prompt").await.contains("Your account is locked"));
+}
