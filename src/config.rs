@@ -52,6 +52,8 @@ pub struct InstitutionSettings {
 pub struct SessionSettings {
     pub idle_timeout_minutes: u32,
     pub absolute_timeout_hours: u32,
+    /// "My Settings & Devices" and device changes need a second factor this recent.
+    pub step_up_minutes: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,7 +103,7 @@ impl Default for Settings {
                 logo_file: None,
                 help_desk: "your help desk".into(),
             },
-            session: SessionSettings { idle_timeout_minutes: 30, absolute_timeout_hours: 12 },
+            session: SessionSettings { idle_timeout_minutes: 30, absolute_timeout_hours: 12, step_up_minutes: 5 },
             login: LoginSettings { max_failures_per_account: 10, max_failures_per_address: 100, window_minutes: 15 },
             lockout: LockoutSettings { max_failures: 10, auto_unlock_minutes: 0 },
             trusted_browser: TrustedBrowserSettings { days: 30 },
@@ -161,7 +163,10 @@ impl Settings {
         if self.lockout.max_failures == 0 {
             return Err(invalid("lockout.max_failures", "must be at least 1"));
         }
-        if self.session.idle_timeout_minutes == 0 || self.session.absolute_timeout_hours == 0 {
+        if self.session.idle_timeout_minutes == 0
+            || self.session.absolute_timeout_hours == 0
+            || self.session.step_up_minutes == 0
+        {
             return Err(invalid("session", "timeouts must be greater than 0"));
         }
         if self.enrollment.wizard_expiry_minutes == 0 {

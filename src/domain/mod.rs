@@ -4,11 +4,14 @@
 mod device;
 mod enrollment;
 mod passcode;
+mod return_path;
 mod user;
+pub mod user_agent;
 
 pub use device::{DeviceKind, DeviceName, LoginAction, Platform};
 pub use enrollment::EnrollStep;
 pub use passcode::Passcode;
+pub use return_path::ReturnPath;
 pub use user::{DisplayName, Email, Password, Role, Username};
 
 /// What is wrong with a piece of input, in words for the person who typed it.

@@ -1,4 +1,5 @@
 //! Second-factor methods, one module each. Pure: they take the current time and stored state,
 //! and say what to store next; the store makes that change single-use.
 
+pub mod codes;
 pub mod totp;

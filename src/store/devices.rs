@@ -17,13 +17,13 @@ pub struct DeviceRow {
     pub totp_last_step: Option<i64>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    pub is_default: i64,
 }
 
-const COLUMNS: &str =
-    "id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, last_used_at";
+const COLUMNS: &str = "id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, last_used_at, is_default";
 
 pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<DeviceRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM devices WHERE user_id = $1 ORDER BY created_at, id");
+    let sql = format!("SELECT {COLUMNS} FROM devices WHERE user_id = $1 ORDER BY is_default DESC, created_at, id");
     Ok(sqlx::query_as(&sql).bind(user_id).fetch_all(db.pool()).await?)
 }
 
@@ -48,4 +48,98 @@ pub async fn advance_totp_step(db: &Db, device_id: &str, step: i64, now: i64) ->
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The device if it belongs to `user_id` (another user's id gives None, as if it did not exist).
+pub async fn for_user(db: &Db, user_id: &str, device_id: &str) -> Result<Option<DeviceRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM devices WHERE id = $1 AND user_id = $2");
+    Ok(sqlx::query_as(&sql).bind(device_id).bind(user_id).fetch_optional(db.pool()).await?)
+}
+
+/// "Device Options": name and "When I log in"; false when the device is not the user's.
+pub async fn update_options(
+    db: &Db,
+    user_id: &str,
+    device_id: &str,
+    name: &str,
+    login_action: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE devices SET name = $1, login_action = $2 WHERE id = $3 AND user_id = $4")
+        .bind(name)
+        .bind(login_action)
+        .bind(device_id)
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Makes this device the user's default (and no other); false when it is not the user's.
+pub async fn set_default(db: &Db, user_id: &str, device_id: &str) -> Result<bool, StoreError> {
+    let mut tx = db.pool().begin().await?;
+    let owned = sqlx::query("UPDATE devices SET is_default = 1 WHERE id = $1 AND user_id = $2")
+        .bind(device_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    if owned.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query("UPDATE devices SET is_default = 0 WHERE user_id = $1 AND id <> $2")
+        .bind(user_id)
+        .bind(device_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Removes a device, unless it is the user's last way to sign in (no other device and no unused
+/// backup code): checked and done in one transaction. A removed default passes to the oldest device.
+pub async fn remove(db: &Db, user_id: &str, device_id: &str) -> Result<Removal, StoreError> {
+    let mut tx = db.pool().begin().await?;
+    // Serialise device changes per user: this no-op update takes the user's row lock on PostgreSQL
+    // (and SQLite's write lock), so two removals at once cannot both see the other device remaining.
+    sqlx::query("UPDATE users SET failed_attempts = failed_attempts WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let gone = sqlx::query("DELETE FROM devices WHERE id = $1 AND user_id = $2")
+        .bind(device_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    if gone.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(Removal::NotFound);
+    }
+    let (others,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM devices WHERE user_id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+    let (codes,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if others == 0 && codes == 0 {
+        tx.rollback().await?;
+        return Ok(Removal::LastMethod);
+    }
+    sqlx::query(
+        "UPDATE devices SET is_default = 1 WHERE id = (SELECT id FROM devices WHERE user_id = $1 ORDER BY created_at, id LIMIT 1) \
+         AND NOT EXISTS (SELECT 1 FROM devices WHERE user_id = $2 AND is_default = 1)",
+    )
+    .bind(user_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Removal::Removed)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    /// Refused: it was the user's only way to sign in.
+    LastMethod,
+    NotFound,
 }

@@ -126,8 +126,9 @@ pub async fn create_device(
         return Ok(None);
     }
     sqlx::query(
-        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, \
+         is_default) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $10))",
     )
     .bind(&device_id)
     .bind(&enrollment.user_id)
@@ -138,6 +139,7 @@ pub async fn create_device(
     .bind(device.totp_secret)
     .bind(device.totp_last_step)
     .bind(now)
+    .bind(&enrollment.user_id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

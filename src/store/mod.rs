@@ -2,6 +2,7 @@
 //! unchanged on SQLite and PostgreSQL through sqlx's `Any` driver. One file per aggregate.
 
 pub mod audit;
+pub mod backup_codes;
 pub mod devices;
 pub mod enrollments;
 pub mod login_failures;

@@ -75,3 +75,28 @@ pub async fn revoke_all_for_user(db: &Db, user_id: &str, now: i64) -> Result<u64
         .await?;
     Ok(done.rows_affected())
 }
+
+/// The user's browsers that are still trusted (unexpired, not revoked), most recently seen first.
+pub async fn list_for_user(db: &Db, user_id: &str, now: i64) -> Result<Vec<TrustedBrowserRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, user_agent, created_at, last_seen_at, expires_at FROM trusted_browsers \
+         WHERE user_id = $1 AND expires_at > $2 AND revoked_at IS NULL ORDER BY last_seen_at DESC, id",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Revokes one of the user's trusted browsers; false when it is not theirs or already revoked.
+pub async fn revoke(db: &Db, user_id: &str, id: &str, now: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE trusted_browsers SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

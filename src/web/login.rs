@@ -153,7 +153,7 @@ pub async fn login_post(
 
     // A trusted browser skips the prompt, but never for a locked account.
     if user.locked_at.is_none() && trust::is_trusted(&req, &state, &user, t).await? {
-        session.complete_second_factor(t)?;
+        session.complete_by_trusted_browser(t)?;
         store::users::touch_login(&state.db, &user.id, t).await?;
         store::audit::record(
             &state.db,

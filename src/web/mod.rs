@@ -3,7 +3,7 @@
 
 pub mod chrome;
 pub mod csrf;
-mod enroll;
+pub(crate) mod enroll;
 mod login;
 pub(crate) mod prompt;
 pub mod session;
@@ -53,6 +53,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/enroll/options", web::post().to(enroll::options_post))
         .route("/enroll/done", web::get().to(enroll::done_get))
         .route("/settings", web::get().to(settings::settings_get))
+        .route("/settings/devices/{id}", web::get().to(settings::options_get))
+        .route("/settings/devices/{id}", web::post().to(settings::options_post))
+        .route("/settings/devices/{id}/default", web::post().to(settings::default_post))
+        .route("/settings/devices/{id}/remove", web::get().to(settings::remove_get))
+        .route("/settings/devices/{id}/remove", web::post().to(settings::remove_post))
+        .route("/settings/trusted-browsers/{id}/revoke", web::post().to(settings::revoke_post))
+        .route("/settings/trusted-browsers/revoke-all", web::post().to(settings::revoke_all_post))
+        .route("/settings/backup-codes", web::post().to(settings::backup_codes_post))
         .route("/static/style.css", web::get().to(stylesheet))
         .route("/branding/logo", web::get().to(logo))
         .route("/healthz", web::get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))

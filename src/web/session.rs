@@ -12,6 +12,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use std::collections::HashMap;
 
 use super::state::{AppState, now};
+use crate::domain::ReturnPath;
 use crate::error::AppError;
 use crate::secrets::random_token;
 use crate::store::{self, users::UserRow};
@@ -22,6 +23,7 @@ const STARTED: &str = "started";
 const MFA_AT: &str = "mfa_at";
 const CSRF: &str = "csrf";
 const WIZARD: &str = "wizard";
+const RETURN_TO: &str = "return_to";
 
 /// actix-session storage backed by the `sessions` table.
 #[derive(Clone)]
@@ -151,12 +153,38 @@ impl UserSession {
         Ok(())
     }
 
-    /// After a second factor: a new session id again, full level.
+    /// After a second factor (at sign-in or to step up): a new session id again, full level,
+    /// and the time of the factor, which opens the step-up window.
     pub fn complete_second_factor(&self, now: i64) -> Result<(), AppError> {
         self.0.renew();
         self.0.insert(LEVEL, "full")?;
         self.0.insert(MFA_AT, now)?;
         Ok(())
+    }
+
+    /// Signed in by a trusted browser: the remembered second factor stands in for a new one at
+    /// sign-in (it opens the step-up window like a passcode would), with a new session id.
+    pub fn complete_by_trusted_browser(&self, now: i64) -> Result<(), AppError> {
+        self.complete_second_factor(now)
+    }
+
+    /// True when a second factor was given within the last `window` seconds.
+    pub fn recently_verified(&self, now: i64, window: i64) -> bool {
+        self.0.get::<i64>(MFA_AT).ok().flatten().is_some_and(|at| now - at < window)
+    }
+
+    /// Remembers where to return after the prompt (only plain same-origin paths are kept).
+    pub fn set_return_to(&self, path: &str) -> Result<(), AppError> {
+        if let Some(p) = ReturnPath::parse(path) {
+            self.0.insert(RETURN_TO, p.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// Takes the remembered path (checked again on the way out).
+    pub fn take_return_to(&self) -> Option<ReturnPath> {
+        let raw = self.0.remove(RETURN_TO)?;
+        ReturnPath::parse(&serde_json::from_str::<String>(&raw).ok()?)
     }
 
     /// Remembers the enrolment wizard this session started.
@@ -208,11 +236,22 @@ pub struct FullyAuthed {
     pub csrf: String,
 }
 
+/// Remembers a page someone was sent away from, to bring them back after signing in.
+fn remember(req: &HttpRequest, session: &UserSession) -> Result<(), AppError> {
+    if req.method() == actix_web::http::Method::GET {
+        session.set_return_to(req.path())?;
+    }
+    Ok(())
+}
+
 async fn load_user(req: &HttpRequest) -> Result<(UserRow, UserSession, bool), AppError> {
     let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
     let session = UserSession::from_request(req);
     let (user_id, full) = match session.level(&state, now()) {
-        AuthLevel::Anonymous => return Err(AppError::LoginRequired),
+        AuthLevel::Anonymous => {
+            remember(req, &session)?;
+            return Err(AppError::LoginRequired);
+        }
         AuthLevel::Password { user_id } => (user_id, false),
         AuthLevel::Full { user_id } => (user_id, true),
     };
@@ -249,6 +288,35 @@ impl FromRequest for FullyAuthed {
         Box::pin(async move {
             let (user, session, full) = load_user(&req).await?;
             if !full {
+                remember(&req, &session)?;
+                return Err(AppError::SecondFactorRequired);
+            }
+            let csrf = session.csrf_token()?;
+            Ok(Self { user, session, csrf })
+        })
+    }
+}
+
+/// A user who gave a second factor within the step-up window: needed to see and change devices.
+/// Otherwise the prompt comes first ("Confirm it's you"), then the user returns here.
+pub struct SteppedUp {
+    pub user: UserRow,
+    pub session: UserSession,
+    pub csrf: String,
+}
+
+impl FromRequest for SteppedUp {
+    type Error = AppError;
+    type Future = LocalFuture<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (user, session, full) = load_user(&req).await?;
+            let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
+            let window = i64::from(state.settings.session.step_up_minutes) * 60;
+            if !full || !session.recently_verified(now(), window) {
+                remember(&req, &session)?;
                 return Err(AppError::SecondFactorRequired);
             }
             let csrf = session.csrf_token()?;

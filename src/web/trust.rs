@@ -61,8 +61,10 @@ pub async fn trust_post(
     form: CsrfForm<TrustForm>,
 ) -> Result<HttpResponse, AppError> {
     let days = state.settings.trusted_browser.days;
+    let onward = auth.session.take_return_to();
+    let onward = onward.as_ref().map(|p| p.as_str()).unwrap_or("/settings");
     if form.0.choice != "trust" || days == 0 {
-        return Ok(see_other("/settings"));
+        return Ok(see_other(onward));
     }
     let t = now();
     let token = random_token();
@@ -92,7 +94,7 @@ pub async fn trust_post(
         .same_site(SameSite::Lax)
         .max_age(Duration::days(i64::from(days)))
         .finish();
-    let mut response = see_other("/settings");
+    let mut response = see_other(onward);
     response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.into()))?;
     Ok(response)
 }

@@ -10,6 +10,7 @@ mod login;
 mod logs;
 mod prompt;
 mod security;
+mod settings;
 mod setup;
 mod storage;
 mod trust;

@@ -32,13 +32,24 @@ pub struct Choice {
     pub checked: bool,
 }
 
-/// device (if any) is the one created by the wizard this same session started. Anyone else must
-/// pass the prompt first, so a stolen password cannot add a device to an enrolled account.
+/// Who may use the wizard. A signed-in user adding another device needs a recent second factor,
+/// like every device change. After the password alone: a user with no way to sign in yet (no
+/// device, no backup code), or whose only device is the one created by the wizard this same
+/// session started. Anyone else must pass the prompt first, so a stolen password cannot add a
+/// device to an enrolled account.
 async fn check_access(state: &AppState, auth: &PasswordAuthed, wizard: Option<&EnrollmentRow>) -> Result<(), AppError> {
     if auth.full {
-        return Ok(());
+        let window = i64::from(state.settings.session.step_up_minutes) * 60;
+        if auth.session.recently_verified(now(), window) {
+            return Ok(());
+        }
+        auth.session.set_return_to("/enroll")?;
+        return Err(AppError::SecondFactorRequired);
     }
     let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?;
+    if store::backup_codes::count_unused(&state.db, &auth.user.id).await? > 0 {
+        return Err(AppError::SecondFactorRequired);
+    }
     let started_here = wizard.filter(|w| auth.session.wizard().as_deref() == Some(w.id.as_str()));
     let own = started_here.and_then(|w| w.device_id.as_deref());
     if devices.iter().all(|d| Some(d.id.as_str()) == own) { Ok(()) } else { Err(AppError::SecondFactorRequired) }

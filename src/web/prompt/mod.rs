@@ -1,25 +1,28 @@
-//! The prompt: "Choose an authentication method" after the password. Today that is "Enter a
-//! Passcode" from an authenticator app. Failures count towards lockout across every method.
+//! The prompt: "Choose an authentication method" after the password, and "Confirm it's you"
+//! before device changes. Today that is "Enter a Passcode": an authenticator app's code or a
+//! backup code. Failures count towards lockout across every method.
+
+mod passcode;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::chrome::Chrome;
-use super::csrf::CsrfForm;
-use super::session::PasswordAuthed;
-use super::state::{AppState, now};
-use super::{client_ip, html};
 use crate::csrf_form;
 use crate::domain::Passcode;
 use crate::error::{AppError, see_other};
-use crate::factors::totp::{TotpSeed, Verification};
 use crate::store::{
     self,
     audit::{Event, Outcome},
     devices::DeviceRow,
     users::UserRow,
 };
+use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
+use crate::web::session::PasswordAuthed;
+use crate::web::state::{AppState, now};
+use crate::web::{client_ip, html};
+use passcode::Checked;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "prompt/prompt.html")]
@@ -27,6 +30,9 @@ pub struct PromptPage {
     chrome: Chrome,
     device_names: Vec<String>,
     enrolled: bool,
+    /// A signed-in user confirming it's them before a device change.
+    step_up: bool,
+    backup_codes: i64,
     locked: Option<String>,
     error: Option<String>,
 }
@@ -59,27 +65,49 @@ async fn lock_message(state: &AppState, user: &UserRow, t: i64) -> Result<Option
     )))
 }
 
+/// What the user can sign in with: devices and unused backup codes.
+pub(crate) async fn methods(state: &AppState, user_id: &str) -> Result<(Vec<DeviceRow>, i64), AppError> {
+    Ok((
+        store::devices::list_for_user(&state.db, user_id).await?,
+        store::backup_codes::count_unused(&state.db, user_id).await?,
+    ))
+}
+
+/// True when the user has a fresh second factor for the step-up window.
+fn stepped_up(state: &AppState, auth: &PasswordAuthed) -> bool {
+    let window = i64::from(state.settings.session.step_up_minutes) * 60;
+    auth.full && auth.session.recently_verified(now(), window)
+}
+
+/// Where to go once the prompt is done with.
+fn onward(auth: &PasswordAuthed) -> HttpResponse {
+    let to = auth.session.take_return_to();
+    see_other(to.as_ref().map(|p| p.as_str()).unwrap_or("/settings"))
+}
+
 async fn page(
     state: &AppState,
     auth: &PasswordAuthed,
-    devices: &[DeviceRow],
+    (devices, backup_codes): &(Vec<DeviceRow>, i64),
     error: Option<String>,
 ) -> Result<PromptPage, AppError> {
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
         device_names: devices.iter().map(|d| d.name.clone()).collect(),
-        enrolled: !devices.is_empty(),
+        enrolled: !devices.is_empty() || *backup_codes > 0,
+        step_up: auth.full,
+        backup_codes: *backup_codes,
         locked: lock_message(state, &auth.user, now()).await?,
         error,
     })
 }
 
 pub async fn prompt_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    if auth.full {
-        return Ok(see_other("/settings"));
+    if stepped_up(&state, &auth) {
+        return Ok(onward(&auth));
     }
-    let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?;
-    html(actix_web::http::StatusCode::OK, &page(&state, &auth, &devices, None).await?)
+    let methods = methods(&state, &auth.user.id).await?;
+    html(actix_web::http::StatusCode::OK, &page(&state, &auth, &methods, None).await?)
 }
 
 pub async fn passcode_post(
@@ -88,13 +116,13 @@ pub async fn passcode_post(
     state: web::Data<AppState>,
     form: CsrfForm<PasscodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    if auth.full {
-        return Ok(see_other("/settings"));
+    if stepped_up(&state, &auth) {
+        return Ok(onward(&auth));
     }
     let t = now();
     let ip = client_ip(&req);
-    let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?;
-    if devices.is_empty() || lock_message(&state, &auth.user, t).await?.is_some() {
+    let methods = methods(&state, &auth.user.id).await?;
+    if (methods.0.is_empty() && methods.1 == 0) || lock_message(&state, &auth.user, t).await?.is_some() {
         // Locked or nothing to check against: no code is examined at all.
         return Ok(see_other("/prompt"));
     }
@@ -103,25 +131,16 @@ pub async fn passcode_post(
         Err(e) => {
             return html(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                &page(&state, &auth, &devices, Some(e.0)).await?,
+                &page(&state, &auth, &methods, Some(e.0)).await?,
             );
         }
     };
-    let mut replayed = false;
-    for device in &devices {
-        let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(&auth.user.id), &device.totp_secret)?);
-        match seed.verify(&code, t as u64, device.totp_last_step) {
-            Verification::Accepted { step } => {
-                // Single use: only the request that moves the step forward succeeds.
-                if store::devices::advance_totp_step(&state.db, &device.id, step, t).await? {
-                    return succeed(&req, &auth, &state, device, t).await;
-                }
-                replayed = true;
-            }
-            Verification::Replayed => replayed = true,
-            Verification::Wrong => {}
-        }
-    }
+    let checked = passcode::check(&state, &auth.user.id, &methods.0, &code, t).await?;
+    let replayed = match checked {
+        Checked::Accepted { method, detail } => return succeed(&req, &auth, &state, method, &detail, t).await,
+        Checked::Replayed => true,
+        Checked::Wrong => false,
+    };
     let (attempts, locked_now) =
         store::users::record_failure(&state.db, &auth.user.id, state.settings.lockout.max_failures, t).await?;
     let reason = if replayed { "passcode already used" } else { "wrong passcode" };
@@ -152,28 +171,34 @@ pub async fn passcode_post(
     } else {
         "Incorrect passcode. Enter the newest passcode shown in your app."
     };
-    html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &devices, Some(message.into())).await?)
+    html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &methods, Some(message.into())).await?)
 }
 
 async fn succeed(
     req: &HttpRequest,
     auth: &PasswordAuthed,
     state: &AppState,
-    device: &DeviceRow,
+    method: &str,
+    detail: &str,
     t: i64,
 ) -> Result<HttpResponse, AppError> {
     store::users::reset_failures(&state.db, &auth.user.id).await?;
     store::users::touch_login(&state.db, &auth.user.id, t).await?;
+    let was_signed_in = auth.full;
     auth.session.complete_second_factor(t)?;
-    let detail = format!("device {}", device.id);
     store::audit::record(
         &state.db,
-        Event::new("mfa.passcode", Outcome::Success)
+        Event::new(method, Outcome::Success)
             .user(&auth.user.id, &auth.user.username)
             .ip(client_ip(req).as_deref())
-            .detail(&detail),
+            .detail(detail),
         t,
     )
     .await?;
-    if state.settings.trusted_browser.days > 0 { Ok(see_other("/prompt/trust")) } else { Ok(see_other("/settings")) }
+    // "Trust this browser?" is asked at sign-in, not when confirming it's you.
+    if !was_signed_in && state.settings.trusted_browser.days > 0 {
+        Ok(see_other("/prompt/trust"))
+    } else {
+        Ok(onward(auth))
+    }
 }

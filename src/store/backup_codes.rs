@@ -1,0 +1,56 @@
+//! Backup codes: a set of ten per user, each single use. Only salted keyed hashes are stored.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError};
+use crate::secrets::new_id;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct BackupCodeRow {
+    pub id: String,
+    pub salt: String,
+    pub code_hash: String,
+}
+
+/// Replaces the user's set with new (salt, hash) pairs in one transaction.
+pub async fn replace_set(db: &Db, user_id: &str, codes: &[(String, String)], now: i64) -> Result<(), StoreError> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+    for (salt, hash) in codes {
+        sqlx::query("INSERT INTO backup_codes (id, user_id, salt, code_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(new_id())
+            .bind(user_id)
+            .bind(salt)
+            .bind(hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn unused(db: &Db, user_id: &str) -> Result<Vec<BackupCodeRow>, StoreError> {
+    Ok(sqlx::query_as("SELECT id, salt, code_hash FROM backup_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .fetch_all(db.pool())
+        .await?)
+}
+
+pub async fn count_unused(db: &Db, user_id: &str) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
+/// Marks a code used. Single use: only one of any number of concurrent calls returns true.
+pub async fn consume(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE backup_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

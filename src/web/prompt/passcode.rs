@@ -1,0 +1,69 @@
+//! Checking a passcode typed at the prompt against everything the user has: each authenticator
+//! app (TOTP, 6 digits) and the unused backup codes (10 digits). Each success is single use.
+
+use crate::domain::Passcode;
+use crate::error::AppError;
+use crate::factors::codes::{self, BACKUP_CODE_DIGITS};
+use crate::factors::totp::{TotpSeed, Verification};
+use crate::secrets::constant_time_eq;
+use crate::store::{self, devices::DeviceRow};
+use crate::web::state::AppState;
+
+use super::seed_context;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Accepted; `method` and `detail` go to the audit log.
+    Accepted {
+        method: &'static str,
+        detail: String,
+    },
+    /// It matched something already used (a replayed TOTP step or a used code).
+    Replayed,
+    Wrong,
+}
+
+pub async fn check(
+    state: &AppState,
+    user_id: &str,
+    devices: &[DeviceRow],
+    code: &Passcode,
+    t: i64,
+) -> Result<Checked, AppError> {
+    if code.as_str().len() == BACKUP_CODE_DIGITS {
+        return check_backup_code(state, user_id, code, t).await;
+    }
+    let mut replayed = false;
+    for device in devices {
+        let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(user_id), &device.totp_secret)?);
+        match seed.verify(code, t as u64, device.totp_last_step) {
+            Verification::Accepted { step } => {
+                // Single use: only the request that moves the step forward succeeds.
+                if store::devices::advance_totp_step(&state.db, &device.id, step, t).await? {
+                    return Ok(Checked::Accepted { method: "mfa.passcode", detail: format!("device {}", device.id) });
+                }
+                replayed = true;
+            }
+            Verification::Replayed => replayed = true,
+            Verification::Wrong => {}
+        }
+    }
+    Ok(if replayed { Checked::Replayed } else { Checked::Wrong })
+}
+
+async fn check_backup_code(state: &AppState, user_id: &str, code: &Passcode, t: i64) -> Result<Checked, AppError> {
+    let unused = store::backup_codes::unused(&state.db, user_id).await?;
+    // Compare with every unused code (no early exit), so timing does not tell how many remain.
+    let matched = unused
+        .iter()
+        .filter(|row| constant_time_eq(&codes::hash(&state.keys, &row.salt, code.as_str()), &row.code_hash))
+        .map(|row| row.id.clone())
+        .collect::<Vec<_>>()
+        .pop();
+    let Some(id) = matched else { return Ok(Checked::Wrong) };
+    if !store::backup_codes::consume(&state.db, &id, t).await? {
+        return Ok(Checked::Replayed);
+    }
+    let left = store::backup_codes::count_unused(&state.db, user_id).await?;
+    Ok(Checked::Accepted { method: "mfa.backup_code", detail: format!("{left} backup code(s) left") })
+}

@@ -1,0 +1,117 @@
+//! "My Settings & Devices": devices, trusted browsers, backup codes and recent activity, behind a
+//! recent second factor (the step-up window). One file per part of the page.
+
+mod activity;
+mod backup_codes;
+mod browsers;
+mod devices;
+
+pub use backup_codes::backup_codes_post;
+pub use browsers::{revoke_all_post, revoke_post};
+pub use devices::{default_post, options_get, options_post, remove_get, remove_post};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::domain::{DeviceKind, LoginAction, Platform, user_agent};
+use crate::error::AppError;
+use crate::factors::codes::BACKUP_CODES_LOW;
+use crate::store::{self, devices::DeviceRow};
+use crate::web::chrome::Chrome;
+use crate::web::html;
+use crate::web::session::SteppedUp;
+use crate::web::state::{AppState, now};
+
+pub struct DeviceView {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub added: String,
+    pub last_used: String,
+    pub login_action: &'static str,
+    pub is_default: bool,
+}
+
+pub struct BrowserView {
+    pub id: String,
+    pub label: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings/devices.html")]
+struct SettingsPage {
+    chrome: Chrome,
+    devices: Vec<DeviceView>,
+    browsers: Vec<BrowserView>,
+    backup_codes: i64,
+    backup_codes_low: bool,
+    activity: Vec<activity::ActivityView>,
+}
+
+/// "22 Nov 2026, 08:29 UTC": dates shown to people.
+pub fn format_time(ts: i64) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "—".into())
+}
+
+pub fn login_action_label(action: &str) -> &'static str {
+    match LoginAction::parse(action) {
+        Ok(LoginAction::Passcode) => "Automatically ask me for a passcode from this device",
+        _ => "Ask me to choose an authentication method",
+    }
+}
+
+pub fn device_view(d: DeviceRow) -> DeviceView {
+    let kind = DeviceKind::parse(&d.kind).map(DeviceKind::label).unwrap_or("Device");
+    let platform = Platform::parse(&d.platform).map(Platform::label).unwrap_or("Other");
+    DeviceView {
+        login_action: login_action_label(&d.login_action),
+        id: d.id,
+        name: d.name,
+        kind: format!("{kind} · {platform} · Authenticator app"),
+        added: format_time(d.created_at),
+        last_used: d.last_used_at.map(format_time).unwrap_or_else(|| "Never".into()),
+        is_default: d.is_default == 1,
+    }
+}
+
+pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let t = now();
+    let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?.into_iter().map(device_view).collect();
+    let browsers = store::trusted_browsers::list_for_user(&state.db, &auth.user.id, t)
+        .await?
+        .into_iter()
+        .map(|b| BrowserView {
+            id: b.id,
+            label: user_agent::describe(&b.user_agent),
+            first_seen: format_time(b.created_at),
+            last_seen: format_time(b.last_seen_at),
+            expires: format_time(b.expires_at),
+        })
+        .collect();
+    let backup_codes = store::backup_codes::count_unused(&state.db, &auth.user.id).await?;
+    let page = SettingsPage {
+        chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
+        devices,
+        browsers,
+        backup_codes,
+        backup_codes_low: backup_codes > 0 && backup_codes <= BACKUP_CODES_LOW,
+        activity: activity::recent(&state, &auth.user.id).await?,
+    };
+    html(StatusCode::OK, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_shown_in_utc() {
+        assert_eq!(super::format_time(1_795_336_140), "22 Nov 2026, 08:29 UTC");
+    }
+}
