@@ -2,6 +2,7 @@
 //! listener, wire middleware and routes. Nothing global; tests build as many as they like.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::SessionMiddleware;
@@ -13,6 +14,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use url::Url;
 
+use crate::channels::mail::Mailer;
 use crate::config::Settings;
 use crate::secrets::{Keys, MasterKey};
 use crate::store::{self, Backend, Db};
@@ -71,7 +73,9 @@ impl Application {
             None => Url::parse(&format!("http://{address}"))?,
         };
         let logo = settings.institution.logo_file.as_deref().map(crate::config::Logo::load).transpose()?;
-        let state = web::Data::new(AppState { db, settings, keys, public_url, logo });
+        let mailer = Arc::new(Mailer::new(&settings.mail)?);
+        mailer.clone().spawn_sender(db.clone(), keys.clone());
+        let state = web::Data::new(AppState { db, settings, keys, public_url, logo, mailer });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;
@@ -90,6 +94,11 @@ impl Application {
     /// The one-time link to create the first administrator, when none exists yet.
     pub fn setup_link(&self) -> Option<&str> {
         self.setup_link.as_deref()
+    }
+
+    /// True when mail goes to the simulator's Outbox instead of an SMTP server.
+    pub fn mail_simulator(&self) -> bool {
+        self.state.mailer.is_simulator()
     }
 
     pub fn backend(&self) -> Backend {
@@ -147,6 +156,10 @@ fn spawn_housekeeping(db: Db) {
             tick.tick().await;
             if let Err(e) = store::sessions::purge_expired(&db, now()).await {
                 tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+            // Removed devices can be put back for a week ("This wasn't me"), then they are gone.
+            if let Err(e) = store::devices::purge_removed_before(&db, now() - 8 * 86_400).await {
+                tracing::warn!(error = %e, "could not purge removed devices");
             }
             // Password failures older than a day no longer matter to any throttle window.
             if let Err(e) = store::login_failures::purge_before(&db, now() - 86_400).await {

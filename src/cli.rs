@@ -84,6 +84,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     println!("Twofold is running at {}", app.public_url());
+    if app.mail_simulator() {
+        println!("Mail: simulator. Messages are not sent; administrators see them at {}admin/outbox", app.public_url());
+    }
     if let Some(link) = app.setup_link() {
         // Printed, not logged: the link is a secret meant for the person starting the server.
         println!("No administrator exists yet. Create one within 24 hours at:\n\n    {link}\n");

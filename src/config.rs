@@ -28,6 +28,7 @@ pub struct Settings {
     pub lockout: LockoutSettings,
     pub trusted_browser: TrustedBrowserSettings,
     pub enrollment: EnrollmentSettings,
+    pub mail: MailSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -82,6 +83,52 @@ pub struct TrustedBrowserSettings {
     pub days: u32,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailMode {
+    /// The mail simulator: messages stay in the outbox and are shown on the Outbox page.
+    Simulator,
+    /// Real delivery through the SMTP server below.
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine.
+    None,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub mode: MailMode,
+    /// The sender, e.g. `Example University MFA <mfa@example.edu>`.
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: SmtpSecurity,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("mode", &self.mode)
+            .field("from", &self.from)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_security", &self.smtp_security)
+            .field("smtp_username", &self.smtp_username)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollmentSettings {
@@ -108,6 +155,15 @@ impl Default for Settings {
             lockout: LockoutSettings { max_failures: 10, auto_unlock_minutes: 0 },
             trusted_browser: TrustedBrowserSettings { days: 30 },
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60 },
+            mail: MailSettings {
+                mode: MailMode::Simulator,
+                from: "Twofold <twofold@localhost>".into(),
+                smtp_host: String::new(),
+                smtp_port: 587,
+                smtp_security: SmtpSecurity::Starttls,
+                smtp_username: None,
+                smtp_password: None,
+            },
             log: "info".into(),
             workers: None,
             trusted_proxies: Vec::new(),
@@ -174,6 +230,12 @@ impl Settings {
         }
         if self.institution.name.trim().is_empty() {
             return Err(invalid("institution.name", "must not be empty"));
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid("mail.from", "must be an address like `Example MFA <mfa@example.edu>`"));
+        }
+        if self.mail.mode == MailMode::Smtp && self.mail.smtp_host.trim().is_empty() {
+            return Err(invalid("mail.smtp_host", "is required when mail.mode is \"smtp\""));
         }
         if let Some(path) = &self.institution.logo_file {
             Logo::load(path)?;

@@ -2,6 +2,7 @@
 //! `main.rs` is only the command line; everything else lives here.
 
 pub mod app;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod domain;

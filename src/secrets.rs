@@ -85,6 +85,7 @@ impl MasterKey {
 }
 
 /// Everything the running server needs from the master key.
+#[derive(Clone)]
 pub struct Keys {
     seal: Aes256Gcm,
     token_hash: Zeroizing<[u8; 32]>,

@@ -1,6 +1,8 @@
 -- My Settings & Devices: a default device per user, and backup codes (keyed hashes with a salt).
 
 ALTER TABLE devices ADD COLUMN is_default BIGINT NOT NULL DEFAULT 0;
+-- Removed devices are kept for a week, so "This wasn't me" can put them back.
+ALTER TABLE devices ADD COLUMN removed_at BIGINT;
 
 CREATE TABLE backup_codes (
     id TEXT PRIMARY KEY,

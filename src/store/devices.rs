@@ -1,4 +1,6 @@
 //! Devices: enrolled authenticators, their sealed TOTP seed and the last accepted time step.
+//! A removed device keeps its row (with `removed_at`) for a week so the removal can be reversed;
+//! every query here looks only at devices in use.
 
 use sqlx::FromRow;
 
@@ -23,13 +25,17 @@ pub struct DeviceRow {
 const COLUMNS: &str = "id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, last_used_at, is_default";
 
 pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<DeviceRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM devices WHERE user_id = $1 ORDER BY is_default DESC, created_at, id");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM devices WHERE user_id = $1 AND removed_at IS NULL ORDER BY is_default DESC, created_at, id"
+    );
     Ok(sqlx::query_as(&sql).bind(user_id).fetch_all(db.pool()).await?)
 }
 
 pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64, StoreError> {
-    let row: (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM devices WHERE user_id = $1").bind(user_id).fetch_one(db.pool()).await?;
+    let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM devices WHERE user_id = $1 AND removed_at IS NULL")
+        .bind(user_id)
+        .fetch_one(db.pool())
+        .await?;
     Ok(row.0)
 }
 
@@ -39,7 +45,7 @@ pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64, StoreError> {
 pub async fn advance_totp_step(db: &Db, device_id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE devices SET totp_last_step = $1, last_used_at = $2 \
-         WHERE id = $3 AND (totp_last_step IS NULL OR totp_last_step < $4)",
+         WHERE id = $3 AND removed_at IS NULL AND (totp_last_step IS NULL OR totp_last_step < $4)",
     )
     .bind(step)
     .bind(now)
@@ -52,7 +58,7 @@ pub async fn advance_totp_step(db: &Db, device_id: &str, step: i64, now: i64) ->
 
 /// The device if it belongs to `user_id` (another user's id gives None, as if it did not exist).
 pub async fn for_user(db: &Db, user_id: &str, device_id: &str) -> Result<Option<DeviceRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM devices WHERE id = $1 AND user_id = $2");
+    let sql = format!("SELECT {COLUMNS} FROM devices WHERE id = $1 AND user_id = $2 AND removed_at IS NULL");
     Ok(sqlx::query_as(&sql).bind(device_id).bind(user_id).fetch_optional(db.pool()).await?)
 }
 
@@ -64,20 +70,22 @@ pub async fn update_options(
     name: &str,
     login_action: &str,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE devices SET name = $1, login_action = $2 WHERE id = $3 AND user_id = $4")
-        .bind(name)
-        .bind(login_action)
-        .bind(device_id)
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
+    let done = sqlx::query(
+        "UPDATE devices SET name = $1, login_action = $2 WHERE id = $3 AND user_id = $4 AND removed_at IS NULL",
+    )
+    .bind(name)
+    .bind(login_action)
+    .bind(device_id)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Makes this device the user's default (and no other); false when it is not the user's.
 pub async fn set_default(db: &Db, user_id: &str, device_id: &str) -> Result<bool, StoreError> {
     let mut tx = db.pool().begin().await?;
-    let owned = sqlx::query("UPDATE devices SET is_default = 1 WHERE id = $1 AND user_id = $2")
+    let owned = sqlx::query("UPDATE devices SET is_default = 1 WHERE id = $1 AND user_id = $2 AND removed_at IS NULL")
         .bind(device_id)
         .bind(user_id)
         .execute(&mut *tx)
@@ -97,7 +105,7 @@ pub async fn set_default(db: &Db, user_id: &str, device_id: &str) -> Result<bool
 
 /// Removes a device, unless it is the user's last way to sign in (no other device and no unused
 /// backup code): checked and done in one transaction. A removed default passes to the oldest device.
-pub async fn remove(db: &Db, user_id: &str, device_id: &str) -> Result<Removal, StoreError> {
+pub async fn remove(db: &Db, user_id: &str, device_id: &str, now: i64) -> Result<Removal, StoreError> {
     let mut tx = db.pool().begin().await?;
     // Serialise device changes per user: this no-op update takes the user's row lock on PostgreSQL
     // (and SQLite's write lock), so two removals at once cannot both see the other device remaining.
@@ -105,17 +113,22 @@ pub async fn remove(db: &Db, user_id: &str, device_id: &str) -> Result<Removal, 
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    let gone = sqlx::query("DELETE FROM devices WHERE id = $1 AND user_id = $2")
-        .bind(device_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    let gone = sqlx::query(
+        "UPDATE devices SET removed_at = $1, is_default = 0 WHERE id = $2 AND user_id = $3 AND removed_at IS NULL",
+    )
+    .bind(now)
+    .bind(device_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
     if gone.rows_affected() != 1 {
         tx.rollback().await?;
         return Ok(Removal::NotFound);
     }
-    let (others,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM devices WHERE user_id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+    let (others,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM devices WHERE user_id = $1 AND removed_at IS NULL")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
     let (codes,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
         .fetch_one(&mut *tx)
@@ -125,8 +138,9 @@ pub async fn remove(db: &Db, user_id: &str, device_id: &str) -> Result<Removal, 
         return Ok(Removal::LastMethod);
     }
     sqlx::query(
-        "UPDATE devices SET is_default = 1 WHERE id = (SELECT id FROM devices WHERE user_id = $1 ORDER BY created_at, id LIMIT 1) \
-         AND NOT EXISTS (SELECT 1 FROM devices WHERE user_id = $2 AND is_default = 1)",
+        "UPDATE devices SET is_default = 1 WHERE id = (SELECT id FROM devices WHERE user_id = $1 AND removed_at IS NULL \
+         ORDER BY created_at, id LIMIT 1) AND NOT EXISTS (SELECT 1 FROM devices WHERE user_id = $2 AND is_default = 1 \
+         AND removed_at IS NULL)",
     )
     .bind(user_id)
     .bind(user_id)
@@ -142,4 +156,63 @@ pub enum Removal {
     /// Refused: it was the user's only way to sign in.
     LastMethod,
     NotFound,
+}
+
+/// Puts a removed device back ("This wasn't me"); it becomes the default if the user has none.
+pub async fn restore(db: &Db, user_id: &str, device_id: &str) -> Result<bool, StoreError> {
+    let mut tx = db.pool().begin().await?;
+    let back =
+        sqlx::query("UPDATE devices SET removed_at = NULL WHERE id = $1 AND user_id = $2 AND removed_at IS NOT NULL")
+            .bind(device_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+    if back.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE devices SET is_default = 1 WHERE id = $1 AND NOT EXISTS \
+         (SELECT 1 FROM devices WHERE user_id = $2 AND is_default = 1 AND removed_at IS NULL)",
+    )
+    .bind(device_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Forgets devices removed before `before` for good.
+pub async fn purge_removed_before(db: &Db, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM devices WHERE removed_at IS NOT NULL AND removed_at <= $1")
+        .bind(before)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Removes a device its owner reported as added by someone else: even the last one, since it
+/// was never theirs. A removed default passes to the oldest remaining device.
+pub async fn remove_reported(db: &Db, user_id: &str, device_id: &str, now: i64) -> Result<bool, StoreError> {
+    let mut tx = db.pool().begin().await?;
+    let gone = sqlx::query(
+        "UPDATE devices SET removed_at = $1, is_default = 0 WHERE id = $2 AND user_id = $3 AND removed_at IS NULL",
+    )
+    .bind(now)
+    .bind(device_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE devices SET is_default = 1 WHERE id = (SELECT id FROM devices WHERE user_id = $1 AND removed_at IS NULL \
+         ORDER BY created_at, id LIMIT 1) AND NOT EXISTS (SELECT 1 FROM devices WHERE user_id = $2 AND is_default = 1 \
+         AND removed_at IS NULL)",
+    )
+    .bind(user_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(gone.rows_affected() == 1)
 }

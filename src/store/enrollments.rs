@@ -128,7 +128,7 @@ pub async fn create_device(
     sqlx::query(
         "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, \
          is_default) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $10))",
+         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $10 AND removed_at IS NULL))",
     )
     .bind(&device_id)
     .bind(&enrollment.user_id)
@@ -169,13 +169,15 @@ pub async fn save_options(
         tx.rollback().await?;
         return Ok(false);
     }
-    sqlx::query("UPDATE devices SET name = $1, login_action = $2 WHERE id = $3 AND user_id = $4")
-        .bind(name)
-        .bind(login_action)
-        .bind(device_id)
-        .bind(&enrollment.user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE devices SET name = $1, login_action = $2 WHERE id = $3 AND user_id = $4 AND removed_at IS NULL",
+    )
+    .bind(name)
+    .bind(login_action)
+    .bind(device_id)
+    .bind(&enrollment.user_id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(true)
 }

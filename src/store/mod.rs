@@ -3,10 +3,12 @@
 
 pub mod audit;
 pub mod backup_codes;
+pub mod change_reports;
 pub mod devices;
 pub mod enrollments;
 pub mod login_failures;
 pub mod meta;
+pub mod outbox;
 pub mod sessions;
 pub mod setup_tokens;
 pub mod trusted_browsers;

@@ -159,3 +159,9 @@ pub async fn unlock(db: &Db, id: &str) -> Result<bool, StoreError> {
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Everyone with the administrator role (to alert them).
+pub async fn admins(db: &Db) -> Result<Vec<UserRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE role = 'admin' AND status = 'active' ORDER BY username");
+    Ok(sqlx::query_as(&sql).fetch_all(db.pool()).await?)
+}

@@ -1,10 +1,12 @@
 //! The web layer: routes grouped by who may call them, the middleware every response passes
 //! (security headers, same-origin check, request span), and small helpers shared by handlers.
 
+mod admin;
 pub mod chrome;
 pub mod csrf;
 pub(crate) mod enroll;
 mod login;
+pub mod notices;
 pub(crate) mod prompt;
 pub mod session;
 mod settings;
@@ -12,6 +14,7 @@ pub use settings::format_time as settings_time;
 pub mod setup;
 pub mod state;
 mod trust;
+mod wasnt_me;
 
 use std::time::Instant;
 
@@ -61,6 +64,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings/trusted-browsers/{id}/revoke", web::post().to(settings::revoke_post))
         .route("/settings/trusted-browsers/revoke-all", web::post().to(settings::revoke_all_post))
         .route("/settings/backup-codes", web::post().to(settings::backup_codes_post))
+        .route("/wasnt-me/{token}", web::get().to(wasnt_me::confirm_get))
+        .route("/wasnt-me/{token}", web::post().to(wasnt_me::report_post))
+        .route("/admin/outbox", web::get().to(admin::outbox_get))
         .route("/static/style.css", web::get().to(stylesheet))
         .route("/branding/logo", web::get().to(logo))
         .route("/healthz", web::get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))

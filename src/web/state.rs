@@ -2,7 +2,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
 use url::Url;
+
+use crate::channels::mail::Mailer;
 
 use crate::config::{Logo, Settings};
 use crate::secrets::Keys;
@@ -16,6 +20,7 @@ pub struct AppState {
     pub public_url: Url,
     /// The institution's logo, when configured.
     pub logo: Option<Logo>,
+    pub mailer: Arc<Mailer>,
 }
 
 impl AppState {

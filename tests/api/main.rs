@@ -8,6 +8,7 @@ mod cli;
 mod enroll;
 mod login;
 mod logs;
+mod mail;
 mod prompt;
 mod security;
 mod settings;

@@ -16,6 +16,7 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::notices::{self, Change};
 use crate::web::prompt::seed_context;
 use crate::web::session::PasswordAuthed;
 use crate::web::state::{AppState, now};
@@ -213,14 +214,18 @@ pub async fn options_post(
         t,
     )
     .await?;
+    let ip = client_ip(&req);
     store::audit::record(
         &state.db,
-        Event::new("enroll.complete", Outcome::Success)
-            .user(&auth.user.id, &auth.user.username)
-            .ip(client_ip(&req).as_deref()),
+        Event::new("enroll.complete", Outcome::Success).user(&auth.user.id, &auth.user.username).ip(ip.as_deref()),
         t,
     )
     .await?;
+    if let Some(device_id) = &row.device_id
+        && let Some(device) = store::devices::for_user(&state.db, &auth.user.id, device_id).await?
+    {
+        notices::device_changed(&state, &auth.user, &device, Change::DeviceAdded, ip.as_deref(), t).await?;
+    }
     Ok(see_other(EnrollStep::Done.path()))
 }
 

@@ -51,6 +51,7 @@ pub async fn backup_codes_post(
         .user(&auth.user.id, &auth.user.username)
         .ip(ip.as_deref());
     store::audit::record(&state.db, e, t).await?;
+    crate::web::notices::backup_codes_generated(&state, &auth.user, ip.as_deref(), t).await?;
     let shown: Vec<String> = fresh.iter().map(|c| codes::display(c)).collect();
     let text = format!(
         "{} backup codes for {} ({})\nEach code works once. Keep them somewhere safe.\n\n{}\n",

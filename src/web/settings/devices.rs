@@ -16,6 +16,7 @@ use crate::store::{
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::enroll::Choice;
+use crate::web::notices::{self, Change};
 use crate::web::session::SteppedUp;
 use crate::web::state::{AppState, now};
 use crate::web::{client_ip, html};
@@ -158,9 +159,11 @@ pub async fn remove_post(
     _f: CsrfForm<RemoveForm>,
 ) -> Result<HttpResponse, AppError> {
     let device = own_device(&state, &auth, &id).await?;
-    match store::devices::remove(&state.db, &auth.user.id, &device.id).await? {
+    match store::devices::remove(&state.db, &auth.user.id, &device.id, now()).await? {
         Removal::Removed => {
             audit(&state, &req, &auth, "device.removed", &format!("device {} ({})", device.id, device.kind)).await?;
+            let ip = client_ip(&req);
+            notices::device_changed(&state, &auth.user, &device, Change::DeviceRemoved, ip.as_deref(), now()).await?;
             Ok(see_other("/settings"))
         }
         Removal::NotFound => Err(AppError::NotFound),

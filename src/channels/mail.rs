@@ -1,0 +1,171 @@
+//! Mail: messages are written to the outbox first (durable, sealed body), then a background sender
+//! delivers them over SMTP with retries. In simulator mode they stay in the outbox for the Outbox
+//! page instead; nothing leaves the machine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::Notify;
+
+use crate::config::{MailMode, MailSettings, SmtpSecurity};
+use crate::secrets::Keys;
+use crate::store::{self, Db, StoreError, outbox::NewMessage};
+
+const CHANNEL: &str = "mail";
+const LEASE_SECONDS: i64 = 120;
+const MAX_ATTEMPTS: i64 = 8;
+
+/// Sealing context for outbox bodies.
+const BODY_CONTEXT: &str = "outbox-body";
+
+pub struct Mailer {
+    mode: MailMode,
+    from: Mailbox,
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+/// A message to one person.
+pub struct Mail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub user_id: Option<&'a str>,
+}
+
+impl Mailer {
+    pub fn new(settings: &MailSettings) -> anyhow::Result<Self> {
+        let from: Mailbox = settings.from.parse()?;
+        let transport = match settings.mode {
+            MailMode::Simulator => None,
+            MailMode::Smtp => {
+                let host = settings.smtp_host.as_str();
+                let mut builder = match settings.smtp_security {
+                    SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
+                    SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
+                    SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                };
+                builder = builder.port(settings.smtp_port).timeout(Some(Duration::from_secs(20)));
+                if let (Some(user), Some(password)) = (&settings.smtp_username, &settings.smtp_password) {
+                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+                }
+                Some(builder.build())
+            }
+        };
+        Ok(Self { mode: settings.mode, from, transport, wake: Notify::new() })
+    }
+
+    pub fn is_simulator(&self) -> bool {
+        self.mode == MailMode::Simulator
+    }
+
+    /// Queues a message (committed before this returns) and wakes the sender.
+    pub async fn queue(&self, db: &Db, keys: &Keys, mail: Mail<'_>, now: i64) -> Result<(), StoreError> {
+        let sealed = keys.seal(BODY_CONTEXT, mail.body.as_bytes());
+        let status = if self.is_simulator() { "simulated" } else { "pending" };
+        let message = NewMessage {
+            channel: CHANNEL,
+            recipient: mail.to,
+            subject: mail.subject,
+            sealed_body: &sealed,
+            user_id: mail.user_id,
+            status,
+        };
+        store::outbox::insert(db, message, now).await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// The body of a stored message, for the simulator's Outbox page.
+    pub fn open_body(keys: &Keys, sealed: &str) -> Option<String> {
+        if sealed.is_empty() {
+            return None;
+        }
+        keys.open(BODY_CONTEXT, sealed).ok().and_then(|b| String::from_utf8(b.to_vec()).ok())
+    }
+
+    /// Delivers queued mail until the process ends. Safe to run on every instance.
+    pub fn spawn_sender(self: Arc<Self>, db: Db, keys: Keys) {
+        if self.transport.is_none() {
+            return;
+        }
+        tokio::spawn(async move {
+            loop {
+                loop {
+                    match self.send_one(&db, &keys).await {
+                        Ok(true) => continue,
+                        Ok(false) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "mail sender could not read the outbox");
+                            break;
+                        }
+                    }
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.wake.notified()).await;
+            }
+        });
+    }
+
+    /// Sends the next due message, if any; true when one was handled.
+    async fn send_one(&self, db: &Db, keys: &Keys) -> Result<bool, StoreError> {
+        let t = crate::web::state::now();
+        let Some(row) = store::outbox::claim_next(db, CHANNEL, t, LEASE_SECONDS).await? else { return Ok(false) };
+        let result = match Self::open_body(keys, &row.body) {
+            Some(body) => self.deliver(&row.recipient, &row.subject, body).await,
+            None => Err("the message body cannot be opened".to_string()),
+        };
+        match result {
+            Ok(()) => {
+                store::outbox::mark_sent(db, &row.id, crate::web::state::now()).await?;
+                tracing::info!(message = %row.id, "mail delivered");
+            }
+            Err(error) => {
+                let retry = (row.attempts < MAX_ATTEMPTS).then(|| t + backoff_seconds(row.attempts));
+                tracing::warn!(message = %row.id, attempt = row.attempts, %error, "mail delivery failed");
+                store::outbox::mark_failed(db, &row.id, &error, retry).await?;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn deliver(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
+        let transport = self.transport.as_ref().ok_or("no SMTP transport")?;
+        let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// 30 s, 1 min, 2 min, … up to an hour between attempts.
+fn backoff_seconds(attempts: i64) -> i64 {
+    let exponent = attempts.clamp(1, 8) - 1;
+    (30 * (1i64 << exponent)).min(3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_seconds;
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        assert_eq!(backoff_seconds(1), 30);
+        assert_eq!(backoff_seconds(2), 60);
+        assert_eq!(backoff_seconds(8), 3600);
+        assert_eq!(backoff_seconds(50), 3600);
+    }
+}

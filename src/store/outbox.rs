@@ -1,0 +1,131 @@
+//! The outbox: every outgoing message is a row first, then delivered by the background sender.
+//! Claims are conditional updates, so two instances never send the same message at once.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError};
+use crate::secrets::new_id;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OutboxRow {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    /// Sealed; empty once delivered.
+    pub body: String,
+    pub user_id: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, channel, recipient, subject, body, user_id, status, attempts, created_at, sent_at, last_error";
+
+pub struct NewMessage<'a> {
+    pub channel: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub sealed_body: &'a str,
+    pub user_id: Option<&'a str>,
+    /// "pending" (to be sent) or "simulated" (kept for the Outbox page).
+    pub status: &'a str,
+}
+
+pub async fn insert(db: &Db, m: NewMessage<'_>, now: i64) -> Result<String, StoreError> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO outbox (id, channel, recipient, subject, body, user_id, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
+    )
+    .bind(&id)
+    .bind(m.channel)
+    .bind(m.recipient)
+    .bind(m.subject)
+    .bind(m.sealed_body)
+    .bind(m.user_id)
+    .bind(m.status)
+    .bind(now)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(id)
+}
+
+/// Claims the oldest message due for delivery for `lease` seconds, counting the attempt.
+pub async fn claim_next(db: &Db, channel: &str, now: i64, lease: i64) -> Result<Option<OutboxRow>, StoreError> {
+    let candidate: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM outbox WHERE channel = $1 AND status = 'pending' AND next_attempt_at <= $2 \
+         AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(channel)
+    .bind(now)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((id,)) = candidate else { return Ok(None) };
+    let claimed = sqlx::query(
+        "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 \
+         WHERE id = $2 AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $3)",
+    )
+    .bind(now + lease)
+    .bind(&id)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    if claimed.rows_affected() != 1 {
+        // Another instance took it first; the caller simply asks again.
+        return Ok(None);
+    }
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = $1");
+    Ok(sqlx::query_as(&sql).bind(&id).fetch_optional(db.pool()).await?)
+}
+
+/// Delivered: the body (which may hold one-time links) is wiped.
+pub async fn mark_sent(db: &Db, id: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, body = '', claimed_until = NULL, last_error = NULL WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// A failed attempt: try again at `retry_at`, or give up (status "failed") when `None`.
+pub async fn mark_failed(db: &Db, id: &str, error: &str, retry_at: Option<i64>) -> Result<(), StoreError> {
+    let error: String = error.chars().take(500).collect();
+    match retry_at {
+        Some(at) => {
+            sqlx::query("UPDATE outbox SET next_attempt_at = $1, claimed_until = NULL, last_error = $2 WHERE id = $3")
+                .bind(at)
+                .bind(error)
+                .bind(id)
+                .execute(db.pool())
+                .await?
+        }
+        None => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'failed', body = '', claimed_until = NULL, last_error = $1 WHERE id = $2",
+            )
+            .bind(error)
+            .bind(id)
+            .execute(db.pool())
+            .await?
+        }
+    };
+    Ok(())
+}
+
+/// The newest messages, for the Outbox page.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1");
+    Ok(sqlx::query_as(&sql).bind(limit).fetch_all(db.pool()).await?)
+}
+
+pub async fn for_recipient(db: &Db, recipient: &str) -> Result<Vec<OutboxRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE recipient = $1 ORDER BY created_at, id");
+    Ok(sqlx::query_as(&sql).bind(recipient).fetch_all(db.pool()).await?)
+}
