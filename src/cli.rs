@@ -36,6 +36,22 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Give or take console roles.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Make a user an administrator or a help-desk member.
+    Grant {
+        username: String,
+        /// admin or helpdesk.
+        #[arg(long)]
+        role: String,
+    },
+    /// Take a user's console role away (they become an ordinary user).
+    Revoke { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +94,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user(settings, cmd).await,
+        Command::Admin(cmd) => admin(settings, cmd).await,
     }
 }
 
@@ -195,6 +212,30 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
             audit("user.deleted", &u).await?;
             println!("Deleted {} and their devices.", u.username);
         }
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
+    let (username, role) = match &cmd {
+        AdminCommand::Grant { username, role } => match Role::parse(role) {
+            Some(r @ (Role::Admin | Role::Helpdesk)) => (username, r),
+            _ => bail!("unknown role `{role}` (use admin or helpdesk)"),
+        },
+        AdminCommand::Revoke { username } => (username, Role::User),
+    };
+    Username::parse(username)?;
+    let (db, _keys) = open(&settings).await?;
+    let user = find(&db, username).await?;
+    store::users::set_role(&db, &user.id, role).await?;
+    let event = if role == Role::User { "role.revoked" } else { "role.granted" };
+    let detail = format!("role {} (command line)", role.as_str());
+    store::audit::record(&db, Event::new(event, Outcome::Info).user(&user.id, &user.username).detail(&detail), now())
+        .await?;
+    match role {
+        Role::User => println!("{} is no longer an administrator or help-desk member.", user.username),
+        _ => println!("{} now has the {} role.", user.username, role.as_str()),
     }
     db.close().await;
     Ok(())

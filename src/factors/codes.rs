@@ -1,4 +1,5 @@
-//! One-time codes typed at the prompt: backup codes (10 digits, ten at a time). Stored only as
+//! One-time codes typed at the prompt: backup codes (10 digits, ten at a time) and temporary
+//! passcodes from the help desk or recovery (9 digits). Stored only as
 //! HMAC-SHA-256 under the master-derived key with a per-code random salt (NIST 800-63B 5.1.2.2).
 
 use rand::RngExt;
@@ -7,6 +8,8 @@ use rand::distr::Uniform;
 use crate::secrets::Keys;
 
 pub const BACKUP_CODE_DIGITS: usize = 10;
+/// Temporary (help desk) and recovery passcodes.
+pub const TEMPORARY_CODE_DIGITS: usize = 9;
 pub const BACKUP_CODES_PER_SET: usize = 10;
 /// At or below this many unused codes, "My Settings & Devices" warns.
 pub const BACKUP_CODES_LOW: i64 = 3;

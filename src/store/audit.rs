@@ -100,3 +100,27 @@ pub async fn for_user(db: &Db, user_id: &str, limit: i64) -> Result<Vec<AuditRow
     .fetch_all(db.pool())
     .await?)
 }
+
+/// Audit entries, newest first, optionally for one user and/or events starting with a prefix.
+pub async fn search(
+    db: &Db,
+    user_id: Option<&str>,
+    event_prefix: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let prefix = event_prefix.map(|p| format!("{}%", p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    Ok(sqlx::query_as(
+        "SELECT at, event, outcome, actor_id, user_id, username, ip, detail FROM audit_log \
+         WHERE ($1 IS NULL OR user_id = $2) AND ($3 IS NULL OR event LIKE $4 ESCAPE '\\') \
+         ORDER BY id DESC LIMIT $5 OFFSET $6",
+    )
+    .bind(user_id)
+    .bind(user_id)
+    .bind(prefix.as_deref())
+    .bind(prefix.as_deref())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db.pool())
+    .await?)
+}

@@ -142,6 +142,11 @@ pub async fn create_device(
     .bind(&enrollment.user_id)
     .execute(&mut *tx)
     .await?;
+    sqlx::query("UPDATE users SET enrolled_at = COALESCE(enrolled_at, $1) WHERE id = $2")
+        .bind(now)
+        .bind(&enrollment.user_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Some(device_id))
 }

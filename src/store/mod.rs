@@ -8,6 +8,7 @@ pub mod devices;
 pub mod enrollments;
 pub mod login_failures;
 pub mod meta;
+pub mod one_time_codes;
 pub mod outbox;
 pub mod sessions;
 pub mod setup_tokens;

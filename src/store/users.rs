@@ -19,6 +19,8 @@ pub struct UserRow {
     pub locked_at: Option<i64>,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    /// When the first device was stored (never reset).
+    pub enrolled_at: Option<i64>,
 }
 
 impl UserRow {
@@ -40,7 +42,7 @@ pub struct NewUser<'a> {
 }
 
 const COLUMNS: &str = "id, username, email, display_name, password_hash, role, status, failed_attempts, \
-                       locked_at, created_at, last_login_at";
+                       locked_at, created_at, last_login_at, enrolled_at";
 
 pub async fn insert(db: &Db, new: NewUser<'_>, now: i64) -> Result<UserRow, StoreError> {
     let mut conn = db.pool().acquire().await?;
@@ -164,4 +166,48 @@ pub async fn unlock(db: &Db, id: &str) -> Result<bool, StoreError> {
 pub async fn admins(db: &Db) -> Result<Vec<UserRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE role = 'admin' AND status = 'active' ORDER BY username");
     Ok(sqlx::query_as(&sql).fetch_all(db.pool()).await?)
+}
+
+/// Escapes `%`, `_` and `\` so typed text matches literally in `LIKE … ESCAPE '\'`.
+fn like_pattern(text: &str) -> String {
+    let escaped = text.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Users whose username, name or email contains `query` (case-insensitive), a page at a time.
+pub async fn search(db: &Db, query: &str, limit: i64, offset: i64) -> Result<(Vec<UserRow>, i64), StoreError> {
+    let pattern = like_pattern(query);
+    let filter = "LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\' \
+                  OR LOWER(email) LIKE $3 ESCAPE '\\'";
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY username LIMIT $4 OFFSET $5");
+    let rows = sqlx::query_as(&sql)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await?;
+    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .fetch_one(db.pool())
+        .await?;
+    Ok((rows, total))
+}
+
+pub async fn set_role(db: &Db, id: &str, role: Role) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role.as_str()).bind(id).execute(db.pool()).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_match_literally() {
+        assert_eq!(super::like_pattern(" Ada_1% "), "%ada\\_1\\%%");
+        assert_eq!(super::like_pattern("a\\b"), "%a\\\\b%");
+    }
 }

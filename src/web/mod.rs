@@ -26,7 +26,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use tracing::Instrument;
 
-use crate::error::AppError;
+use crate::error::{self, AppError};
 use state::AppState;
 
 /// Routes. Anyone: login, setup, assets. Password only: prompt, enrolment. Both factors: the rest.
@@ -66,6 +66,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings/backup-codes", web::post().to(settings::backup_codes_post))
         .route("/wasnt-me/{token}", web::get().to(wasnt_me::confirm_get))
         .route("/wasnt-me/{token}", web::post().to(wasnt_me::report_post))
+        .route("/admin", web::get().to(|| async { error::see_other("/admin/users") }))
+        .route("/admin/users", web::get().to(admin::users_get))
+        .route("/admin/users/{id}", web::get().to(admin::user_get))
+        .route("/admin/users/{id}/unlock", web::post().to(admin::unlock_post))
+        .route("/admin/users/{id}/status", web::post().to(admin::status_post))
+        .route("/admin/users/{id}/passcode", web::get().to(admin::passcode_get))
+        .route("/admin/users/{id}/passcode", web::post().to(admin::passcode_post))
+        .route("/admin/users/{id}/devices/{device}/disable", web::post().to(admin::device_disable_post))
+        .route("/admin/audit", web::get().to(admin::audit_get))
+        .route("/admin/audit.csv", web::get().to(admin::audit_csv_get))
         .route("/admin/outbox", web::get().to(admin::outbox_get))
         .route("/static/style.css", web::get().to(stylesheet))
         .route("/branding/logo", web::get().to(logo))

@@ -170,3 +170,19 @@ async fn unlock_clears_a_lockout() {
     assert!(out.status.success());
     assert!(stdout(&out).contains("Unlocked ada"));
 }
+
+#[tokio::test]
+async fn console_roles_are_granted_and_revoked_from_the_command_line() {
+    let cli = Cli::new().await;
+    cli.run(&["user", "add", "grace", "--email", "grace@example.edu", "--display-name", "Grace"]);
+    let grant = cli.run(&["admin", "grant", "grace", "--role", "helpdesk"]);
+    assert!(grant.status.success(), "{}", stderr(&grant));
+    assert!(stdout(&cli.run(&["user", "show", "grace"])).contains("Role:          helpdesk"));
+    let bad = cli.run(&["admin", "grant", "grace", "--role", "root"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("unknown role `root`"));
+    let nobody = cli.run(&["admin", "grant", "nobody", "--role", "admin"]);
+    assert!(!nobody.status.success());
+    assert!(cli.run(&["admin", "revoke", "grace"]).status.success());
+    assert!(stdout(&cli.run(&["user", "show", "grace"])).contains("Role:          user"));
+}

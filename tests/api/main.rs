@@ -3,6 +3,7 @@
 mod helpers;
 mod webdriver;
 
+mod admin;
 mod browser;
 mod cli;
 mod enroll;

@@ -1,60 +1,67 @@
-//! The administrators' console. Every page needs the admin role and a recent second factor.
-//! Today: the Outbox (what Twofold sent, or, with the mail simulator, would have sent).
+//! The console for administrators and the help desk. Every page needs a staff role and a recent
+//! second factor; administrators-only pages say so. Every action is audit-logged with the actor.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
-use askama::Template;
+mod audit;
+mod outbox;
+mod passcodes;
+mod users;
 
-use crate::channels::mail::Mailer;
+pub use audit::{audit_csv_get, audit_get};
+pub use outbox::outbox_get;
+pub use passcodes::{passcode_get, passcode_post};
+pub use users::{device_disable_post, status_post, unlock_post, user_get, users_get};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use std::future::Future;
+use std::pin::Pin;
+
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::store;
+use crate::store::users::UserRow;
 use crate::web::chrome::Chrome;
-use crate::web::html;
 use crate::web::session::SteppedUp;
-use crate::web::settings_time;
 use crate::web::state::AppState;
 
-pub struct MessageView {
-    pub when: String,
-    pub to: String,
-    pub subject: String,
-    pub status: String,
-    pub body: Option<String>,
-    pub error: Option<String>,
+/// An administrator or help-desk member with a recent second factor.
+pub struct Staff {
+    pub user: UserRow,
+    pub role: Role,
+    pub csrf: String,
 }
 
-#[derive(Template)]
-#[template(path = "admin/outbox.html")]
-struct OutboxPage {
-    chrome: Chrome,
-    simulator: bool,
-    messages: Vec<MessageView>,
+impl Staff {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Administrators only (help desk never changes roles, policy or accounts' status).
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.is_admin() { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    pub fn chrome(&self, state: &AppState) -> Chrome {
+        Chrome::new(state, Some(&self.user.display_name), &self.csrf)
+    }
 }
 
-/// Refuses everyone but administrators (after the step-up check of `SteppedUp`).
-fn require_admin(auth: &SteppedUp) -> Result<(), AppError> {
-    if auth.user.role() == Role::Admin { Ok(()) } else { Err(AppError::Forbidden) }
-}
+impl FromRequest for Staff {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
-pub async fn outbox_get(auth: SteppedUp, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    require_admin(&auth)?;
-    let messages = store::outbox::recent(&state.db, 100)
-        .await?
-        .into_iter()
-        .map(|m| MessageView {
-            when: settings_time(m.created_at),
-            body: Mailer::open_body(&state.keys, &m.body),
-            to: m.recipient,
-            subject: m.subject,
-            status: m.status,
-            error: m.last_error,
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let stepped_up = SteppedUp::from_request(req, payload);
+        Box::pin(async move {
+            let auth = stepped_up.await?;
+            match auth.user.role() {
+                role @ (Role::Admin | Role::Helpdesk) => Ok(Staff { role, user: auth.user, csrf: auth.csrf }),
+                Role::User => Err(AppError::Forbidden),
+            }
         })
-        .collect();
-    let page = OutboxPage {
-        chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-        simulator: state.mailer.is_simulator(),
-        messages,
-    };
-    html(StatusCode::OK, &page)
+    }
+}
+
+/// The console's navigation, shown on every admin page.
+pub struct Nav {
+    pub admin: bool,
+    pub current: &'static str,
 }

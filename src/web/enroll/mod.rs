@@ -33,10 +33,10 @@ pub struct Choice {
 }
 
 /// Who may use the wizard. A signed-in user adding another device needs a recent second factor,
-/// like every device change. After the password alone: a user with no way to sign in yet (no
-/// device, no backup code), or whose only device is the one created by the wizard this same
-/// session started. Anyone else must pass the prompt first, so a stolen password cannot add a
-/// device to an enrolled account.
+/// like every device change. After the password alone: a user who has never had a device (and
+/// has no backup code), or whose only device is the one created by the wizard this same session
+/// started. Anyone else must pass the prompt first, so a stolen password cannot add a device to
+/// an enrolled account, even one whose devices were all removed.
 async fn check_access(state: &AppState, auth: &PasswordAuthed, wizard: Option<&EnrollmentRow>) -> Result<(), AppError> {
     if auth.full {
         let window = i64::from(state.settings.session.step_up_minutes) * 60;
@@ -46,13 +46,21 @@ async fn check_access(state: &AppState, auth: &PasswordAuthed, wizard: Option<&E
         auth.session.set_return_to("/enroll")?;
         return Err(AppError::SecondFactorRequired);
     }
-    let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?;
-    if store::backup_codes::count_unused(&state.db, &auth.user.id).await? > 0 {
+    // The one exception after the password alone: the wizard this session started, which has
+    // stored this session's first device and is now naming it.
+    let started_here = wizard.filter(|w| auth.session.wizard().as_deref() == Some(w.id.as_str()));
+    if let Some(own) = started_here.and_then(|w| w.device_id.as_deref()) {
+        let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?;
+        if devices.iter().all(|d| d.id == own) {
+            return Ok(());
+        }
         return Err(AppError::SecondFactorRequired);
     }
-    let started_here = wizard.filter(|w| auth.session.wizard().as_deref() == Some(w.id.as_str()));
-    let own = started_here.and_then(|w| w.device_id.as_deref());
-    if devices.iter().all(|d| Some(d.id.as_str()) == own) { Ok(()) } else { Err(AppError::SecondFactorRequired) }
+    // Otherwise only someone who has never had a device, and has no other way to sign in.
+    let never_enrolled = auth.user.enrolled_at.is_none()
+        && store::devices::count_for_user(&state.db, &auth.user.id).await? == 0
+        && store::backup_codes::count_unused(&state.db, &auth.user.id).await? == 0;
+    if never_enrolled { Ok(()) } else { Err(AppError::SecondFactorRequired) }
 }
 
 /// Loads the wizard and insists it is at `expected`; otherwise sends the user to where it is.

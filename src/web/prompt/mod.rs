@@ -9,7 +9,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::csrf_form;
-use crate::domain::Passcode;
+use crate::domain::{EnrollStep, Passcode};
 use crate::error::{AppError, see_other};
 use crate::store::{
     self,
@@ -29,7 +29,12 @@ use passcode::Checked;
 pub struct PromptPage {
     chrome: Chrome,
     device_names: Vec<String>,
-    enrolled: bool,
+    /// Never had a device: "Not enrolled yet" and "Start setup".
+    never_enrolled: bool,
+    /// Something to verify with: a device, a backup code or a temporary passcode.
+    can_verify: bool,
+    temporary_codes: bool,
+    help_desk: String,
     /// A signed-in user confirming it's them before a device change.
     step_up: bool,
     backup_codes: i64,
@@ -65,12 +70,25 @@ async fn lock_message(state: &AppState, user: &UserRow, t: i64) -> Result<Option
     )))
 }
 
-/// What the user can sign in with: devices and unused backup codes.
-pub(crate) async fn methods(state: &AppState, user_id: &str) -> Result<(Vec<DeviceRow>, i64), AppError> {
-    Ok((
-        store::devices::list_for_user(&state.db, user_id).await?,
-        store::backup_codes::count_unused(&state.db, user_id).await?,
-    ))
+/// What the user can sign in with.
+pub(crate) struct Methods {
+    pub devices: Vec<DeviceRow>,
+    pub backup_codes: i64,
+    pub temporary_codes: i64,
+}
+
+impl Methods {
+    fn any(&self) -> bool {
+        !self.devices.is_empty() || self.backup_codes > 0 || self.temporary_codes > 0
+    }
+}
+
+pub(crate) async fn methods(state: &AppState, user_id: &str) -> Result<Methods, AppError> {
+    Ok(Methods {
+        devices: store::devices::list_for_user(&state.db, user_id).await?,
+        backup_codes: store::backup_codes::count_unused(&state.db, user_id).await?,
+        temporary_codes: store::one_time_codes::usable(&state.db, user_id, now()).await?.len() as i64,
+    })
 }
 
 /// True when the user has a fresh second factor for the step-up window.
@@ -88,15 +106,18 @@ fn onward(auth: &PasswordAuthed) -> HttpResponse {
 async fn page(
     state: &AppState,
     auth: &PasswordAuthed,
-    (devices, backup_codes): &(Vec<DeviceRow>, i64),
+    methods: &Methods,
     error: Option<String>,
 ) -> Result<PromptPage, AppError> {
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
-        device_names: devices.iter().map(|d| d.name.clone()).collect(),
-        enrolled: !devices.is_empty() || *backup_codes > 0,
+        device_names: methods.devices.iter().map(|d| d.name.clone()).collect(),
+        never_enrolled: auth.user.enrolled_at.is_none() && !methods.any(),
+        can_verify: methods.any(),
+        temporary_codes: methods.temporary_codes > 0,
+        help_desk: state.settings.institution.help_desk.clone(),
         step_up: auth.full,
-        backup_codes: *backup_codes,
+        backup_codes: methods.backup_codes,
         locked: lock_message(state, &auth.user, now()).await?,
         error,
     })
@@ -122,7 +143,7 @@ pub async fn passcode_post(
     let t = now();
     let ip = client_ip(&req);
     let methods = methods(&state, &auth.user.id).await?;
-    if (methods.0.is_empty() && methods.1 == 0) || lock_message(&state, &auth.user, t).await?.is_some() {
+    if !methods.any() || lock_message(&state, &auth.user, t).await?.is_some() {
         // Locked or nothing to check against: no code is examined at all.
         return Ok(see_other("/prompt"));
     }
@@ -135,9 +156,11 @@ pub async fn passcode_post(
             );
         }
     };
-    let checked = passcode::check(&state, &auth.user.id, &methods.0, &code, t).await?;
+    let checked = passcode::check(&state, &auth.user.id, &methods.devices, &code, t).await?;
     let replayed = match checked {
-        Checked::Accepted { method, detail } => return succeed(&req, &auth, &state, method, &detail, t).await,
+        Checked::Accepted { method, detail, replace_device } => {
+            return succeed(&req, &auth, &state, (method, &detail), replace_device, t).await;
+        }
         Checked::Replayed => true,
         Checked::Wrong => false,
     };
@@ -178,8 +201,8 @@ async fn succeed(
     req: &HttpRequest,
     auth: &PasswordAuthed,
     state: &AppState,
-    method: &str,
-    detail: &str,
+    (method, detail): (&str, &str),
+    replace_device: bool,
     t: i64,
 ) -> Result<HttpResponse, AppError> {
     store::users::reset_failures(&state.db, &auth.user.id).await?;
@@ -195,6 +218,14 @@ async fn succeed(
         t,
     )
     .await?;
+    if replace_device {
+        // A temporary or recovery passcode: straight on to add a new device (no browser trust).
+        let expires = t + i64::from(state.settings.enrollment.wizard_expiry_minutes) * 60;
+        let wizard =
+            store::enrollments::start(&state.db, &auth.user.id, EnrollStep::FIRST.as_str(), t, expires).await?;
+        auth.session.set_wizard(&wizard.id)?;
+        return Ok(see_other(EnrollStep::FIRST.path()));
+    }
     // "Trust this browser?" is asked at sign-in, not when confirming it's you.
     if !was_signed_in && state.settings.trusted_browser.days > 0 {
         Ok(see_other("/prompt/trust"))

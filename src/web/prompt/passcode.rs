@@ -3,7 +3,7 @@
 
 use crate::domain::Passcode;
 use crate::error::AppError;
-use crate::factors::codes::{self, BACKUP_CODE_DIGITS};
+use crate::factors::codes::{self, BACKUP_CODE_DIGITS, TEMPORARY_CODE_DIGITS};
 use crate::factors::totp::{TotpSeed, Verification};
 use crate::secrets::constant_time_eq;
 use crate::store::{self, devices::DeviceRow};
@@ -13,10 +13,12 @@ use super::seed_context;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Checked {
-    /// Accepted; `method` and `detail` go to the audit log.
+    /// Accepted; `method` and `detail` go to the audit log. `replace_device` is set for a
+    /// temporary or recovery passcode: the user goes straight on to add a new device.
     Accepted {
         method: &'static str,
         detail: String,
+        replace_device: bool,
     },
     /// It matched something already used (a replayed TOTP step or a used code).
     Replayed,
@@ -33,6 +35,9 @@ pub async fn check(
     if code.as_str().len() == BACKUP_CODE_DIGITS {
         return check_backup_code(state, user_id, code, t).await;
     }
+    if code.as_str().len() == TEMPORARY_CODE_DIGITS {
+        return check_temporary_code(state, user_id, code, t).await;
+    }
     let mut replayed = false;
     for device in devices {
         let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(user_id), &device.totp_secret)?);
@@ -40,7 +45,11 @@ pub async fn check(
             Verification::Accepted { step } => {
                 // Single use: only the request that moves the step forward succeeds.
                 if store::devices::advance_totp_step(&state.db, &device.id, step, t).await? {
-                    return Ok(Checked::Accepted { method: "mfa.passcode", detail: format!("device {}", device.id) });
+                    return Ok(Checked::Accepted {
+                        method: "mfa.passcode",
+                        detail: format!("device {}", device.id),
+                        replace_device: false,
+                    });
                 }
                 replayed = true;
             }
@@ -65,5 +74,26 @@ async fn check_backup_code(state: &AppState, user_id: &str, code: &Passcode, t: 
         return Ok(Checked::Replayed);
     }
     let left = store::backup_codes::count_unused(&state.db, user_id).await?;
-    Ok(Checked::Accepted { method: "mfa.backup_code", detail: format!("{left} backup code(s) left") })
+    Ok(Checked::Accepted {
+        method: "mfa.backup_code",
+        detail: format!("{left} backup code(s) left"),
+        replace_device: false,
+    })
+}
+
+async fn check_temporary_code(state: &AppState, user_id: &str, code: &Passcode, t: i64) -> Result<Checked, AppError> {
+    let usable = store::one_time_codes::usable(&state.db, user_id, t).await?;
+    let matched = usable
+        .iter()
+        .filter(|row| constant_time_eq(&codes::hash(&state.keys, &row.salt, code.as_str()), &row.code_hash))
+        .cloned()
+        .collect::<Vec<_>>()
+        .pop();
+    let Some(row) = matched else { return Ok(Checked::Wrong) };
+    // Conditional decrement: 20 simultaneous uses of a one-use code give exactly one success.
+    if !store::one_time_codes::use_once(&state.db, &row.id, t).await? {
+        return Ok(Checked::Replayed);
+    }
+    let method = if row.kind == "recovery" { "mfa.recovery_passcode" } else { "mfa.temporary_passcode" };
+    Ok(Checked::Accepted { method, detail: format!("code {}", row.id), replace_device: true })
 }

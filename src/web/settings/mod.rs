@@ -50,6 +50,8 @@ struct SettingsPage {
     backup_codes: i64,
     backup_codes_low: bool,
     activity: Vec<activity::ActivityView>,
+    /// Administrators and the help desk get a link to the console.
+    staff: bool,
 }
 
 /// "22 Nov 2026, 08:29 UTC": dates shown to people.
@@ -104,6 +106,7 @@ pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result
         backup_codes,
         backup_codes_low: backup_codes > 0 && backup_codes <= BACKUP_CODES_LOW,
         activity: activity::recent(&state, &auth.user.id).await?,
+        staff: auth.user.role() != crate::domain::Role::User,
     };
     html(StatusCode::OK, &page)
 }

@@ -1,0 +1,268 @@
+//! "Users": search, a user's detail (devices, trusted browsers, activity), and the help-desk
+//! actions on it: unlock, disable a lost device; administrators also disable or enable accounts.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Nav, Staff};
+use crate::csrf_form;
+use crate::error::{AppError, see_other};
+use crate::store::{
+    self,
+    audit::{Event, Outcome},
+    users::UserRow,
+};
+use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
+use crate::web::settings::{DeviceView, device_view};
+use crate::web::state::{AppState, now};
+use crate::web::{client_ip, html, settings_time};
+
+const PAGE_SIZE: i64 = 50;
+
+pub struct UserListItem {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    chrome: Chrome,
+    nav: Nav,
+    q: String,
+    users: Vec<UserListItem>,
+    total: i64,
+    page: i64,
+    pages: i64,
+}
+
+pub struct ActivityItem {
+    pub when: String,
+    pub event: String,
+    pub outcome: String,
+    pub ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage {
+    chrome: Chrome,
+    nav: Nav,
+    user: UserRow,
+    status: &'static str,
+    status_class: &'static str,
+    created: String,
+    last_login: String,
+    devices: Vec<DeviceView>,
+    trusted_browsers: usize,
+    backup_codes: i64,
+    activity: Vec<ActivityItem>,
+    can_change_status: bool,
+    error: Option<String>,
+}
+
+/// The CSS class for a status label.
+pub fn status_class(status: &str) -> &'static str {
+    match status {
+        "disabled" => "disabled",
+        "locked out" => "locked-out",
+        "not enrolled" => "not-enrolled",
+        _ => "active",
+    }
+}
+
+/// The status the console shows: disabled, locked out, not enrolled or active.
+pub async fn status_of(state: &AppState, user: &UserRow) -> Result<&'static str, AppError> {
+    Ok(if !user.is_active() {
+        "disabled"
+    } else if user.locked_at.is_some() {
+        "locked out"
+    } else if store::devices::count_for_user(&state.db, &user.id).await? == 0 && user.enrolled_at.is_none() {
+        "not enrolled"
+    } else {
+        "active"
+    })
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+pub async fn users_get(
+    staff: Staff,
+    state: web::Data<AppState>,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q: String = query.q.chars().take(100).collect();
+    let page = query.page.unwrap_or(1).max(1);
+    let (rows, total) = store::users::search(&state.db, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let mut users = Vec::with_capacity(rows.len());
+    for u in rows {
+        let status = status_of(&state, &u).await?;
+        users.push(UserListItem {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            email: u.email,
+            status,
+            status_class: status_class(status),
+        });
+    }
+    let page = UsersPage {
+        chrome: staff.chrome(&state),
+        nav: Nav { admin: staff.is_admin(), current: "users" },
+        q,
+        users,
+        total,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+    };
+    html(StatusCode::OK, &page)
+}
+
+async fn target(state: &AppState, id: &str) -> Result<UserRow, AppError> {
+    store::users::by_id(&state.db, id).await?.ok_or(AppError::NotFound)
+}
+
+async fn user_page(
+    state: &AppState,
+    staff: &Staff,
+    user: UserRow,
+    error: Option<String>,
+) -> Result<UserPage, AppError> {
+    let t = now();
+    let devices = store::devices::list_for_user(&state.db, &user.id).await?.into_iter().map(device_view).collect();
+    let activity = store::audit::for_user(&state.db, &user.id, 25)
+        .await?
+        .into_iter()
+        .map(|r| ActivityItem {
+            when: settings_time(r.at),
+            event: r.event,
+            outcome: r.outcome,
+            ip: r.ip.unwrap_or_else(|| "—".into()),
+        })
+        .collect();
+    let status = status_of(state, &user).await?;
+    Ok(UserPage {
+        chrome: staff.chrome(state),
+        nav: Nav { admin: staff.is_admin(), current: "users" },
+        status,
+        status_class: status_class(status),
+        created: settings_time(user.created_at),
+        last_login: user.last_login_at.map(settings_time).unwrap_or_else(|| "never".into()),
+        devices,
+        trusted_browsers: store::trusted_browsers::list_for_user(&state.db, &user.id, t).await?.len(),
+        backup_codes: store::backup_codes::count_unused(&state.db, &user.id).await?,
+        activity,
+        can_change_status: staff.is_admin() && staff.user.id != user.id,
+        user,
+        error,
+    })
+}
+
+pub async fn user_get(
+    staff: Staff,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let user = target(&state, &id).await?;
+    html(StatusCode::OK, &user_page(&state, &staff, user, None).await?)
+}
+
+/// Records a console action against `user`, by the staff member.
+pub(super) async fn audit(
+    state: &AppState,
+    req: &HttpRequest,
+    staff: &Staff,
+    user: &UserRow,
+    event: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    let ip = client_ip(req);
+    let e = Event::new(event, Outcome::Info)
+        .user(&user.id, &user.username)
+        .actor(&staff.user.id)
+        .ip(ip.as_deref())
+        .detail(detail);
+    Ok(store::audit::record(&state.db, e, now()).await?)
+}
+
+csrf_form!(PlainForm {});
+
+pub async fn unlock_post(
+    req: HttpRequest,
+    staff: Staff,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    _f: CsrfForm<PlainForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = target(&state, &id).await?;
+    store::users::unlock(&state.db, &user.id).await?;
+    audit(&state, &req, &staff, &user, "account.unlocked", &format!("by {}", staff.user.username)).await?;
+    Ok(see_other(&format!("/admin/users/{}", user.id)))
+}
+
+csrf_form!(StatusForm { status: String });
+
+/// Administrators disable or enable an account; disabling ends its sessions at once.
+pub async fn status_post(
+    req: HttpRequest,
+    staff: Staff,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    form: CsrfForm<StatusForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_admin()?;
+    let user = target(&state, &id).await?;
+    if user.id == staff.user.id {
+        return Err(AppError::Forbidden);
+    }
+    let (status, event) = match form.0.status.as_str() {
+        "disabled" => ("disabled", "user.disabled"),
+        "active" => ("active", "user.enabled"),
+        _ => return Err(AppError::Forbidden),
+    };
+    store::users::set_status(&state.db, &user.id, status).await?;
+    if status == "disabled" {
+        store::sessions::delete_for_user(&state.db, &user.id).await?;
+    }
+    audit(&state, &req, &staff, &user, event, &format!("by {}", staff.user.username)).await?;
+    Ok(see_other(&format!("/admin/users/{}", user.id)))
+}
+
+csrf_form!(DisableDeviceForm { reason: String });
+
+/// "Disable" a lost device: it stops working at once (removed, kept a week like any removal).
+pub async fn device_disable_post(
+    req: HttpRequest,
+    staff: Staff,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: CsrfForm<DisableDeviceForm>,
+) -> Result<HttpResponse, AppError> {
+    let (user_id, device_id) = path.into_inner();
+    let user = target(&state, &user_id).await?;
+    // The device must belong to this user (no reaching another user's device through this one).
+    let device = store::devices::for_user(&state.db, &user.id, &device_id).await?.ok_or(AppError::NotFound)?;
+    let reason = form.0.reason.trim().chars().take(200).collect::<String>();
+    if reason.is_empty() {
+        let page = user_page(&state, &staff, user, Some("Give a reason for disabling the device.".into())).await?;
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    store::devices::remove_reported(&state.db, &user.id, &device.id, now()).await?;
+    store::trusted_browsers::revoke_all_for_user(&state.db, &user.id, now()).await?;
+    let detail = format!("device {} disabled by {}: {reason}", device.id, staff.user.username);
+    audit(&state, &req, &staff, &user, "device.disabled", &detail).await?;
+    Ok(see_other(&format!("/admin/users/{}", user.id)))
+}
