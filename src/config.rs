@@ -29,6 +29,7 @@ pub struct Settings {
     pub trusted_browser: TrustedBrowserSettings,
     pub enrollment: EnrollmentSettings,
     pub mail: MailSettings,
+    pub recovery: RecoverySettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -131,6 +132,15 @@ impl std::fmt::Debug for MailSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RecoverySettings {
+    /// "Lost your device?" with imported identity facts; off hides the link and the page.
+    pub enabled: bool,
+    /// How long a recovery passcode works.
+    pub passcode_minutes: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EnrollmentSettings {
     /// How long an unfinished enrolment wizard is kept.
     pub wizard_expiry_minutes: u32,
@@ -155,6 +165,7 @@ impl Default for Settings {
             lockout: LockoutSettings { max_failures: 10, auto_unlock_minutes: 0 },
             trusted_browser: TrustedBrowserSettings { days: 30 },
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60 },
+            recovery: RecoverySettings { enabled: true, passcode_minutes: 60 },
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),
@@ -230,6 +241,9 @@ impl Settings {
         }
         if self.institution.name.trim().is_empty() {
             return Err(invalid("institution.name", "must not be empty"));
+        }
+        if self.recovery.passcode_minutes == 0 || self.recovery.passcode_minutes > 24 * 60 {
+            return Err(invalid("recovery.passcode_minutes", "must be from 1 to 1440"));
         }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid("mail.from", "must be an address like `Example MFA <mfa@example.edu>`"));

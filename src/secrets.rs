@@ -151,6 +151,12 @@ impl Keys {
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
+    /// Keyed hash of an identity fact, bound to the user (the same date of birth gives different
+    /// stored values for different people, so equal facts cannot be spotted across users).
+    pub fn hash_fact(&self, user_id: &str, fact: &str, value: &str) -> String {
+        self.hash_token(&format!("identity-fact:{user_id}:{fact}:{value}"))
+    }
+
     /// 64 bytes for signing the session cookie.
     pub fn cookie_key(&self) -> &[u8; 64] {
         &self.cookie

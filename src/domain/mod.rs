@@ -3,6 +3,7 @@
 
 mod device;
 mod enrollment;
+pub mod import;
 mod passcode;
 mod return_path;
 mod user;

@@ -6,6 +6,7 @@ pub mod backup_codes;
 pub mod change_reports;
 pub mod devices;
 pub mod enrollments;
+pub mod import;
 pub mod login_failures;
 pub mod meta;
 pub mod one_time_codes;

@@ -25,6 +25,7 @@ pub struct LoginPage {
     chrome: Chrome,
     username: String,
     error: Option<String>,
+    recovery: bool,
 }
 
 csrf_form!(LoginForm { username: String, password: String });
@@ -44,7 +45,12 @@ pub async fn login_get(req: HttpRequest, state: web::Data<AppState>) -> Result<H
         AuthLevel::Password { .. } => return Ok(see_other("/prompt")),
         AuthLevel::Full { .. } => return Ok(see_other("/settings")),
     }
-    let page = LoginPage { chrome: Chrome::new(&state, None, ""), username: String::new(), error: None };
+    let page = LoginPage {
+        chrome: Chrome::new(&state, None, ""),
+        username: String::new(),
+        error: None,
+        recovery: state.settings.recovery.enabled,
+    };
     let csrf = session.csrf_token()?;
     Ok(render_login(page, &csrf, actix_web::http::StatusCode::OK))
 }
@@ -90,6 +96,7 @@ pub async fn login_post(
         chrome: Chrome::new(&state, None, ""),
         username: form.username.chars().take(64).collect(),
         error: Some(error),
+        recovery: state.settings.recovery.enabled,
     };
     let (account, address) = throttle_subjects(&state, &form.username, ip.as_deref());
     if throttled(&state, &account, &address, t).await? {
@@ -136,6 +143,7 @@ pub async fn login_post(
         let page = LoginPage {
             chrome: Chrome::new(&state, None, ""),
             username: user.username.clone(),
+            recovery: state.settings.recovery.enabled,
             error: Some(format!(
                 "Your account is disabled. Contact {} for help.",
                 state.settings.institution.help_desk

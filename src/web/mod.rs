@@ -8,6 +8,7 @@ pub(crate) mod enroll;
 mod login;
 pub mod notices;
 pub(crate) mod prompt;
+mod recover;
 pub mod session;
 mod settings;
 pub use settings::format_time as settings_time;
@@ -64,6 +65,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings/trusted-browsers/{id}/revoke", web::post().to(settings::revoke_post))
         .route("/settings/trusted-browsers/revoke-all", web::post().to(settings::revoke_all_post))
         .route("/settings/backup-codes", web::post().to(settings::backup_codes_post))
+        .route("/recover", web::get().to(recover::recover_get))
+        .route("/recover", web::post().to(recover::recover_post))
         .route("/wasnt-me/{token}", web::get().to(wasnt_me::confirm_get))
         .route("/wasnt-me/{token}", web::post().to(wasnt_me::report_post))
         .route("/admin", web::get().to(|| async { error::see_other("/admin/users") }))

@@ -24,6 +24,7 @@ const MFA_AT: &str = "mfa_at";
 const CSRF: &str = "csrf";
 const WIZARD: &str = "wizard";
 const RETURN_TO: &str = "return_to";
+const REPLACING: &str = "replacing";
 
 /// actix-session storage backed by the `sessions` table.
 #[derive(Clone)]
@@ -195,6 +196,17 @@ impl UserSession {
 
     pub fn wizard(&self) -> Option<String> {
         self.0.get::<String>(WIZARD).ok().flatten()
+    }
+
+    /// Signed in with a temporary or recovery passcode to replace a lost device: the wizard's
+    /// last page then offers to remove the old devices.
+    pub fn set_replacing(&self) -> Result<(), AppError> {
+        self.0.insert(REPLACING, true)?;
+        Ok(())
+    }
+
+    pub fn replacing(&self) -> bool {
+        self.0.get::<bool>(REPLACING).ok().flatten().unwrap_or(false)
     }
 
     pub fn logout(&self) {

@@ -186,3 +186,45 @@ async fn console_roles_are_granted_and_revoked_from_the_command_line() {
     assert!(cli.run(&["admin", "revoke", "grace"]).status.success());
     assert!(stdout(&cli.run(&["user", "show", "grace"])).contains("Role:          user"));
 }
+
+#[tokio::test]
+async fn a_user_import_reports_every_bad_line_and_writes_nothing_or_everything() {
+    let cli = Cli::new().await;
+    let bad = "username,display_name,email,groups,date_of_birth,id_last4\n\
+               ada,Ada,ada@example.edu,staff,1995-12-10,AB12\n\
+               bob,Bob,bob-at-example,,,\n\
+               ada,Ada again,a2@example.edu,,,\n";
+    std::fs::write(cli.dir.path().join("bad.csv"), bad).unwrap();
+    let out = cli.run(&["user", "import", "bad.csv"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("line 3: Enter an email address"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("line 4: ada is already on line 2"), "{}", stderr(&out));
+    assert!(stdout(&cli.run(&["user", "list"])).contains("No users yet."), "all or nothing");
+
+    let good = "\u{feff}username,display_name,email,groups,date_of_birth,id_last4\r\n\
+                ada,\"Lovelace, Ada\",ada@example.edu,staff;math,1995-12-10,AB12\r\n\
+                bob,Bob,bob@example.edu,,,\r\n";
+    std::fs::write(cli.dir.path().join("good.csv"), good).unwrap();
+    let dry = cli.run(&["user", "import", "good.csv", "--dry-run"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("Would create 2 user(s) and update 0"));
+    assert!(stdout(&cli.run(&["user", "list"])).contains("No users yet."));
+    let real = cli.run(&["user", "import", "good.csv"]);
+    assert!(stdout(&real).contains("Created 2 user(s) and updated 0"), "{}", stderr(&real));
+    assert!(stdout(&cli.run(&["user", "show", "ada"])).contains("Lovelace, Ada"));
+    let again = cli.run(&["user", "import", "good.csv"]);
+    assert!(stdout(&again).contains("Created 0 user(s) and updated 2"));
+}
+
+#[tokio::test]
+async fn ten_thousand_users_import_in_one_go() {
+    let cli = Cli::new().await;
+    let mut text = String::from("username,display_name,email,date_of_birth,id_last4\n");
+    for i in 0..10_000 {
+        text.push_str(&format!("user{i},User {i},user{i}@example.edu,2000-01-01,{:04}\n", i % 10_000));
+    }
+    std::fs::write(cli.dir.path().join("many.csv"), text).unwrap();
+    let out = cli.run(&["user", "import", "many.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Created 10000 user(s)"));
+}

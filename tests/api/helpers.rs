@@ -313,3 +313,7 @@ impl TestApp {
         pool.close().await;
     }
 }
+
+pub async fn user_id(app: &TestApp, username: &str) -> String {
+    store::users::by_username(&app.db, &Username::parse(username).unwrap()).await.unwrap().unwrap().id
+}

@@ -5,12 +5,14 @@ mod webdriver;
 
 mod admin;
 mod browser;
+mod browser_helpdesk;
 mod cli;
 mod enroll;
 mod login;
 mod logs;
 mod mail;
 mod prompt;
+mod recovery;
 mod security;
 mod settings;
 mod setup;

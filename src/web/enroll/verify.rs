@@ -55,9 +55,10 @@ struct DonePage {
     chrome: Chrome,
     name: String,
     next: &'static str,
+    /// After a temporary or recovery passcode: the other devices, which may be the lost one.
+    old_devices: Vec<(String, String)>,
 }
 
-/// Who may use the wizard: a fully signed-in user, or after the password alone a user whose only
 fn activate_page(
     state: &AppState,
     auth: &PasswordAuthed,
@@ -231,10 +232,21 @@ pub async fn options_post(
 
 pub async fn done_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Done).await?;
+    let old_devices = if auth.full && auth.session.replacing() {
+        store::devices::list_for_user(&state.db, &auth.user.id)
+            .await?
+            .into_iter()
+            .filter(|d| Some(&d.id) != row.device_id.as_ref())
+            .map(|d| (d.id, d.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = DonePage {
         chrome: chrome(&state, &auth),
         name: device_name(&state, &row).await?,
         next: if auth.full { "/settings" } else { "/prompt" },
+        old_devices,
     };
     html(StatusCode::OK, &page)
 }

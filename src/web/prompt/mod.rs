@@ -35,6 +35,7 @@ pub struct PromptPage {
     can_verify: bool,
     temporary_codes: bool,
     help_desk: String,
+    recovery: bool,
     /// A signed-in user confirming it's them before a device change.
     step_up: bool,
     backup_codes: i64,
@@ -116,6 +117,7 @@ async fn page(
         can_verify: methods.any(),
         temporary_codes: methods.temporary_codes > 0,
         help_desk: state.settings.institution.help_desk.clone(),
+        recovery: state.settings.recovery.enabled,
         step_up: auth.full,
         backup_codes: methods.backup_codes,
         locked: lock_message(state, &auth.user, now()).await?,
@@ -224,6 +226,7 @@ async fn succeed(
         let wizard =
             store::enrollments::start(&state.db, &auth.user.id, EnrollStep::FIRST.as_str(), t, expires).await?;
         auth.session.set_wizard(&wizard.id)?;
+        auth.session.set_replacing()?;
         return Ok(see_other(EnrollStep::FIRST.path()));
     }
     // "Trust this browser?" is asked at sign-in, not when confirming it's you.

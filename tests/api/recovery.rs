@@ -1,0 +1,139 @@
+//! "Lost your device?": a recovery passcode for someone who proves who they are with imported
+//! identity facts and their password. Uniform refusals, throttled, single use, time limited.
+
+use twofold::domain::import::parse_csv;
+use twofold::secrets::{Keys, MasterKey};
+
+use crate::helpers::{PASSWORD, TestApp, csrf_in, element_text, location, now, spawn_app, spawn_app_with};
+
+fn keys(app: &TestApp) -> Keys {
+    Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap())
+}
+
+/// Imports facts for `username` (the user must exist; the import updates them).
+async fn import_facts(app: &TestApp, username: &str, dob: &str, id4: &str) {
+    let csv = format!(
+        "username,display_name,email,date_of_birth,id_last4\n{username},{username} Tester,{username}@example.edu,{dob},{id4}\n"
+    );
+    let rows = parse_csv(&csv).unwrap();
+    let keys = keys(app);
+    twofold::store::import::apply(&app.db, &rows, &|u, f, v| keys.hash_fact(u, f, v), now()).await.unwrap();
+}
+
+async fn recover(app: &TestApp, username: &str, dob: &str, id4: &str, password: &str) -> reqwest::Response {
+    let token = csrf_in(&app.get_html("/recover").await);
+    app.post_raw(
+        "/recover",
+        &[
+            ("csrf_token", &token),
+            ("username", username),
+            ("date_of_birth", dob),
+            ("id_last4", id4),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_right_facts_and_password_give_a_single_use_recovery_passcode() {
+    let app = spawn_app().await;
+    let (ada, _) = app.signed_in_user("ada").await;
+    import_facts(&app, "ada", "1995-12-10", "ab12").await;
+    let lost = app.other_browser();
+    let login = lost.get_html("/login").await;
+    assert!(login.contains(r#"<a href="/recover">Lost your device?</a>"#));
+    let page = lost.get_html("/recover").await;
+    for label in ["Username", "Date of birth", "Last 4 characters of your ID", "Password", "Get recovery passcode"] {
+        assert!(page.contains(label), "{label}");
+    }
+    let response = recover(&lost, "ADA", "1995-12-10", "AB12", PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let code = element_text(&response.text().await.unwrap(), "recovery-passcode").replace(' ', "");
+    assert_eq!(code.len(), 9);
+    assert!(!lost.table_text("one_time_codes", &["salt", "code_hash"]).await.contains(&code));
+    let mail = twofold::store::outbox::for_recipient(&app.db, "ada@example.edu").await.unwrap();
+    assert!(mail.iter().any(|m| m.subject.contains("recovery passcode was issued")));
+    assert!(app.audit_events(&ada.id).await.iter().any(|(e, _)| e == "recovery.issued"));
+
+    // It signs in once and leads to adding a new device, which then offers to remove the old one.
+    assert_eq!(location(&lost.login("ada", PASSWORD).await), "/prompt");
+    assert_eq!(location(&lost.post_form("/prompt/passcode", &[("passcode", &code)]).await), "/enroll/device-type");
+    lost.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
+    lost.post_form("/enroll/platform", &[("platform", "iphone")]).await;
+    lost.post_form("/enroll/install", &[]).await;
+    let page = lost.get_html("/enroll/activate").await;
+    let seed = twofold::factors::totp::TotpSeed::from_base32(&element_text(&page, "setup-key")).unwrap();
+    lost.post_form("/enroll/activate", &[("passcode", &seed.code_at(now() as u64))]).await;
+    lost.post_form("/enroll/options", &[("name", "Replacement"), ("login_action", "ask")]).await;
+    let done = lost.get_html("/enroll/done").await;
+    assert!(done.contains("Did you lose another device?") && done.contains("Remove My iPhone"), "{done}");
+
+    let again = app.other_browser();
+    again.login("ada", PASSWORD).await;
+    assert_eq!(again.post_form("/prompt/passcode", &[("passcode", &code)]).await.status(), 422, "single use");
+}
+
+#[tokio::test]
+async fn every_wrong_answer_gets_the_same_reply() {
+    let app = spawn_app().await;
+    app.signed_in_user("ada").await;
+    import_facts(&app, "ada", "1995-12-10", "AB12").await;
+    app.add_user("bob").await; // no facts imported
+    let cases = [
+        ("ada", "1995-12-11", "AB12", PASSWORD),
+        ("ada", "1995-12-10", "AB13", PASSWORD),
+        ("ada", "1995-12-10", "AB12", "wrong password"),
+        ("ada", "10/12/1995", "AB12", PASSWORD),
+        ("nobody", "1995-12-10", "AB12", PASSWORD),
+        ("bob", "1995-12-10", "AB12", PASSWORD),
+    ];
+    let mut bodies = Vec::new();
+    for (user, dob, id4, password) in cases {
+        let b = app.other_browser();
+        let r = recover(&b, user, dob, id4, password).await;
+        assert_eq!(r.status(), 401, "{user} {dob} {id4}");
+        let body = r.text().await.unwrap();
+        bodies.push(body.replace(&csrf_in(&body), "TOKEN").replace(&format!("value=\"{user}\""), "value=\"NAME\""));
+    }
+    assert!(bodies[0].contains("We could not confirm those details"));
+    assert!(bodies.iter().all(|b| b == &bodies[0]), "no hint which fact was wrong");
+    assert!(
+        twofold::store::one_time_codes::usable(&app.db, &crate::helpers::user_id(&app, "ada").await, now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn guessing_is_throttled() {
+    let app = spawn_app().await;
+    app.signed_in_user("ada").await;
+    import_facts(&app, "ada", "1995-12-10", "AB12").await;
+    let b = app.other_browser();
+    for _ in 0..10 {
+        assert_eq!(recover(&b, "ada", "2000-01-01", "ZZZZ", PASSWORD).await.status(), 401);
+    }
+    assert_eq!(recover(&b, "ada", "1995-12-10", "AB12", PASSWORD).await.status(), 429);
+}
+
+#[tokio::test]
+async fn a_recovery_passcode_expires() {
+    let app = spawn_app_with(|s| s.recovery.passcode_minutes = 5).await;
+    app.signed_in_user("ada").await;
+    import_facts(&app, "ada", "1995-12-10", "AB12").await;
+    let b = app.other_browser();
+    let r = recover(&b, "ada", "1995-12-10", "AB12", PASSWORD).await;
+    let code = element_text(&r.text().await.unwrap(), "recovery-passcode").replace(' ', "");
+    app.sql(&format!("UPDATE one_time_codes SET expires_at = {}", now() - 1)).await;
+    b.login("ada", PASSWORD).await;
+    assert_eq!(b.post_form("/prompt/passcode", &[("passcode", &code)]).await.status(), 422);
+}
+
+#[tokio::test]
+async fn recovery_can_be_turned_off() {
+    let app = spawn_app_with(|s| s.recovery.enabled = false).await;
+    assert_eq!(app.get("/recover").await.status(), 404);
+    assert!(!app.get_html("/login").await.contains("Lost your device?"));
+}
