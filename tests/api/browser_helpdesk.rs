@@ -258,6 +258,12 @@ async fn main_text(b: &Browser<'_>) -> String {
     b.text(&main).await.unwrap()
 }
 
+/// The main part's text, or an error while the page is being replaced (a stale element).
+async fn try_main_text(b: &Browser<'_>) -> Result<String, String> {
+    let main = b.find("//main").await?;
+    b.text(&main).await
+}
+
 /// Waits until the page's heading reads `expected` (the way to know a navigation has finished).
 async fn expect_heading(b: &Browser<'_>, expected: &str) {
     let started = Instant::now();
@@ -276,7 +282,7 @@ async fn expect_heading(b: &Browser<'_>, expected: &str) {
 /// Waits until the page's main part shows `text` (for pages whose heading stays the same).
 async fn expect_text(b: &Browser<'_>, text: &str) {
     let started = Instant::now();
-    while !main_text(b).await.contains(text) {
+    while !try_main_text(b).await.is_ok_and(|shown| shown.contains(text)) {
         if started.elapsed() > PAGE_TIMEOUT {
             fail(b, &format!("expected {text:?} on the page")).await;
         }
