@@ -26,8 +26,12 @@ pub fn new_backup_codes() -> Vec<String> {
     (0..BACKUP_CODES_PER_SET).map(|_| random_digits(BACKUP_CODE_DIGITS)).collect()
 }
 
-/// "12345 67890": how a code is shown (people type it with or without the space).
+/// How a code is shown: "12345 67890" for ten digits, "123 456 789" for nine (easier to read
+/// aloud on the phone). People may type it with or without the spaces.
 pub fn display(code: &str) -> String {
+    if code.len() == TEMPORARY_CODE_DIGITS {
+        return format!("{} {} {}", &code[..3], &code[3..6], &code[6..]);
+    }
     let (a, b) = code.split_at(code.len() / 2);
     format!("{a} {b}")
 }
@@ -80,7 +84,8 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_displayed_in_two_groups() {
+    fn codes_are_displayed_in_groups() {
         assert_eq!(display("1234567890"), "12345 67890");
+        assert_eq!(display("123456789"), "123 456 789");
     }
 }

@@ -71,7 +71,7 @@ async fn a_help_desk_call_replaces_a_lost_phone_in_a_real_browser() {
         b.find("//button[starts-with(normalize-space(), 'Disable account')]").await.is_err(),
         "the help desk never disables accounts"
     );
-    fill_within(b, phone, "Reason", "reported lost").await;
+    fill_within(b, phone, "Reason for disabling this device", "reported lost").await;
     shots.take(b, "21-console-user").await;
     click(b, &format!("{phone}//button[starts-with(normalize-space(), 'Disable device')]"), "Disable device").await;
     find(b, "//main//p[normalize-space()='No devices.']").await;
@@ -92,7 +92,7 @@ async fn a_help_desk_call_replaces_a_lost_phone_in_a_real_browser() {
     assert!(digits.len() == 9 && digits.chars().all(|c| c.is_ascii_digit()), "a 9-digit passcode is shown: {shown:?}");
     let issued = main_text(b).await;
     assert!(issued.contains("Read this to ada Tester. It is shown only now."), "{issued}");
-    assert!(issued.contains("It works 1 time until"), "{issued}");
+    assert!(issued.contains("It works once, until"), "{issued}");
     shots.take(b, "22-temporary-passcode").await;
 
     // ----- Ada, without her phone, in another browser -----------------------------------------

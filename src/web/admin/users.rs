@@ -48,6 +48,7 @@ pub struct ActivityItem {
     pub event: String,
     pub outcome: String,
     pub ip: String,
+    pub detail: String,
 }
 
 #[derive(Template)]
@@ -63,6 +64,7 @@ struct UserPage {
     devices: Vec<DeviceView>,
     trusted_browsers: usize,
     backup_codes: i64,
+    temporary_codes: usize,
     activity: Vec<ActivityItem>,
     can_change_status: bool,
     error: Option<String>,
@@ -151,6 +153,7 @@ async fn user_page(
             event: r.event,
             outcome: r.outcome,
             ip: r.ip.unwrap_or_else(|| "—".into()),
+            detail: r.detail,
         })
         .collect();
     let status = status_of(state, &user).await?;
@@ -164,6 +167,7 @@ async fn user_page(
         devices,
         trusted_browsers: store::trusted_browsers::list_for_user(&state.db, &user.id, t).await?.len(),
         backup_codes: store::backup_codes::count_unused(&state.db, &user.id).await?,
+        temporary_codes: store::one_time_codes::usable(&state.db, &user.id, t).await?.len(),
         activity,
         can_change_status: staff.is_admin() && staff.user.id != user.id,
         user,
