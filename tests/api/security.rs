@@ -207,3 +207,13 @@ async fn the_institution_logo_is_served_from_our_own_origin() {
     assert_eq!(without.get("/branding/logo").await.status(), 404);
     assert!(!without.get_html("/login").await.contains("/branding/logo"));
 }
+
+#[tokio::test]
+async fn head_requests_are_answered_like_get_without_a_body() {
+    let app = spawn_app().await;
+    for path in ["/login", "/healthz", "/static/style.css"] {
+        let head = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), 200, "{path}");
+        assert!(head.text().await.unwrap().is_empty(), "{path}");
+    }
+}
