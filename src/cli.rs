@@ -39,6 +39,26 @@ pub enum Command {
     /// Give or take console roles.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage applications that use Twofold for the second factor (Duo-compatible APIs).
+    #[command(subcommand)]
+    App(AppCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Add an application and print its keys.
+    Add {
+        name: String,
+        /// auth-api (Auth API v2) or web (Universal Prompt).
+        #[arg(long, default_value = "auth-api")]
+        kind: String,
+    },
+    /// List applications.
+    List,
+    /// Give an application a new secret key (the old one stops working at once).
+    Rotate { integration_key: String },
+    /// Delete an application.
+    Delete { integration_key: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => user(settings, cmd).await,
         Command::Admin(cmd) => admin(settings, cmd).await,
+        Command::App(cmd) => app(settings, cmd).await,
     }
 }
 
@@ -274,6 +295,85 @@ async fn import(settings: &Settings, file: &std::path::Path, dry_run: bool) -> a
         let detail = format!("{} created, {} updated (command line)", counts.created, counts.updated);
         store::audit::record(&db, Event::new("users.imported", Outcome::Info).detail(&detail), now()).await?;
         println!("Created {} user(s) and updated {}.", counts.created, counts.updated);
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// The hostname applications are configured with (see `duo.api_hostname`).
+fn api_hostname(settings: &Settings) -> anyhow::Result<String> {
+    if let Some(host) = &settings.duo.api_hostname {
+        return Ok(host.clone());
+    }
+    Ok(match settings.public_url()? {
+        Some(url) => url.host_str().unwrap_or("localhost").to_string(),
+        None => settings.bind_addr()?.ip().to_string(),
+    })
+}
+
+async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
+    use crate::duo::keys::{new_integration_key, new_secret_key};
+    let (db, keys) = open(&settings).await?;
+    let t = now();
+    let find_app = |ikey: String| {
+        let db = db.clone();
+        async move {
+            match store::applications::by_integration_key(&db, &ikey).await? {
+                Some(a) => Ok(a),
+                None => Err(anyhow::anyhow!("no application with integration key {ikey}")),
+            }
+        }
+    };
+    match cmd {
+        AppCommand::Add { name, kind } => {
+            if !matches!(kind.as_str(), "auth-api" | "web") {
+                bail!("unknown kind `{kind}` (use auth-api or web)");
+            }
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                bail!("give the application a name of 1 to 100 characters");
+            }
+            let id = crate::secrets::new_id();
+            let (ikey, skey) = (new_integration_key(), new_secret_key());
+            let sealed = keys.seal(&format!("app-secret:{id}"), skey.as_bytes());
+            store::applications::insert(&db, &id, name, &kind, &ikey, &sealed, t).await?;
+            store::audit::record(
+                &db,
+                Event::new("application.added", Outcome::Info).detail(&format!("{name} ({ikey})")),
+                t,
+            )
+            .await?;
+            println!("Added application {name} ({kind}).");
+            println!("Integration key: {ikey}");
+            println!("Secret key: {skey}");
+            println!("API hostname: {}", api_hostname(&settings)?);
+            println!("The secret key is shown only now; keep it like a password.");
+        }
+        AppCommand::List => {
+            let apps = store::applications::list(&db).await?;
+            if apps.is_empty() {
+                println!("No applications yet.");
+            }
+            for a in apps {
+                println!("{}\t{}\t{}", a.integration_key, a.kind, a.name);
+            }
+        }
+        AppCommand::Rotate { integration_key } => {
+            let a = find_app(integration_key).await?;
+            let skey = new_secret_key();
+            store::applications::set_secret(&db, &a.id, &keys.seal(&format!("app-secret:{}", a.id), skey.as_bytes()))
+                .await?;
+            store::audit::record(&db, Event::new("application.rotated", Outcome::Info).detail(&a.integration_key), t)
+                .await?;
+            println!("New secret key for {}: {skey}", a.name);
+        }
+        AppCommand::Delete { integration_key } => {
+            let a = find_app(integration_key).await?;
+            store::applications::delete(&db, &a.id).await?;
+            store::audit::record(&db, Event::new("application.deleted", Outcome::Info).detail(&a.integration_key), t)
+                .await?;
+            println!("Deleted application {}.", a.name);
+        }
     }
     db.close().await;
     Ok(())

@@ -30,6 +30,7 @@ pub struct Settings {
     pub enrollment: EnrollmentSettings,
     pub mail: MailSettings,
     pub recovery: RecoverySettings,
+    pub duo: DuoSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -132,6 +133,15 @@ impl std::fmt::Debug for MailSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct DuoSettings {
+    /// The API hostname applications are configured with and sign; defaults to `public_url`'s host.
+    pub api_hostname: Option<String>,
+    /// How far a signed request's date may be from the server's clock.
+    pub clock_skew_seconds: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecoverySettings {
     /// "Lost your device?" with imported identity facts; off hides the link and the page.
     pub enabled: bool,
@@ -166,6 +176,7 @@ impl Default for Settings {
             trusted_browser: TrustedBrowserSettings { days: 30 },
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60 },
             recovery: RecoverySettings { enabled: true, passcode_minutes: 60 },
+            duo: DuoSettings { api_hostname: None, clock_skew_seconds: 300 },
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),

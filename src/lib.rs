@@ -6,6 +6,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod duo;
 pub mod error;
 pub mod factors;
 pub mod passwords;

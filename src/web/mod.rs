@@ -4,6 +4,7 @@
 mod admin;
 pub mod chrome;
 pub mod csrf;
+mod duo;
 pub(crate) mod enroll;
 mod login;
 pub mod notices;
@@ -85,6 +86,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", get().to(admin::audit_get))
         .route("/admin/audit.csv", get().to(admin::audit_csv_get))
         .route("/admin/outbox", get().to(admin::outbox_get))
+        .route("/auth/v2/ping", get().to(duo::ping_get))
+        .route("/auth/v2/check", get().to(duo::check_get))
+        .route("/auth/v2/logo", get().to(duo::logo_get))
+        .route("/auth/v2/preauth", web::post().to(duo::preauth_post))
+        .route("/auth/v2/auth", web::post().to(duo::auth_post))
+        .route("/auth/v2/auth_status", get().to(duo::auth_status_get))
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))

@@ -29,6 +29,15 @@ impl AppState {
         self.public_url.scheme() == "https"
     }
 
+    /// The hostname applications sign (Duo APIs): configured, or the public URL's host.
+    pub fn api_hostname(&self) -> String {
+        self.settings
+            .duo
+            .api_hostname
+            .clone()
+            .unwrap_or_else(|| self.public_url.host_str().unwrap_or("localhost").to_string())
+    }
+
     /// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()

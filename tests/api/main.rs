@@ -7,6 +7,7 @@ mod admin;
 mod browser;
 mod browser_helpdesk;
 mod cli;
+mod duo;
 mod enroll;
 mod login;
 mod logs;

@@ -2,7 +2,7 @@
 //! before device changes. Today that is "Enter a Passcode": an authenticator app's code or a
 //! backup code. Failures count towards lockout across every method.
 
-mod passcode;
+pub(crate) mod passcode;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -51,7 +51,7 @@ pub fn seed_context(user_id: &str) -> String {
 }
 
 /// If the account is locked, the message to show (after applying automatic unlock).
-async fn lock_message(state: &AppState, user: &UserRow, t: i64) -> Result<Option<String>, AppError> {
+pub(crate) async fn lock_message(state: &AppState, user: &UserRow, t: i64) -> Result<Option<String>, AppError> {
     let Some(locked_at) = user.locked_at else { return Ok(None) };
     let auto = i64::from(state.settings.lockout.auto_unlock_minutes) * 60;
     if auto > 0 {

@@ -1,0 +1,122 @@
+//! Applications (integrations) and their authentication requests.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError};
+use crate::secrets::new_id;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub integration_key: String,
+    /// Sealed; context `app-secret:<id>`.
+    pub secret_key: String,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, name, kind, integration_key, secret_key, created_at";
+
+pub async fn insert(
+    db: &Db,
+    id: &str,
+    name: &str,
+    kind: &str,
+    ikey: &str,
+    sealed_skey: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO applications (id, name, kind, integration_key, secret_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(id)
+        .bind(name)
+        .bind(kind)
+        .bind(ikey)
+        .bind(sealed_skey)
+        .bind(now)
+        .execute(db.pool())
+        .await
+        .map_err(StoreError::from_insert)?;
+    Ok(())
+}
+
+pub async fn by_integration_key(db: &Db, ikey: &str) -> Result<Option<ApplicationRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM applications WHERE integration_key = $1");
+    Ok(sqlx::query_as(&sql).bind(ikey).fetch_optional(db.pool()).await?)
+}
+
+pub async fn list(db: &Db) -> Result<Vec<ApplicationRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM applications ORDER BY name, id");
+    Ok(sqlx::query_as(&sql).fetch_all(db.pool()).await?)
+}
+
+pub async fn set_secret(db: &Db, id: &str, sealed_skey: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE applications SET secret_key = $1 WHERE id = $2")
+        .bind(sealed_skey)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM applications WHERE id = $1").bind(id).execute(db.pool()).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AuthRequestRow {
+    pub txid: String,
+    pub application_id: String,
+    pub user_id: String,
+    pub result: String,
+    pub status: String,
+    pub status_msg: String,
+}
+
+pub struct NewAuthRequest<'a> {
+    pub application_id: &'a str,
+    pub user_id: &'a str,
+    pub factor: &'a str,
+    pub result: &'a str,
+    pub status: &'a str,
+    pub status_msg: &'a str,
+}
+
+pub async fn insert_request(db: &Db, r: NewAuthRequest<'_>, now: i64, expires_at: i64) -> Result<String, StoreError> {
+    let txid = new_id();
+    sqlx::query(
+        "INSERT INTO auth_requests (txid, application_id, user_id, factor, result, status, status_msg, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&txid)
+    .bind(r.application_id)
+    .bind(r.user_id)
+    .bind(r.factor)
+    .bind(r.result)
+    .bind(r.status)
+    .bind(r.status_msg)
+    .bind(now)
+    .bind(expires_at)
+    .execute(db.pool())
+    .await?;
+    Ok(txid)
+}
+
+/// A request made by `application_id` (another application's txid is "not found").
+pub async fn request(
+    db: &Db,
+    application_id: &str,
+    txid: &str,
+    now: i64,
+) -> Result<Option<AuthRequestRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT txid, application_id, user_id, result, status, status_msg FROM auth_requests \
+         WHERE txid = $1 AND application_id = $2 AND expires_at > $3",
+    )
+    .bind(txid)
+    .bind(application_id)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?)
+}

@@ -1,0 +1,205 @@
+//! The Auth API v2 endpoints: ping, check, logo, preauth, auth (passcode; async with a txid) and
+//! auth_status. Methods not built yet are refused with Duo's "invalid parameters" error.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use super::signed::{self, Signed};
+use super::{ApiResult, Fail, ok, respond};
+use crate::domain::{Passcode, Platform, Username};
+use crate::store::{
+    self,
+    applications::NewAuthRequest,
+    audit::{Event, Outcome},
+    users::UserRow,
+};
+use crate::web::client_ip;
+use crate::web::prompt::{lock_message, methods, passcode};
+use crate::web::state::{AppState, now};
+
+/// How long an async request's result can be read back.
+const TXID_SECONDS: i64 = 300;
+
+pub async fn ping_get() -> HttpResponse {
+    ok(json!({ "time": now() }))
+}
+
+pub async fn check_get(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    respond(async { signed::verify(&req, &body, &state).await.map(|_| ok(json!({ "time": now() }))) }.await)
+}
+
+pub async fn logo_get(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    respond(
+        async {
+            signed::verify(&req, &body, &state).await?;
+            let logo = state.logo.as_ref().ok_or_else(|| Fail::not_found("No logo has been configured"))?;
+            Ok(HttpResponse::Ok().content_type(logo.content_type).body(logo.bytes.clone()))
+        }
+        .await,
+    )
+}
+
+/// The user named by `username` or `user_id`.
+async fn find_user(state: &AppState, signed: &Signed) -> Result<Option<UserRow>, Fail> {
+    if let Some(id) = signed.param("user_id") {
+        return Ok(store::users::by_id(&state.db, id).await?);
+    }
+    let name = signed.param("username").ok_or_else(|| Fail::missing("user_id or username"))?;
+    match Username::parse(name) {
+        Ok(u) => Ok(store::users::by_username(&state.db, &u).await?),
+        Err(_) => Ok(None),
+    }
+}
+
+async fn audit(
+    state: &AppState,
+    req: &HttpRequest,
+    signed: &Signed,
+    user: &UserRow,
+    event: &str,
+    outcome: Outcome,
+    detail: &str,
+) -> Result<(), Fail> {
+    let detail = format!("application {} ({}); {detail}", signed.app.name, signed.app.integration_key);
+    let ip = client_ip(req);
+    let e = Event::new(event, outcome).user(&user.id, &user.username).ip(ip.as_deref()).detail(&detail);
+    Ok(store::audit::record(&state.db, e, now()).await?)
+}
+
+pub async fn preauth_post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    respond(preauth(&req, &body, &state).await)
+}
+
+async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
+    let signed = signed::verify(req, body, state).await?;
+    let Some(user) = find_user(state, &signed).await? else {
+        return Ok(ok(json!({ "result": "deny", "status_msg": "This user is not set up for Twofold." })));
+    };
+    if !user.is_active() {
+        audit(state, req, &signed, &user, "api.preauth", Outcome::Failure, "deny: disabled").await?;
+        return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is disabled." })));
+    }
+    if lock_message(state, &user, now()).await.map_err(|_| Fail::internal())?.is_some() {
+        audit(state, req, &signed, &user, "api.preauth", Outcome::Failure, "deny: locked out").await?;
+        return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is locked out." })));
+    }
+    let m = methods(state, &user.id).await.map_err(|_| Fail::internal())?;
+    if m.devices.is_empty() && m.backup_codes == 0 && m.temporary_codes == 0 {
+        let mut portal = state.public_url.clone();
+        portal.set_path("/login");
+        audit(state, req, &signed, &user, "api.preauth", Outcome::Info, "enroll").await?;
+        return Ok(ok(json!({
+            "result": "enroll",
+            "status_msg": "Enroll an authentication device to proceed",
+            "enroll_portal_url": portal.to_string(),
+        })));
+    }
+    let devices: Vec<_> = m
+        .devices
+        .iter()
+        .map(|d| {
+            let platform = Platform::parse(&d.platform).map(Platform::label).unwrap_or("Other");
+            json!({
+                "device": d.id,
+                "type": "phone",
+                "number": "",
+                "name": d.name,
+                "display_name": format!("{} ({platform})", d.name),
+                "capabilities": ["mobile_otp"],
+            })
+        })
+        .collect();
+    audit(state, req, &signed, &user, "api.preauth", Outcome::Info, "auth").await?;
+    Ok(ok(json!({ "result": "auth", "status_msg": "Account is active", "devices": devices })))
+}
+
+pub async fn auth_post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    respond(auth(&req, &body, &state).await)
+}
+
+/// The final answer for a request: (result, status, status_msg).
+type Answer = (&'static str, &'static str, &'static str);
+
+async fn auth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
+    let signed = signed::verify(req, body, state).await?;
+    let factor = signed.param("factor").ok_or_else(|| Fail::missing("factor"))?.to_string();
+    let user = find_user(state, &signed).await?.ok_or_else(|| Fail::invalid("username"))?;
+    let answer = match factor.as_str() {
+        "passcode" => {
+            let code = signed.param("passcode").ok_or_else(|| Fail::missing("passcode"))?.to_string();
+            check_passcode(req, state, &signed, &user, &code).await?
+        }
+        "auto" | "push" | "phone" | "sms" => {
+            return Err(Fail::invalid(&format!("factor {factor} is not available yet; use factor=passcode")));
+        }
+        _ => return Err(Fail::invalid("factor")),
+    };
+    let (result, status, status_msg) = answer;
+    if signed.param("async") == Some("1") {
+        let t = now();
+        let request = NewAuthRequest {
+            application_id: &signed.app.id,
+            user_id: &user.id,
+            factor: &factor,
+            result,
+            status,
+            status_msg,
+        };
+        let txid = store::applications::insert_request(&state.db, request, t, t + TXID_SECONDS).await?;
+        return Ok(ok(json!({ "txid": txid })));
+    }
+    Ok(ok(json!({ "result": result, "status": status, "status_msg": status_msg })))
+}
+
+/// The same rules as "Enter a Passcode" at the prompt: lockout first, single use, shared count.
+async fn check_passcode(
+    req: &HttpRequest,
+    state: &AppState,
+    signed: &Signed,
+    user: &UserRow,
+    code: &str,
+) -> Result<Answer, Fail> {
+    let t = now();
+    if !user.is_active() {
+        return Ok(("deny", "deny", "Your account is disabled."));
+    }
+    if lock_message(state, user, t).await.map_err(|_| Fail::internal())?.is_some() {
+        audit(state, req, signed, user, "api.auth", Outcome::Failure, "locked out").await?;
+        return Ok(("deny", "locked_out", "Your account is locked out."));
+    }
+    let Ok(code) = Passcode::parse(code) else {
+        return Ok(("deny", "deny", "Incorrect passcode. Please try again."));
+    };
+    let m = methods(state, &user.id).await.map_err(|_| Fail::internal())?;
+    match passcode::check(state, &user.id, &m.devices, &code, t).await.map_err(|_| Fail::internal())? {
+        passcode::Checked::Accepted { method, detail, .. } => {
+            store::users::reset_failures(&state.db, &user.id).await?;
+            audit(state, req, signed, user, method, Outcome::Success, &detail).await?;
+            Ok(("allow", "allow", "Success. Logging you in..."))
+        }
+        passcode::Checked::Replayed | passcode::Checked::Wrong => {
+            let (attempts, locked) =
+                store::users::record_failure(&state.db, &user.id, state.settings.lockout.max_failures, t).await?;
+            audit(state, req, signed, user, "mfa.passcode", Outcome::Failure, &format!("{attempts} failed attempt(s)"))
+                .await?;
+            if locked {
+                audit(state, req, signed, user, "account.locked", Outcome::Info, "after failed passcodes").await?;
+            }
+            Ok(("deny", "deny", "Incorrect passcode. Please try again."))
+        }
+    }
+}
+
+pub async fn auth_status_get(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    respond(
+        async {
+            let signed = signed::verify(&req, &body, &state).await?;
+            let txid = signed.param("txid").ok_or_else(|| Fail::missing("txid"))?;
+            let r = store::applications::request(&state.db, &signed.app.id, txid, now())
+                .await?
+                .ok_or_else(|| Fail::invalid("txid"))?;
+            Ok(ok(json!({ "result": r.result, "status": r.status, "status_msg": r.status_msg })))
+        }
+        .await,
+    )
+}
