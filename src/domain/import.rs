@@ -69,7 +69,21 @@ fn group_name(input: &str) -> Result<String, InputError> {
 /// Parses the whole file: all rows, or every error found.
 pub fn parse_csv(text: &str) -> Result<Vec<ImportRow>, Vec<LineError>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // CRLF files (spreadsheets on Windows) would shift csv's line numbers by one; count lines on LF.
+    let text = text.replace("\r\n", "\n");
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    // csv reports where it started looking for a record, which can be a blank line before it:
+    // count the line of the record's first character from the byte offset instead.
+    let line_of = |position: Option<&csv::Position>| -> u64 {
+        let Some(p) = position else { return 0 };
+        let mut at = (p.byte() as usize).min(text.len());
+        let mut line = text[..at].matches('\n').count() as u64 + 1;
+        while text[at..].starts_with('\n') {
+            line += 1;
+            at += 1;
+        }
+        line
+    };
     let header_error = |message: &str| vec![LineError { line: 1, message: message.to_string() }];
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|c| c.trim().to_lowercase()).collect(),
@@ -97,12 +111,12 @@ pub fn parse_csv(text: &str) -> Result<Vec<ImportRow>, Vec<LineError>> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = line_of(e.position());
                 errors.push(LineError { line, message: "This line is not valid CSV (check its quotes).".into() });
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = line_of(record.position());
         if record.iter().all(|f| f.is_empty()) {
             continue;
         }
@@ -158,7 +172,7 @@ mod tests {
     #[test]
     fn a_file_with_a_bom_quotes_and_groups_reads_fully() {
         let text = "\u{feff}username,display_name,email,groups,date_of_birth,id_last4\r\n\
-                    ada,\"Lovelace, Ada\",ada@example.edu,staff;Math,1815-12-10,ab12\r\n\
+                    ada,\"Lovelace, Ada\",ada@example.edu,staff;Math,1995-12-10,ab12\r\n\
                     \r\n\
                     bob,Bob,bob@example.edu,,,\r\n";
         let rows = parse_csv(text).unwrap();
