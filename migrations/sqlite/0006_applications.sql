@@ -22,3 +22,6 @@ CREATE TABLE auth_requests (
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );
+
+-- Which application an audit entry came through (Auth API requests), shown in "Recent activity".
+ALTER TABLE audit_log ADD COLUMN application TEXT;

@@ -31,11 +31,13 @@ pub struct Event<'a> {
     pub username: Option<&'a str>,
     pub ip: Option<&'a str>,
     pub detail: &'a str,
+    /// The application's name, for requests made through the Auth API.
+    pub application: Option<&'a str>,
 }
 
 impl<'a> Event<'a> {
     pub fn new(event: &'a str, outcome: Outcome) -> Self {
-        Self { event, outcome, actor_id: None, user_id: None, username: None, ip: None, detail: "" }
+        Self { event, outcome, actor_id: None, user_id: None, username: None, ip: None, detail: "", application: None }
     }
 
     pub fn user(mut self, id: &'a str, username: &'a str) -> Self {
@@ -58,6 +60,11 @@ impl<'a> Event<'a> {
         self.detail = detail;
         self
     }
+
+    pub fn application(mut self, name: &'a str) -> Self {
+        self.application = Some(name);
+        self
+    }
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -70,12 +77,13 @@ pub struct AuditRow {
     pub username: Option<String>,
     pub ip: Option<String>,
     pub detail: String,
+    pub application: Option<String>,
 }
 
 pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO audit_log (at, event, outcome, actor_id, user_id, username, ip, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log (at, event, outcome, actor_id, user_id, username, ip, detail, application) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(now)
     .bind(e.event)
@@ -85,6 +93,7 @@ pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
     .bind(e.username)
     .bind(e.ip)
     .bind(e.detail)
+    .bind(e.application)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -92,7 +101,7 @@ pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
 
 pub async fn for_user(db: &Db, user_id: &str, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT at, event, outcome, actor_id, user_id, username, ip, detail FROM audit_log \
+        "SELECT at, event, outcome, actor_id, user_id, username, ip, detail, application FROM audit_log \
          WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(user_id)
@@ -111,7 +120,7 @@ pub async fn search(
 ) -> Result<Vec<AuditRow>, StoreError> {
     let prefix = event_prefix.map(|p| format!("{}%", p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     Ok(sqlx::query_as(
-        "SELECT at, event, outcome, actor_id, user_id, username, ip, detail FROM audit_log \
+        "SELECT at, event, outcome, actor_id, user_id, username, ip, detail, application FROM audit_log \
          WHERE ($1 IS NULL OR user_id = $2) AND ($3 IS NULL OR event LIKE $4 ESCAPE '\\') \
          ORDER BY id DESC LIMIT $5 OFFSET $6",
     )

@@ -112,7 +112,7 @@ async fn a_temporary_passcode_needs_a_reason_and_sane_limits() {
     let ada = user_id(&app, "ada").await;
     let desk = staff(&app, "grace", "helpdesk").await;
     let form = desk.get_html(&format!("/admin/users/{ada}/passcode")).await;
-    assert!(form.contains("Reason") && form.contains(r#"value="1""#));
+    assert!(form.contains("Reason") && form.contains("Number of passcodes") && form.contains(r#"value="1""#));
     for (reason, uses, hours, message) in [
         ("", "1", "1", "Give a reason"),
         ("lost", "0", "1", "Uses must be"),
@@ -302,4 +302,25 @@ async fn the_audit_log_filters_and_exports_csv() {
     let body = csv.text().await.unwrap();
     assert!(body.starts_with("time_utc,unix_time,event,outcome,user,actor,ip,detail\r\n"));
     assert!(body.contains("\"login.password\",\"failure\",\"ada\""));
+}
+
+#[tokio::test]
+async fn several_temporary_passcodes_can_be_issued_at_once() {
+    let app = spawn_app().await;
+    let (ada, _) = app.signed_in_user("ada").await;
+    let desk = staff(&app, "grace", "helpdesk").await;
+    let r = desk
+        .post_form(
+            &format!("/admin/users/{}/passcode", ada.id),
+            &[("reason", "travelling"), ("count", "3"), ("uses", "1"), ("hours", "24")],
+        )
+        .await;
+    let html = r.text().await.unwrap();
+    let codes: Vec<String> =
+        html.split("<li><code>").skip(1).map(|p| p.split("</code>").next().unwrap().replace(' ', "")).collect();
+    assert_eq!(codes.len(), 3, "{html}");
+    assert_eq!(twofold::store::one_time_codes::usable(&app.db, &ada.id, now()).await.unwrap().len(), 3);
+    let b = app.other_browser();
+    b.login("ada", PASSWORD).await;
+    assert_eq!(location(&b.post_form("/prompt/passcode", &[("passcode", &codes[2])]).await), "/enroll/device-type");
 }

@@ -137,3 +137,35 @@ async fn recovery_can_be_turned_off() {
     assert_eq!(app.get("/recover").await.status(), 404);
     assert!(!app.get_html("/login").await.contains("Lost your device?"));
 }
+
+#[tokio::test]
+async fn of_twenty_concurrent_uses_of_a_recovery_passcode_exactly_one_succeeds() {
+    let app = spawn_app().await;
+    app.signed_in_user("ada").await;
+    import_facts(&app, "ada", "1995-12-10", "AB12").await;
+    let r = recover(&app.other_browser(), "ada", "1995-12-10", "AB12", PASSWORD).await;
+    let code = element_text(&r.text().await.unwrap(), "recovery-passcode").replace(' ', "");
+    let mut requests = Vec::new();
+    for _ in 0..20 {
+        let b = app.other_browser();
+        b.login("ada", PASSWORD).await;
+        let token = csrf_in(&b.get_html("/prompt").await);
+        requests
+            .push(b.client.post(b.url("/prompt/passcode")).form(&[("csrf_token", token), ("passcode", code.clone())]));
+    }
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|r| {
+            tokio::spawn(async move {
+                r.send().await.unwrap().headers().get("location").map(|v| v.to_str().unwrap().to_string())
+            })
+        })
+        .collect();
+    let mut signed_in = 0;
+    for t in tasks {
+        if t.await.unwrap().as_deref() == Some("/enroll/device-type") {
+            signed_in += 1;
+        }
+    }
+    assert_eq!(signed_in, 1);
+}

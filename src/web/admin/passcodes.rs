@@ -19,6 +19,7 @@ use crate::web::state::{AppState, now};
 use crate::web::{html, settings_time};
 
 pub const MAX_USES: i64 = 10;
+pub const MAX_COUNT: usize = 10;
 pub const MAX_HOURS: i64 = 72;
 
 #[derive(Template)]
@@ -28,6 +29,7 @@ struct PasscodeForm {
     nav: Nav,
     user: UserRow,
     reason: String,
+    count: String,
     uses: String,
     hours: String,
     error: Option<String>,
@@ -39,7 +41,7 @@ struct IssuedPage {
     chrome: Chrome,
     nav: Nav,
     user: UserRow,
-    code: String,
+    codes: Vec<String>,
     uses: i64,
     expires: String,
 }
@@ -59,6 +61,7 @@ pub async fn passcode_get(
         nav: Nav { admin: staff.is_admin(), current: "users" },
         user,
         reason: String::new(),
+        count: "1".into(),
         uses: "1".into(),
         hours: "1".into(),
         error: None,
@@ -66,10 +69,10 @@ pub async fn passcode_get(
     html(StatusCode::OK, &page)
 }
 
-csrf_form!(IssueForm { reason: String, uses: String, hours: String });
+csrf_form!(IssueForm { reason: String, count: String, uses: String, hours: String });
 
-/// Checks the form: a reason, 1–10 uses, 1–72 hours.
-fn parse(form: &IssueForm) -> Result<(String, i64, i64), String> {
+/// Checks the form: a reason, 1–10 passcodes (an empty field means one), 1–10 uses, 1–72 hours.
+fn parse(form: &IssueForm) -> Result<(String, usize, i64, i64), String> {
     let reason: String = form.reason.trim().chars().take(200).collect();
     if reason.is_empty() {
         return Err("Give a reason, for example \"Lost phone, identity checked by video call\".".into());
@@ -78,7 +81,11 @@ fn parse(form: &IssueForm) -> Result<(String, i64, i64), String> {
     let Some(uses) = uses else { return Err(format!("Uses must be a number from 1 to {MAX_USES}.")) };
     let hours = form.hours.trim().parse::<i64>().ok().filter(|n| (1..=MAX_HOURS).contains(n));
     let Some(hours) = hours else { return Err(format!("Valid for must be a number of hours from 1 to {MAX_HOURS}.")) };
-    Ok((reason, uses, hours))
+    let count = if form.count.trim().is_empty() { Some(1) } else { form.count.trim().parse::<usize>().ok() };
+    let Some(count) = count.filter(|n| (1..=MAX_COUNT).contains(n)) else {
+        return Err(format!("Number of passcodes must be from 1 to {MAX_COUNT}."));
+    };
+    Ok((reason, count, uses, hours))
 }
 
 pub async fn passcode_post(
@@ -91,7 +98,7 @@ pub async fn passcode_post(
     let user = target(&state, &id).await?;
     let form = form.0;
     let nav = Nav { admin: staff.is_admin(), current: "users" };
-    let (reason, uses, hours) = match parse(&form) {
+    let (reason, count, uses, hours) = match parse(&form) {
         Ok(v) => v,
         Err(message) => {
             let page = PasscodeForm {
@@ -99,6 +106,7 @@ pub async fn passcode_post(
                 nav,
                 user,
                 reason: form.reason.chars().take(200).collect(),
+                count: form.count.chars().take(4).collect(),
                 uses: form.uses.chars().take(4).collect(),
                 hours: form.hours.chars().take(4).collect(),
                 error: Some(message),
@@ -107,25 +115,30 @@ pub async fn passcode_post(
         }
     };
     let t = now();
-    let code = codes::random_digits(TEMPORARY_CODE_DIGITS);
-    let salt = codes::new_salt();
     let expires_at = t + hours * 3600;
-    let new = NewCode {
-        user_id: &user.id,
-        kind: "helpdesk",
-        salt: &salt,
-        code_hash: &codes::hash(&state.keys, &salt, &code),
-        uses,
-        expires_at,
-        issued_by: Some(&staff.user.id),
-        reason: &reason,
-    };
-    store::one_time_codes::insert(&state.db, new, t).await?;
-    let detail = format!("{uses} use(s), {hours} hour(s), by {}: {reason}", staff.user.username);
+    let mut issued = Vec::with_capacity(count);
+    for _ in 0..count {
+        let code = codes::random_digits(TEMPORARY_CODE_DIGITS);
+        let salt = codes::new_salt();
+        let new = NewCode {
+            user_id: &user.id,
+            kind: "helpdesk",
+            salt: &salt,
+            code_hash: &codes::hash(&state.keys, &salt, &code),
+            uses,
+            expires_at,
+            issued_by: Some(&staff.user.id),
+            reason: &reason,
+        };
+        store::one_time_codes::insert(&state.db, new, t).await?;
+        issued.push(codes::display(&code));
+    }
+    let detail =
+        format!("{count} passcode(s), {uses} use(s) each, {hours} hour(s), by {}: {reason}", staff.user.username);
     audit(&state, &req, &staff, &user, "bypass.issued", &detail).await?;
     let body = format!(
-        "Hello {name},\n\nThe help desk issued a temporary passcode for your account on {when} ({reason}). It works \
-         {uses} time(s) until {until}.\n\nIf you did not ask for it, contact {help} now.\n\n— {product} for {inst}\n",
+        "Hello {name},\n\nThe help desk issued {count} temporary passcode(s) for your account on {when} ({reason}). \
+         Each works {uses} time(s) until {until}.\n\nIf you did not ask for it, contact {help} now.\n\n— {product} for {inst}\n",
         name = user.display_name,
         when = settings_time(t),
         until = settings_time(expires_at),
@@ -143,14 +156,8 @@ pub async fn passcode_post(
             t,
         )
         .await?;
-    let page = IssuedPage {
-        chrome: staff.chrome(&state),
-        nav,
-        user,
-        code: codes::display(&code),
-        uses,
-        expires: settings_time(expires_at),
-    };
+    let page =
+        IssuedPage { chrome: staff.chrome(&state), nav, user, codes: issued, uses, expires: settings_time(expires_at) };
     html(StatusCode::OK, &page)
 }
 
@@ -159,7 +166,13 @@ mod tests {
     use super::*;
 
     fn form(reason: &str, uses: &str, hours: &str) -> IssueForm {
-        IssueForm { csrf_token: String::new(), reason: reason.into(), uses: uses.into(), hours: hours.into() }
+        IssueForm {
+            csrf_token: String::new(),
+            reason: reason.into(),
+            count: String::new(),
+            uses: uses.into(),
+            hours: hours.into(),
+        }
     }
 
     #[test]
@@ -170,6 +183,10 @@ mod tests {
         assert!(parse(&form("lost phone", "11", "1")).is_err());
         assert!(parse(&form("lost phone", "1", "73")).is_err());
         assert!(parse(&form("lost phone", "x", "1")).is_err());
-        assert_eq!(parse(&form(" lost phone ", "2", "24")).unwrap(), ("lost phone".into(), 2, 24));
+        assert_eq!(parse(&form(" lost phone ", "2", "24")).unwrap(), ("lost phone".into(), 1, 2, 24));
+        let many = IssueForm { count: "3".into(), ..form("lost phone", "1", "1") };
+        assert_eq!(parse(&many).unwrap().1, 3);
+        let too_many = IssueForm { count: "11".into(), ..form("lost phone", "1", "1") };
+        assert!(parse(&too_many).is_err());
     }
 }

@@ -62,7 +62,11 @@ async fn audit(
 ) -> Result<(), Fail> {
     let detail = format!("application {} ({}); {detail}", signed.app.name, signed.app.integration_key);
     let ip = client_ip(req);
-    let e = Event::new(event, outcome).user(&user.id, &user.username).ip(ip.as_deref()).detail(&detail);
+    let e = Event::new(event, outcome)
+        .user(&user.id, &user.username)
+        .ip(ip.as_deref())
+        .detail(&detail)
+        .application(&signed.app.name);
     Ok(store::audit::record(&state.db, e, now()).await?)
 }
 

@@ -191,7 +191,9 @@ pub async fn passcode_post(
         .await?;
         return Ok(see_other("/prompt"));
     }
-    let message = if replayed {
+    let message = if replayed && code.as_str().len() > 6 {
+        "That code has already been used. Each backup or temporary code works only as often as it was issued for."
+    } else if replayed {
         "That passcode was already used. Wait for the next one to appear in your app and enter it."
     } else {
         "Incorrect passcode. Enter the newest passcode shown in your app."

@@ -11,6 +11,8 @@ pub struct ActivityView {
     pub what: &'static str,
     pub address: String,
     pub ok: bool,
+    /// "Twofold" for the portal itself, or the application's name.
+    pub application: String,
 }
 
 /// The words for an audit event, or None for events the user's own list does not show.
@@ -22,6 +24,14 @@ fn describe(event: &str, outcome: &str) -> Option<&'static str> {
         ("mfa.passcode", true) => "Verified with a passcode",
         ("mfa.passcode", false) => "Wrong or reused passcode",
         ("mfa.backup_code", _) => "Verified with a backup code",
+        ("mfa.temporary_passcode", _) => "Verified with a temporary passcode",
+        ("mfa.recovery_passcode", _) => "Verified with a recovery passcode",
+        ("recovery.issued", _) => "Got a recovery passcode",
+        ("recovery.refused", _) => "Recovery details not confirmed",
+        ("bypass.issued", _) => "The help desk issued a temporary passcode",
+        ("device.disabled", _) => "The help desk disabled a device",
+        ("change.reported", _) => "Reported a change as not made by you",
+        ("api.preauth", _) => "An application asked how you sign in",
         ("mfa.trusted_browser", _) => "Trusted browser skipped the second step",
         ("account.locked", _) => "Account locked after failed attempts",
         ("account.unlocked", _) => "Account unlocked",
@@ -50,6 +60,7 @@ pub async fn recent(state: &AppState, user_id: &str) -> Result<Vec<ActivityView>
                 ok: r.outcome != "failure",
                 when: format_time(r.at),
                 address: r.ip.unwrap_or_else(|| "—".into()),
+                application: r.application.unwrap_or_else(|| state.settings.institution.product_name.clone()),
             })
         })
         .take(20)
