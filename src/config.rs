@@ -154,6 +154,8 @@ pub struct RecoverySettings {
 pub struct EnrollmentSettings {
     /// How long an unfinished enrolment wizard is kept.
     pub wizard_expiry_minutes: u32,
+    /// How long an emailed enrolment invitation works.
+    pub invitation_days: u32,
 }
 
 impl Default for Settings {
@@ -174,7 +176,7 @@ impl Default for Settings {
             login: LoginSettings { max_failures_per_account: 10, max_failures_per_address: 100, window_minutes: 15 },
             lockout: LockoutSettings { max_failures: 10, auto_unlock_minutes: 0 },
             trusted_browser: TrustedBrowserSettings { days: 30 },
-            enrollment: EnrollmentSettings { wizard_expiry_minutes: 60 },
+            enrollment: EnrollmentSettings { wizard_expiry_minutes: 60, invitation_days: 7 },
             recovery: RecoverySettings { enabled: true, passcode_minutes: 60 },
             duo: DuoSettings { api_hostname: None, clock_skew_seconds: 300 },
             mail: MailSettings {
@@ -246,6 +248,9 @@ impl Settings {
             || self.session.step_up_minutes == 0
         {
             return Err(invalid("session", "timeouts must be greater than 0"));
+        }
+        if self.enrollment.invitation_days == 0 || self.enrollment.invitation_days > 90 {
+            return Err(invalid("enrollment.invitation_days", "must be from 1 to 90"));
         }
         if self.enrollment.wizard_expiry_minutes == 0 {
             return Err(invalid("enrollment.wizard_expiry_minutes", "must be greater than 0"));

@@ -15,6 +15,11 @@ pub struct BackupCodeRow {
 /// Replaces the user's set with new (salt, hash) pairs in one transaction.
 pub async fn replace_set(db: &Db, user_id: &str, codes: &[(String, String)], now: i64) -> Result<(), StoreError> {
     let mut tx = db.pool().begin().await?;
+    // Serialise per user (row lock on PostgreSQL): two generations at once leave one set, not two.
+    sqlx::query("UPDATE users SET failed_attempts = failed_attempts WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     for (salt, hash) in codes {
         sqlx::query("INSERT INTO backup_codes (id, user_id, salt, code_hash, created_at) VALUES ($1, $2, $3, $4, $5)")

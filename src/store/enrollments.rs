@@ -24,7 +24,8 @@ pub struct EnrollmentRow {
 const COLUMNS: &str = "id, user_id, step, device_kind, platform, totp_secret, totp_last_step, device_id, \
                        created_at, updated_at, expires_at";
 
-/// Starts a new wizard for the user, replacing any unfinished one.
+/// Starts a new wizard for the user, replacing any unfinished one. One upsert, so two starts at
+/// the same moment (two browsers) never collide on the one-wizard-per-user rule.
 pub async fn start(
     db: &Db,
     user_id: &str,
@@ -32,21 +33,20 @@ pub async fn start(
     now: i64,
     expires_at: i64,
 ) -> Result<EnrollmentRow, StoreError> {
-    let mut tx = db.pool().begin().await?;
-    sqlx::query("DELETE FROM enrollments WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-    let id = new_id();
     sqlx::query(
-        "INSERT INTO enrollments (id, user_id, step, created_at, updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO enrollments (id, user_id, step, created_at, updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (user_id) DO UPDATE SET id = excluded.id, step = excluded.step, device_kind = NULL, platform = NULL, \
+         totp_secret = NULL, totp_last_step = NULL, device_id = NULL, created_at = excluded.created_at, \
+         updated_at = excluded.updated_at, expires_at = excluded.expires_at",
     )
-    .bind(&id)
+    .bind(new_id())
     .bind(user_id)
     .bind(first_step)
     .bind(now)
     .bind(now)
     .bind(expires_at)
-    .execute(&mut *tx)
+    .execute(db.pool())
     .await?;
-    tx.commit().await?;
     current(db, user_id, now).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
 }
 

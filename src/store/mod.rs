@@ -8,6 +8,7 @@ pub mod change_reports;
 pub mod devices;
 pub mod enrollments;
 pub mod import;
+pub mod invitations;
 pub mod login_failures;
 pub mod meta;
 pub mod one_time_codes;

@@ -33,6 +33,7 @@ csrf_form!(LoginForm { username: String, password: String });
 pub async fn root_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match UserSession::from_request(&req).level(&state, now()) {
         AuthLevel::Anonymous => see_other("/login"),
+        AuthLevel::Invited { .. } => see_other("/enroll"),
         AuthLevel::Password { .. } => see_other("/prompt"),
         AuthLevel::Full { .. } => see_other("/settings"),
     }
@@ -41,7 +42,8 @@ pub async fn root_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
 pub async fn login_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let session = UserSession::from_request(&req);
     match session.level(&state, now()) {
-        AuthLevel::Anonymous => {}
+        // After an invitation's wizard, "Continue to Login" comes here: a normal sign-in follows.
+        AuthLevel::Anonymous | AuthLevel::Invited { .. } => {}
         AuthLevel::Password { .. } => return Ok(see_other("/prompt")),
         AuthLevel::Full { .. } => return Ok(see_other("/settings")),
     }
@@ -182,7 +184,8 @@ pub async fn logout_post(
     _form: CsrfForm<LogoutForm>,
 ) -> Result<HttpResponse, AppError> {
     let session = UserSession::from_request(&req);
-    if let AuthLevel::Password { user_id } | AuthLevel::Full { user_id } = session.level(&state, now())
+    if let AuthLevel::Password { user_id } | AuthLevel::Full { user_id } | AuthLevel::Invited { user_id } =
+        session.level(&state, now())
         && let Some(user) = store::users::by_id(&state.db, &user_id).await?
     {
         store::audit::record(

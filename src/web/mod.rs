@@ -6,6 +6,7 @@ pub mod chrome;
 pub mod csrf;
 mod duo;
 pub(crate) mod enroll;
+pub(crate) mod invite;
 mod login;
 pub mod notices;
 pub(crate) mod prompt;
@@ -71,6 +72,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings/trusted-browsers/{id}/revoke", web::post().to(settings::revoke_post))
         .route("/settings/trusted-browsers/revoke-all", web::post().to(settings::revoke_all_post))
         .route("/settings/backup-codes", web::post().to(settings::backup_codes_post))
+        .route("/invite/{token}", get().to(invite::start_get))
+        .route("/invite/{token}", web::post().to(invite::start_post))
         .route("/recover", get().to(recover::recover_get))
         .route("/recover", web::post().to(recover::recover_post))
         .route("/wasnt-me/{token}", get().to(wasnt_me::confirm_get))
@@ -80,6 +83,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}", get().to(admin::user_get))
         .route("/admin/users/{id}/unlock", web::post().to(admin::unlock_post))
         .route("/admin/users/{id}/status", web::post().to(admin::status_post))
+        .route("/admin/users/{id}/invite", web::post().to(admin::invite_post))
+        .route("/admin/invitations", get().to(admin::invitations_get))
         .route("/admin/users/{id}/passcode", get().to(admin::passcode_get))
         .route("/admin/users/{id}/passcode", web::post().to(admin::passcode_post))
         .route("/admin/users/{id}/devices/{device}/disable", web::post().to(admin::device_disable_post))

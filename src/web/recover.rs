@@ -31,6 +31,8 @@ use crate::web::{client_ip, html, settings_time};
 struct RecoverPage {
     chrome: Chrome,
     username: String,
+    date_of_birth: String,
+    id_last4: String,
     error: Option<String>,
 }
 
@@ -51,10 +53,14 @@ pub async fn recover_get(req: HttpRequest, state: web::Data<AppState>) -> Result
         return Err(disabled());
     }
     let csrf = UserSession::from_request(&req).csrf_token()?;
-    html(
-        StatusCode::OK,
-        &RecoverPage { chrome: Chrome::new(&state, None, &csrf), username: String::new(), error: None },
-    )
+    let page = RecoverPage {
+        chrome: Chrome::new(&state, None, &csrf),
+        username: String::new(),
+        date_of_birth: String::new(),
+        id_last4: String::new(),
+        error: None,
+    };
+    html(StatusCode::OK, &page)
 }
 
 csrf_form!(RecoverForm { username: String, date_of_birth: String, id_last4: String, password: String });
@@ -75,10 +81,16 @@ pub async fn recover_post(
         let page = RecoverPage {
             chrome: Chrome::new(&state, None, &csrf),
             username: form.username.chars().take(64).collect(),
+            date_of_birth: form.date_of_birth.chars().take(10).collect(),
+            id_last4: form.id_last4.chars().take(4).collect(),
             error: Some(message),
         };
         html(status, &page)
     };
+    // The format of a date is no secret: say so plainly, and do not count it as a guess.
+    if let Err(e) = parse_date_of_birth(&form.date_of_birth) {
+        return retry(StatusCode::UNPROCESSABLE_ENTITY, e.0);
+    }
     let typed = Username::parse(&form.username)
         .map(|u| u.as_str().to_string())
         .unwrap_or_else(|_| form.username.trim().to_lowercase());

@@ -116,6 +116,10 @@ pub enum AuthLevel {
     Full {
         user_id: String,
     },
+    /// Came through an enrolment invitation: may use the wizard and nothing else.
+    Invited {
+        user_id: String,
+    },
 }
 
 /// Typed access to the session map.
@@ -149,6 +153,18 @@ impl UserSession {
         self.0.clear();
         self.0.insert(USER_ID, user_id)?;
         self.0.insert(LEVEL, "password")?;
+        self.0.insert(STARTED, now)?;
+        self.0.insert(CSRF, random_token())?;
+        Ok(())
+    }
+
+    /// Through an enrolment invitation: a new session id, far enough to enrol and no further
+    /// (owning the mailbox is not a factor: signing in afterwards needs the password as usual).
+    pub fn begin_invited(&self, user_id: &str, now: i64) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.clear();
+        self.0.insert(USER_ID, user_id)?;
+        self.0.insert(LEVEL, "invited")?;
         self.0.insert(STARTED, now)?;
         self.0.insert(CSRF, random_token())?;
         Ok(())
@@ -226,6 +242,7 @@ impl UserSession {
             }
             (Some(user_id), Some("full")) => AuthLevel::Full { user_id },
             (Some(user_id), Some("password")) => AuthLevel::Password { user_id },
+            (Some(user_id), Some("invited")) => AuthLevel::Invited { user_id },
             _ => AuthLevel::Anonymous,
         }
     }
@@ -233,11 +250,22 @@ impl UserSession {
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
+/// The signed-in user; an invitation session counts as not signed in here.
+async fn load_user(req: &HttpRequest) -> Result<(UserRow, UserSession, bool), AppError> {
+    let (user, session, full, invited) = load_any(req).await?;
+    if invited {
+        return Err(AppError::LoginRequired);
+    }
+    Ok((user, session, full))
+}
+
 /// A signed-in user with at least a password. Handlers that take it are the prompt and enrolment.
 pub struct PasswordAuthed {
     pub user: UserRow,
     pub session: UserSession,
     pub full: bool,
+    /// Came through an invitation: only the wizard may accept this (see `AuthLevel::Invited`).
+    pub invited: bool,
     pub csrf: String,
 }
 
@@ -256,19 +284,21 @@ fn remember(req: &HttpRequest, session: &UserSession) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn load_user(req: &HttpRequest) -> Result<(UserRow, UserSession, bool), AppError> {
+/// The signed-in user, whether both factors were given, and whether the session is an invitation.
+async fn load_any(req: &HttpRequest) -> Result<(UserRow, UserSession, bool, bool), AppError> {
     let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
     let session = UserSession::from_request(req);
-    let (user_id, full) = match session.level(&state, now()) {
+    let (user_id, full, invited) = match session.level(&state, now()) {
         AuthLevel::Anonymous => {
             remember(req, &session)?;
             return Err(AppError::LoginRequired);
         }
-        AuthLevel::Password { user_id } => (user_id, false),
-        AuthLevel::Full { user_id } => (user_id, true),
+        AuthLevel::Password { user_id } => (user_id, false, false),
+        AuthLevel::Full { user_id } => (user_id, true, false),
+        AuthLevel::Invited { user_id } => (user_id, false, true),
     };
     match store::users::by_id(&state.db, &user_id).await? {
-        Some(user) if user.is_active() => Ok((user, session, full)),
+        Some(user) if user.is_active() => Ok((user, session, full, invited)),
         // Deleted or disabled since sign-in: the session is over.
         _ => {
             session.logout();
@@ -284,9 +314,9 @@ impl FromRequest for PasswordAuthed {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let (user, session, full) = load_user(&req).await?;
+            let (user, session, full, invited) = load_any(&req).await?;
             let csrf = session.csrf_token()?;
-            Ok(Self { user, session, full, csrf })
+            Ok(Self { user, session, full, invited, csrf })
         })
     }
 }

@@ -170,7 +170,7 @@ async fn a_lost_phone_is_replaced_with_a_temporary_passcode_from_the_help_desk()
 
     // The user signs in with it and goes straight to adding a new phone.
     let prompt = phone_less.get_html("/prompt").await;
-    assert!(prompt.contains("9-digit temporary passcode"));
+    assert!(prompt.contains("9-digit recovery or temporary passcode"));
     let r = phone_less.post_form("/prompt/passcode", &[("passcode", &format!("{} {}", &code[..4], &code[4..]))]).await;
     assert_eq!(location(&r), "/enroll/device-type");
     phone_less.post_form("/enroll/device-type", &[("kind", "mobile")]).await;

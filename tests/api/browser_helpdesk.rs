@@ -103,7 +103,7 @@ async fn a_help_desk_call_replaces_a_lost_phone_in_a_real_browser() {
     log_in(b, "ada").await;
     expect_heading(b, "Choose an authentication method").await;
     let prompt = main_text(b).await;
-    assert!(prompt.contains("Enter the 9-digit temporary passcode you were given."), "{prompt}");
+    assert!(prompt.contains("Enter the 9-digit recovery or temporary passcode you received."), "{prompt}");
     assert!(!prompt.contains("My iPhone"), "the disabled phone is not offered:\n{prompt}");
     // She types it as Grace read it out (with the space).
     fill(b, "Passcode", &shown).await;
@@ -133,7 +133,7 @@ async fn a_help_desk_call_replaces_a_lost_phone_in_a_real_browser() {
     click_button(b, "Save").await;
     expect_heading(b, "You're all set").await;
     assert!(main_text(b).await.contains("New phone is ready to use."));
-    click_button(b, "Continue to Login").await;
+    click_button(b, "Continue").await;
 
     // Fully signed in: her settings show the new phone, and only it.
     expect_heading(b, "My Settings & Devices").await;

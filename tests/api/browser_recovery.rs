@@ -51,7 +51,12 @@ async fn a_user_who_lost_their_phone_replaces_it_with_a_recovery_passcode_in_a_r
     assert!(b.find("//*[@id='recovery-passcode']").await.is_err(), "no passcode after a wrong answer");
     assert_eq!(field_value(b, "Username").await, "ada", "the username is kept for the next try");
 
-    // The right details (the ID typed in lower case, as people do) and her password.
+    // She starts over, with the right details (the ID typed in lower case, as people do).
+    click_link(b, "Back to Log in").await;
+    expect_heading(b, "Log in").await;
+    click_link(b, "Lost your device?").await;
+    expect_heading(b, "Lost your device?").await;
+    assert!(b.find("//*[@id='form-error']").await.is_err(), "a fresh form shows no refusal");
     fill(b, "Username", "ada").await;
     fill(b, "Date of birth", "1995-12-10").await;
     fill(b, "Last 4 characters of your ID", "ab12").await;
@@ -67,7 +72,9 @@ async fn a_user_who_lost_their_phone_replaces_it_with_a_recovery_passcode_in_a_r
         "9 digits shown as \"123 456 789\": {shown:?}"
     );
     let issued = main_text(b).await;
-    for expected in ["It is shown only now. It works once, until", "Log in with your username and password."] {
+    for expected in
+        ["Write it down now: it is shown only once. It works once, until", "Log in with your username and password."]
+    {
         assert!(issued.contains(expected), "the passcode page says {expected:?}:\n{issued}");
     }
     shots.take(b, "31-recovery-passcode").await;
@@ -105,7 +112,7 @@ async fn a_user_who_lost_their_phone_replaces_it_with_a_recovery_passcode_in_a_r
     // Done, and offered to remove the phone she lost.
     expect_heading(b, "You're all set").await;
     let done = main_text(b).await;
-    for expected in ["Replacement phone is ready to use.", "Did you lose another device?"] {
+    for expected in ["Replacement phone is ready to use.", "Remove the device you lost"] {
         assert!(done.contains(expected), "the last page says {expected:?}:\n{done}");
     }
     assert!(

@@ -194,7 +194,13 @@ async fn preauth_describes_each_kind_of_user() {
     app.add_user("newbie").await;
     let (_, r) = client.call(&app, "POST", "/auth/v2/preauth", &[("username", "newbie")], Sig::V2Sha1, 0).await;
     assert_eq!(r["response"]["result"], "enroll");
-    assert_eq!(r["response"]["enroll_portal_url"], format!("{}/login", app.address));
+    let portal = r["response"]["enroll_portal_url"].as_str().unwrap();
+    assert!(portal.starts_with(&format!("{}/invite/", app.address)), "{portal}");
+    let path = portal.strip_prefix(&app.address).unwrap();
+    assert!(
+        app.other_browser().get_html(path).await.contains("Set up your sign-in"),
+        "a working single-use enrolment link"
+    );
 
     let (_, r) = client.call(&app, "POST", "/auth/v2/preauth", &[("username", "nobody")], Sig::V2Sha1, 0).await;
     assert_eq!(r["response"]["result"], "deny");

@@ -10,6 +10,7 @@ mod browser_recovery;
 mod cli;
 mod duo;
 mod enroll;
+mod invitations;
 mod login;
 mod logs;
 mod mail;

@@ -67,7 +67,7 @@ async fn the_right_facts_and_password_give_a_single_use_recovery_passcode() {
     lost.post_form("/enroll/activate", &[("passcode", &seed.code_at(now() as u64))]).await;
     lost.post_form("/enroll/options", &[("name", "Replacement"), ("login_action", "ask")]).await;
     let done = lost.get_html("/enroll/done").await;
-    assert!(done.contains("Did you lose another device?") && done.contains("Remove My iPhone"), "{done}");
+    assert!(done.contains("Remove the device you lost") && done.contains("Remove My iPhone"), "{done}");
 
     let again = app.other_browser();
     again.login("ada", PASSWORD).await;
@@ -84,7 +84,6 @@ async fn every_wrong_answer_gets_the_same_reply() {
         ("ada", "1995-12-11", "AB12", PASSWORD),
         ("ada", "1995-12-10", "AB13", PASSWORD),
         ("ada", "1995-12-10", "AB12", "wrong password"),
-        ("ada", "10/12/1995", "AB12", PASSWORD),
         ("nobody", "1995-12-10", "AB12", PASSWORD),
         ("bob", "1995-12-10", "AB12", PASSWORD),
     ];
@@ -94,7 +93,12 @@ async fn every_wrong_answer_gets_the_same_reply() {
         let r = recover(&b, user, dob, id4, password).await;
         assert_eq!(r.status(), 401, "{user} {dob} {id4}");
         let body = r.text().await.unwrap();
-        bodies.push(body.replace(&csrf_in(&body), "TOKEN").replace(&format!("value=\"{user}\""), "value=\"NAME\""));
+        bodies.push(
+            body.replace(&csrf_in(&body), "TOKEN")
+                .replace(&format!("value=\"{user}\""), "value=\"NAME\"")
+                .replace(&format!("value=\"{dob}\""), "value=\"DOB\"")
+                .replace(&format!("value=\"{id4}\""), "value=\"ID\""),
+        );
     }
     assert!(bodies[0].contains("We could not confirm those details"));
     assert!(bodies.iter().all(|b| b == &bodies[0]), "no hint which fact was wrong");
@@ -104,6 +108,21 @@ async fn every_wrong_answer_gets_the_same_reply() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_date_in_the_wrong_format_is_pointed_out_and_not_counted() {
+    let app = spawn_app().await;
+    app.signed_in_user("ada").await;
+    import_facts(&app, "ada", "1995-12-10", "AB12").await;
+    let b = app.other_browser();
+    for _ in 0..12 {
+        let r = recover(&b, "ada", "10/12/1995", "AB12", PASSWORD).await;
+        assert_eq!(r.status(), 422);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("year-month-day") && page.contains(r#"value="AB12""#), "the other answers are kept");
+    }
+    assert_eq!(recover(&b, "ada", "1995-12-10", "AB12", PASSWORD).await.status(), 200, "format errors are not guesses");
 }
 
 #[tokio::test]

@@ -2,11 +2,13 @@
 //! second factor; administrators-only pages say so. Every action is audit-logged with the actor.
 
 mod audit;
+mod invitations;
 mod outbox;
 mod passcodes;
 mod users;
 
 pub use audit::{audit_csv_get, audit_get};
+pub use invitations::{invitations_get, invite_post};
 pub use outbox::outbox_get;
 pub use passcodes::{passcode_get, passcode_post};
 pub use users::{device_disable_post, status_post, unlock_post, user_get, users_get};

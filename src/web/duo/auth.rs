@@ -17,6 +17,9 @@ use crate::web::client_ip;
 use crate::web::prompt::{lock_message, methods, passcode};
 use crate::web::state::{AppState, now};
 
+/// How long the enrolment link in a preauth `enroll` answer works.
+const ENROLL_LINK_SECONDS: i64 = 86_400;
+
 /// How long an async request's result can be read back.
 const TXID_SECONDS: i64 = 300;
 
@@ -88,14 +91,22 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
         return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is locked out." })));
     }
     let m = methods(state, &user.id).await.map_err(|_| Fail::internal())?;
-    if m.devices.is_empty() && m.backup_codes == 0 && m.temporary_codes == 0 {
-        let mut portal = state.public_url.clone();
-        portal.set_path("/login");
+    if !m.any() && user.enrolled_at.is_some() {
+        audit(state, req, &signed, &user, "api.preauth", Outcome::Failure, "deny: no way to sign in").await?;
+        return Ok(ok(
+            json!({ "result": "deny", "status_msg": "No device is left on this account. Contact your help desk." }),
+        ));
+    }
+    if m.devices.is_empty() && m.backup_codes == 0 && m.temporary_codes == 0 && user.enrolled_at.is_none() {
+        // A single-use enrolment link for this user (an invitation that lasts a day).
+        let portal = crate::web::invite::create_link(state, &user, None, ENROLL_LINK_SECONDS)
+            .await
+            .map_err(|_| Fail::internal())?;
         audit(state, req, &signed, &user, "api.preauth", Outcome::Info, "enroll").await?;
         return Ok(ok(json!({
             "result": "enroll",
             "status_msg": "Enroll an authentication device to proceed",
-            "enroll_portal_url": portal.to_string(),
+            "enroll_portal_url": portal,
         })));
     }
     let devices: Vec<_> = m

@@ -245,7 +245,13 @@ pub async fn done_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Resul
     let page = DonePage {
         chrome: chrome(&state, &auth),
         name: device_name(&state, &row).await?,
-        next: if auth.full { "/settings" } else { "/prompt" },
+        next: if auth.full {
+            "/settings"
+        } else if auth.invited {
+            "/login"
+        } else {
+            "/prompt"
+        },
         old_devices,
     };
     html(StatusCode::OK, &page)

@@ -79,7 +79,7 @@ pub(crate) struct Methods {
 }
 
 impl Methods {
-    fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         !self.devices.is_empty() || self.backup_codes > 0 || self.temporary_codes > 0
     }
 }
@@ -126,6 +126,10 @@ async fn page(
 }
 
 pub async fn prompt_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    if auth.invited {
+        // An invitation reaches the wizard only; signing in needs the password.
+        return Err(AppError::LoginRequired);
+    }
     if stepped_up(&state, &auth) {
         return Ok(onward(&auth));
     }
@@ -139,6 +143,9 @@ pub async fn passcode_post(
     state: web::Data<AppState>,
     form: CsrfForm<PasscodeForm>,
 ) -> Result<HttpResponse, AppError> {
+    if auth.invited {
+        return Err(AppError::LoginRequired);
+    }
     if stepped_up(&state, &auth) {
         return Ok(onward(&auth));
     }

@@ -1,0 +1,73 @@
+//! Enrolment invitations: keyed hashes of single-use links, with who sent them and when.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError};
+
+pub async fn insert(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    created_by: Option<&str>,
+    sent_to: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO invitations (token_hash, user_id, created_by, sent_to, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(created_by)
+    .bind(sent_to)
+    .bind(now)
+    .bind(expires_at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The user an unused, unexpired invitation is for.
+pub async fn usable_user(db: &Db, token_hash: &str, now: i64) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT user_id FROM invitations WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// Uses the invitation: true for exactly one caller.
+pub async fn consume(db: &Db, token_hash: &str, now: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE invitations SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct InvitationRow {
+    pub user_id: String,
+    pub username: String,
+    pub sent_to: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// The newest invitations with their user, for the console.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<InvitationRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT i.user_id, u.username, i.sent_to, i.created_at, i.expires_at, i.used_at \
+         FROM invitations i JOIN users u ON u.id = i.user_id ORDER BY i.created_at DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
