@@ -323,3 +323,45 @@ print(json.dumps(out))
     assert_eq!(out["preauth"]["devices"][0]["capabilities"][0], "mobile_otp");
     assert_eq!(out["auth"]["result"], "deny");
 }
+
+/// The console's "Applications": add (keys shown once), rotate (the old key stops working), delete.
+#[tokio::test]
+async fn administrators_manage_applications_in_the_console() {
+    let app = spawn_app().await;
+    let admin = app.other_browser();
+    let (grace, _) = admin.signed_in_user("grace").await;
+    app.sql(&format!("UPDATE users SET role = 'admin' WHERE id = '{}'", grace.id)).await;
+    let page = admin
+        .post_form("/admin/applications", &[("name", "Campus VPN"), ("kind", "auth-api")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let ikey = crate::helpers::element_text(&page, "integration-key");
+    let skey = crate::helpers::element_text(&page, "secret-key");
+    assert!(twofold::duo::keys::is_integration_key(&ikey) && skey.len() == 40, "{page}");
+    assert!(!app.table_text("applications", &["secret_key"]).await.contains(&skey), "sealed at rest");
+    let client = Client { ikey: ikey.clone(), skey: skey.clone() };
+    assert_eq!(client.call(&app, "GET", "/auth/v2/check", &[], Sig::V5, 0).await.0, 200);
+    let listed = admin.get_html("/admin/applications").await;
+    assert!(listed.contains("Campus VPN") && listed.contains(&ikey) && !listed.contains(&skey));
+
+    let rotated = admin.post_form(&format!("/admin/applications/{ikey}/rotate"), &[]).await.text().await.unwrap();
+    let new_skey = crate::helpers::element_text(&rotated, "secret-key");
+    assert_ne!(new_skey, skey);
+    assert_eq!(client.call(&app, "GET", "/auth/v2/check", &[], Sig::V5, 0).await.0, 401, "the old key stops working");
+    let fresh = Client { ikey: ikey.clone(), skey: new_skey };
+    assert_eq!(fresh.call(&app, "GET", "/auth/v2/check", &[], Sig::V5, 0).await.0, 200);
+
+    let bad = admin.post_form("/admin/applications", &[("name", " "), ("kind", "auth-api")]).await;
+    assert_eq!(bad.status(), 422);
+    admin.post_form(&format!("/admin/applications/{ikey}/delete"), &[]).await;
+    assert_eq!(fresh.call(&app, "GET", "/auth/v2/check", &[], Sig::V5, 0).await.0, 401, "deleted");
+
+    // Users and the help desk cannot see or change applications.
+    app.signed_in_user("ada").await;
+    assert_eq!(app.get("/admin/applications").await.status(), 403);
+    let ada = crate::helpers::user_id(&app, "ada").await;
+    app.sql(&format!("UPDATE users SET role = 'helpdesk' WHERE id = '{ada}'")).await;
+    assert_eq!(app.post_form("/admin/applications", &[("name", "x"), ("kind", "auth-api")]).await.status(), 403);
+}

@@ -1,12 +1,17 @@
 //! The console for administrators and the help desk. Every page needs a staff role and a recent
 //! second factor; administrators-only pages say so. Every action is audit-logged with the actor.
 
+mod applications;
 mod audit;
 mod invitations;
 mod outbox;
 mod passcodes;
 mod users;
 
+pub use applications::{
+    add_post as application_add_post, applications_get, delete_post as application_delete_post,
+    rotate_post as application_rotate_post,
+};
 pub use audit::{audit_csv_get, audit_get};
 pub use invitations::{invitations_get, invite_post};
 pub use outbox::outbox_get;

@@ -1,0 +1,155 @@
+//! "Applications": the integrations that ask Twofold for the second factor. Administrators add
+//! them (the secret key is shown once), give them a new secret key, or delete them.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::{Nav, Staff};
+use crate::csrf_form;
+use crate::duo::keys::{new_integration_key, new_secret_key};
+use crate::error::{AppError, see_other};
+use crate::store::{
+    self,
+    audit::{Event, Outcome},
+};
+use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
+use crate::web::state::{AppState, now};
+use crate::web::{client_ip, html, settings_time};
+
+pub struct AppView {
+    pub integration_key: String,
+    pub name: String,
+    pub kind: String,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/applications.html")]
+struct ApplicationsPage {
+    chrome: Chrome,
+    nav: Nav,
+    apps: Vec<AppView>,
+    api_hostname: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/application_keys.html")]
+struct KeysPage {
+    chrome: Chrome,
+    nav: Nav,
+    name: String,
+    integration_key: String,
+    secret_key: String,
+    api_hostname: String,
+}
+
+async fn list_page(state: &AppState, staff: &Staff, error: Option<String>) -> Result<ApplicationsPage, AppError> {
+    let apps = store::applications::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|a| AppView {
+            integration_key: a.integration_key,
+            name: a.name,
+            kind: a.kind,
+            created: settings_time(a.created_at),
+        })
+        .collect();
+    Ok(ApplicationsPage {
+        chrome: staff.chrome(state),
+        nav: Nav { admin: true, current: "applications" },
+        apps,
+        api_hostname: state.api_hostname(),
+        error,
+    })
+}
+
+pub async fn applications_get(staff: Staff, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    staff.require_admin()?;
+    html(StatusCode::OK, &list_page(&state, &staff, None).await?)
+}
+
+async fn audit(state: &AppState, req: &HttpRequest, staff: &Staff, event: &str, detail: &str) -> Result<(), AppError> {
+    let ip = client_ip(req);
+    let e = Event::new(event, Outcome::Info).actor(&staff.user.id).ip(ip.as_deref()).detail(detail);
+    Ok(store::audit::record(&state.db, e, now()).await?)
+}
+
+fn keys_page(state: &AppState, staff: &Staff, name: String, integration_key: String, secret_key: String) -> KeysPage {
+    KeysPage {
+        chrome: staff.chrome(state),
+        nav: Nav { admin: true, current: "applications" },
+        name,
+        integration_key,
+        secret_key,
+        api_hostname: state.api_hostname(),
+    }
+}
+
+csrf_form!(AddForm { name: String, kind: String });
+
+pub async fn add_post(
+    req: HttpRequest,
+    staff: Staff,
+    state: web::Data<AppState>,
+    form: CsrfForm<AddForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_admin()?;
+    let form = form.0;
+    let name = form.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        let page =
+            list_page(&state, &staff, Some("Give the application a name of 1 to 100 characters.".into())).await?;
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    if !matches!(form.kind.as_str(), "auth-api" | "web") {
+        let page = list_page(&state, &staff, Some("Choose the kind of application.".into())).await?;
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    let id = crate::secrets::new_id();
+    let (ikey, skey) = (new_integration_key(), new_secret_key());
+    let sealed = state.keys.seal(&format!("app-secret:{id}"), skey.as_bytes());
+    store::applications::insert(&state.db, &id, &name, &form.kind, &ikey, &sealed, now()).await?;
+    audit(&state, &req, &staff, "application.added", &format!("{name} ({ikey}) by {}", staff.user.username)).await?;
+    html(StatusCode::OK, &keys_page(&state, &staff, name, ikey, skey))
+}
+
+csrf_form!(KeyForm {});
+
+pub async fn rotate_post(
+    req: HttpRequest,
+    staff: Staff,
+    state: web::Data<AppState>,
+    ikey: web::Path<String>,
+    _f: CsrfForm<KeyForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_admin()?;
+    let app = store::applications::by_integration_key(&state.db, &ikey).await?.ok_or(AppError::NotFound)?;
+    let skey = new_secret_key();
+    store::applications::set_secret(
+        &state.db,
+        &app.id,
+        &state.keys.seal(&format!("app-secret:{}", app.id), skey.as_bytes()),
+    )
+    .await?;
+    audit(&state, &req, &staff, "application.rotated", &format!("{} by {}", app.integration_key, staff.user.username))
+        .await?;
+    html(StatusCode::OK, &keys_page(&state, &staff, app.name, app.integration_key, skey))
+}
+
+pub async fn delete_post(
+    req: HttpRequest,
+    staff: Staff,
+    state: web::Data<AppState>,
+    ikey: web::Path<String>,
+    _f: CsrfForm<KeyForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_admin()?;
+    let app = store::applications::by_integration_key(&state.db, &ikey).await?.ok_or(AppError::NotFound)?;
+    store::applications::delete(&state.db, &app.id).await?;
+    audit(&state, &req, &staff, "application.deleted", &format!("{} by {}", app.integration_key, staff.user.username))
+        .await?;
+    Ok(see_other("/admin/applications"))
+}
