@@ -113,15 +113,8 @@ pub async fn remove(db: &Db, user_id: &str, device_id: &str, now: i64) -> Result
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    let gone = sqlx::query(
-        "UPDATE devices SET removed_at = $1, is_default = 0 WHERE id = $2 AND user_id = $3 AND removed_at IS NULL",
-    )
-    .bind(now)
-    .bind(device_id)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
-    if gone.rows_affected() != 1 {
+    let gone = mark_removed(&mut tx, user_id, device_id, now).await?;
+    if !gone {
         tx.rollback().await?;
         return Ok(Removal::NotFound);
     }
@@ -137,15 +130,7 @@ pub async fn remove(db: &Db, user_id: &str, device_id: &str, now: i64) -> Result
         tx.rollback().await?;
         return Ok(Removal::LastMethod);
     }
-    sqlx::query(
-        "UPDATE devices SET is_default = 1 WHERE id = (SELECT id FROM devices WHERE user_id = $1 AND removed_at IS NULL \
-         ORDER BY created_at, id LIMIT 1) AND NOT EXISTS (SELECT 1 FROM devices WHERE user_id = $2 AND is_default = 1 \
-         AND removed_at IS NULL)",
-    )
-    .bind(user_id)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
+    pass_on_default(&mut tx, user_id).await?;
     tx.commit().await?;
     Ok(Removal::Removed)
 }
@@ -196,6 +181,19 @@ pub async fn purge_removed_before(db: &Db, before: i64) -> Result<u64, StoreErro
 /// was never theirs. A removed default passes to the oldest remaining device.
 pub async fn remove_reported(db: &Db, user_id: &str, device_id: &str, now: i64) -> Result<bool, StoreError> {
     let mut tx = db.pool().begin().await?;
+    let gone = mark_removed(&mut tx, user_id, device_id, now).await?;
+    pass_on_default(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(gone)
+}
+
+/// Marks a device of the user removed (and no longer the default); false when there was none.
+async fn mark_removed(
+    tx: &mut sqlx::AnyConnection,
+    user_id: &str,
+    device_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
     let gone = sqlx::query(
         "UPDATE devices SET removed_at = $1, is_default = 0 WHERE id = $2 AND user_id = $3 AND removed_at IS NULL",
     )
@@ -204,6 +202,11 @@ pub async fn remove_reported(db: &Db, user_id: &str, device_id: &str, now: i64) 
     .bind(user_id)
     .execute(&mut *tx)
     .await?;
+    Ok(gone.rows_affected() == 1)
+}
+
+/// When the user has devices but no default, the oldest becomes the default.
+async fn pass_on_default(tx: &mut sqlx::AnyConnection, user_id: &str) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE devices SET is_default = 1 WHERE id = (SELECT id FROM devices WHERE user_id = $1 AND removed_at IS NULL \
          ORDER BY created_at, id LIMIT 1) AND NOT EXISTS (SELECT 1 FROM devices WHERE user_id = $2 AND is_default = 1 \
@@ -213,6 +216,5 @@ pub async fn remove_reported(db: &Db, user_id: &str, device_id: &str, now: i64) 
     .bind(user_id)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
-    Ok(gone.rows_affected() == 1)
+    Ok(())
 }

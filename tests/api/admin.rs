@@ -4,7 +4,7 @@
 use twofold::channels::mail::Mailer;
 use twofold::secrets::{Keys, MasterKey};
 
-use crate::helpers::{PASSWORD, TestApp, csrf_in, element_text, location, now, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, count_to, element_text, location, now, spawn_app};
 
 /// A staff member with `role`, fully signed in (in their own browser).
 async fn staff(app: &TestApp, username: &str, role: &str) -> TestApp {
@@ -212,29 +212,8 @@ async fn a_temporary_passcode_works_exactly_as_many_times_as_issued_even_at_once
     let (ada, _) = app.signed_in_user("ada").await;
     let desk = staff(&app, "grace", "helpdesk").await;
     let code = issue(&desk, &ada.id, "2", "1").await;
-    let mut requests = Vec::new();
-    for _ in 0..20 {
-        let b = app.other_browser();
-        b.login("ada", PASSWORD).await;
-        let token = csrf_in(&b.get_html("/prompt").await);
-        requests
-            .push(b.client.post(b.url("/prompt/passcode")).form(&[("csrf_token", token), ("passcode", code.clone())]));
-    }
-    let tasks: Vec<_> = requests
-        .into_iter()
-        .map(|r| {
-            tokio::spawn(async move {
-                r.send().await.unwrap().headers().get("location").map(|v| v.to_str().unwrap().to_string())
-            })
-        })
-        .collect();
-    let mut signed_in = 0;
-    for t in tasks {
-        if t.await.unwrap().as_deref() == Some("/enroll/device-type") {
-            signed_in += 1;
-        }
-    }
-    assert_eq!(signed_in, 2);
+    let results = app.concurrent_passcodes("ada", &code, 20).await;
+    assert_eq!(count_to(&results, "/enroll/device-type"), 2, "{results:?}");
 }
 
 #[tokio::test]

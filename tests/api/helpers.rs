@@ -331,3 +331,39 @@ impl TestApp {
 pub async fn user_id(app: &TestApp, username: &str) -> String {
     store::users::by_username(&app.db, &Username::parse(username).unwrap()).await.unwrap().unwrap().id
 }
+
+impl TestApp {
+    /// Signs `username` in with the password in `n` fresh browsers, then submits `code` at the
+    /// prompt from all of them at the same moment. Returns each response's status and Location.
+    pub async fn concurrent_passcodes(&self, username: &str, code: &str, n: usize) -> Vec<(u16, Option<String>)> {
+        let mut requests = Vec::with_capacity(n);
+        for _ in 0..n {
+            let b = self.other_browser();
+            assert_eq!(location(&b.login(username, PASSWORD).await), "/prompt");
+            let token = csrf_in(&b.get_html("/prompt").await);
+            requests.push(
+                b.client.post(b.url("/prompt/passcode")).form(&[("csrf_token", token), ("passcode", code.to_string())]),
+            );
+        }
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|r| {
+                tokio::spawn(async move {
+                    let response = r.send().await.unwrap();
+                    let to = response.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+                    (response.status().as_u16(), to)
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+}
+
+/// How many of `results` went on to `path`.
+pub fn count_to(results: &[(u16, Option<String>)], path: &str) -> usize {
+    results.iter().filter(|(_, to)| to.as_deref() == Some(path)).count()
+}

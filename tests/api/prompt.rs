@@ -1,6 +1,6 @@
 //! The prompt: "Enter a Passcode" with TOTP, single use under concurrency, drift, replay and lockout.
 
-use crate::helpers::{PASSWORD, TestApp, csrf_in, location, now, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, count_to, csrf_in, location, now, spawn_app, spawn_app_with};
 use twofold::factors::totp::TotpSeed;
 
 /// A user who has just enrolled a phone ("Continue to Login"): signed in with the password only.
@@ -125,34 +125,11 @@ async fn a_malformed_passcode_gets_a_specific_message_and_is_not_counted() {
 async fn of_twenty_concurrent_submissions_of_one_code_exactly_one_succeeds() {
     let app = spawn_app().await;
     let (_, seed) = at_the_prompt(&app).await;
-    let mut browsers = Vec::new();
-    for _ in 0..20 {
-        let b = app.other_browser();
-        assert_eq!(location(&b.login("ada", PASSWORD).await), "/prompt");
-        let token = csrf_in(&b.get_html("/prompt").await);
-        browsers.push((b, token));
-    }
     let code = seed.code_at(now() as u64 + 30);
-    let url = app.url("/prompt/passcode");
-    let tasks: Vec<_> = browsers
-        .iter()
-        .map(|(b, token)| {
-            let request = b.client.post(&url).form(&[("csrf_token", token.clone()), ("passcode", code.clone())]);
-            tokio::spawn(async move {
-                let r = request.send().await.unwrap();
-                let to = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
-                (r.status().as_u16(), to)
-            })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
-    let signed_in = statuses.iter().filter(|(_, to)| to.as_deref() == Some("/prompt/trust")).count();
-    assert_eq!(signed_in, 1, "statuses: {statuses:?}");
+    let results = app.concurrent_passcodes("ada", &code, 20).await;
+    assert_eq!(count_to(&results, "/prompt/trust"), 1, "{results:?}");
     // The others were refused as replays (and, being 19 failures, locked the account).
-    assert!(statuses.iter().all(|(s, to)| *s == 422 || (*s == 303 && to.is_some())), "{statuses:?}");
+    assert!(results.iter().all(|(s, to)| *s == 422 || (*s == 303 && to.is_some())), "{results:?}");
 }
 
 #[tokio::test]

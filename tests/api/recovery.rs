@@ -4,7 +4,7 @@
 use twofold::domain::import::parse_csv;
 use twofold::secrets::{Keys, MasterKey};
 
-use crate::helpers::{PASSWORD, TestApp, csrf_in, element_text, location, now, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, count_to, csrf_in, element_text, location, now, spawn_app, spawn_app_with};
 
 fn keys(app: &TestApp) -> Keys {
     Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap())
@@ -164,27 +164,6 @@ async fn of_twenty_concurrent_uses_of_a_recovery_passcode_exactly_one_succeeds()
     import_facts(&app, "ada", "1995-12-10", "AB12").await;
     let r = recover(&app.other_browser(), "ada", "1995-12-10", "AB12", PASSWORD).await;
     let code = element_text(&r.text().await.unwrap(), "recovery-passcode").replace(' ', "");
-    let mut requests = Vec::new();
-    for _ in 0..20 {
-        let b = app.other_browser();
-        b.login("ada", PASSWORD).await;
-        let token = csrf_in(&b.get_html("/prompt").await);
-        requests
-            .push(b.client.post(b.url("/prompt/passcode")).form(&[("csrf_token", token), ("passcode", code.clone())]));
-    }
-    let tasks: Vec<_> = requests
-        .into_iter()
-        .map(|r| {
-            tokio::spawn(async move {
-                r.send().await.unwrap().headers().get("location").map(|v| v.to_str().unwrap().to_string())
-            })
-        })
-        .collect();
-    let mut signed_in = 0;
-    for t in tasks {
-        if t.await.unwrap().as_deref() == Some("/enroll/device-type") {
-            signed_in += 1;
-        }
-    }
-    assert_eq!(signed_in, 1);
+    let results = app.concurrent_passcodes("ada", &code, 20).await;
+    assert_eq!(count_to(&results, "/enroll/device-type"), 1, "{results:?}");
 }
