@@ -10,6 +10,7 @@ pub mod duo;
 pub mod error;
 pub mod factors;
 pub mod passwords;
+pub mod policy;
 pub mod secrets;
 pub mod store;
 pub mod web;

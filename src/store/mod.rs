@@ -13,6 +13,7 @@ pub mod login_failures;
 pub mod meta;
 pub mod one_time_codes;
 pub mod outbox;
+pub mod policies;
 pub mod sessions;
 pub mod setup_tokens;
 pub mod trusted_browsers;

@@ -51,7 +51,7 @@ pub async fn login_get(req: HttpRequest, state: web::Data<AppState>) -> Result<H
         chrome: Chrome::new(&state, None, ""),
         username: String::new(),
         error: None,
-        recovery: state.settings.recovery.enabled,
+        recovery: state.policy().await?.recovery_enabled,
     };
     let csrf = session.csrf_token()?;
     Ok(render_login(page, &csrf, actix_web::http::StatusCode::OK))
@@ -94,11 +94,12 @@ pub async fn login_post(
     let t = now();
     let ip = client_ip(&req);
     let session = UserSession::from_request(&req);
+    let recovery = state.policy().await?.recovery_enabled;
     let retry_page = |error: String| LoginPage {
         chrome: Chrome::new(&state, None, ""),
         username: form.username.chars().take(64).collect(),
         error: Some(error),
-        recovery: state.settings.recovery.enabled,
+        recovery,
     };
     let (account, address) = throttle_subjects(&state, &form.username, ip.as_deref());
     if throttled(&state, &account, &address, t).await? {
@@ -145,7 +146,7 @@ pub async fn login_post(
         let page = LoginPage {
             chrome: Chrome::new(&state, None, ""),
             username: user.username.clone(),
-            recovery: state.settings.recovery.enabled,
+            recovery,
             error: Some(format!(
                 "Your account is disabled. Contact {} for help.",
                 state.settings.institution.help_desk

@@ -91,6 +91,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", get().to(admin::audit_get))
         .route("/admin/audit.csv", get().to(admin::audit_csv_get))
         .route("/admin/outbox", get().to(admin::outbox_get))
+        .route("/admin/policies", get().to(admin::policies_get))
+        .route("/admin/policies", web::post().to(admin::policies_post))
         .route("/admin/applications", get().to(admin::applications_get))
         .route("/admin/applications", web::post().to(admin::application_add_post))
         .route("/admin/applications/{ikey}/rotate", web::post().to(admin::application_rotate_post))

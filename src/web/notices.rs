@@ -48,6 +48,9 @@ pub async fn device_changed(
     ip: Option<&str>,
     now: i64,
 ) -> Result<(), AppError> {
+    if !state.policy().await?.new_device_notifications {
+        return Ok(());
+    }
     let token = random_token();
     let expires = now + REPORT_DAYS * 86_400;
     let hash = state.keys.hash_token(&token);

@@ -49,7 +49,7 @@ fn disabled() -> AppError {
 }
 
 pub async fn recover_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    if !state.settings.recovery.enabled {
+    if !state.policy().await?.recovery_enabled {
         return Err(disabled());
     }
     let csrf = UserSession::from_request(&req).csrf_token()?;
@@ -70,7 +70,7 @@ pub async fn recover_post(
     state: web::Data<AppState>,
     form: CsrfForm<RecoverForm>,
 ) -> Result<HttpResponse, AppError> {
-    if !state.settings.recovery.enabled {
+    if !state.policy().await?.recovery_enabled {
         return Err(disabled());
     }
     let form = form.0;

@@ -356,7 +356,7 @@ impl FromRequest for SteppedUp {
         Box::pin(async move {
             let (user, session, full) = load_user(&req).await?;
             let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
-            let window = i64::from(state.settings.session.step_up_minutes) * 60;
+            let window = i64::from(state.policy().await?.step_up_minutes) * 60;
             if !full || !session.recently_verified(now(), window) {
                 remember(&req, &session)?;
                 return Err(AppError::SecondFactorRequired);

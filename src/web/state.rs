@@ -9,8 +9,10 @@ use url::Url;
 use crate::channels::mail::Mailer;
 
 use crate::config::{Logo, Settings};
+use crate::policy::Policy;
 use crate::secrets::Keys;
 use crate::store::Db;
+use crate::store::{self, StoreError};
 
 pub struct AppState {
     pub db: Db,
@@ -27,6 +29,17 @@ impl AppState {
     /// Cookies are marked Secure (and use the `__Host-` prefix) when users reach us over TLS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+
+    /// The policy in force now: the configuration's defaults with the console's saved rules.
+    pub async fn policy(&self) -> Result<Policy, StoreError> {
+        let mut policy = Policy::defaults(&self.settings);
+        for (key, value) in store::policies::all(&self.db).await? {
+            if let Err(e) = policy.set(&key, &value) {
+                tracing::warn!(key = %key, error = %e, "ignoring a saved policy rule");
+            }
+        }
+        Ok(policy)
     }
 
     /// The hostname applications sign (Duo APIs): configured, or the public URL's host.

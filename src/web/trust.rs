@@ -26,12 +26,15 @@ fn cookie_name(state: &AppState) -> &'static str {
 
 /// True when this browser carries a valid trust cookie for `user`.
 pub async fn is_trusted(req: &HttpRequest, state: &AppState, user: &UserRow, now: i64) -> Result<bool, AppError> {
-    if state.settings.trusted_browser.days == 0 {
+    let days = i64::from(state.policy().await?.trusted_browser_days);
+    if days == 0 {
         return Ok(false);
     }
     let Some(cookie) = req.cookie(cookie_name(state)) else { return Ok(false) };
     let hash = state.keys.hash_token(cookie.value());
-    Ok(store::trusted_browsers::find_valid(&state.db, &hash, &user.id, now).await?.is_some())
+    let found = store::trusted_browsers::find_valid(&state.db, &hash, &user.id, now).await?;
+    // A policy shortened since the browser was trusted applies at once.
+    Ok(found.is_some_and(|b| now - b.created_at < days * 86_400))
 }
 
 #[derive(Template, WebTemplate)]
@@ -42,13 +45,11 @@ pub struct TrustPage {
 }
 
 pub async fn trust_get(auth: FullyAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    if state.settings.trusted_browser.days == 0 {
+    let days = state.policy().await?.trusted_browser_days;
+    if days == 0 {
         return Ok(see_other("/settings"));
     }
-    let page = TrustPage {
-        chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-        days: state.settings.trusted_browser.days,
-    };
+    let page = TrustPage { chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf), days };
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.render()?))
 }
 
@@ -60,7 +61,7 @@ pub async fn trust_post(
     state: web::Data<AppState>,
     form: CsrfForm<TrustForm>,
 ) -> Result<HttpResponse, AppError> {
-    let days = state.settings.trusted_browser.days;
+    let days = state.policy().await?.trusted_browser_days;
     let onward = auth.session.take_return_to();
     let onward = onward.as_ref().map(|p| p.as_str()).unwrap_or("/settings");
     if form.0.choice != "trust" || days == 0 {

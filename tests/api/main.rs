@@ -14,6 +14,7 @@ mod invitations;
 mod login;
 mod logs;
 mod mail;
+mod policies;
 mod prompt;
 mod recovery;
 mod security;

@@ -6,6 +6,7 @@ mod audit;
 mod invitations;
 mod outbox;
 mod passcodes;
+mod policies;
 mod users;
 
 pub use applications::{
@@ -16,6 +17,7 @@ pub use audit::{audit_csv_get, audit_get};
 pub use invitations::{invitations_get, invite_post};
 pub use outbox::outbox_get;
 pub use passcodes::{passcode_get, passcode_post};
+pub use policies::{policies_get, policies_post};
 pub use users::{device_disable_post, status_post, unlock_post, user_get, users_get};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload};

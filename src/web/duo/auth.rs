@@ -194,7 +194,8 @@ async fn check_passcode(
         }
         passcode::Checked::Replayed | passcode::Checked::Wrong => {
             let (attempts, locked) =
-                store::users::record_failure(&state.db, &user.id, state.settings.lockout.max_failures, t).await?;
+                store::users::record_failure(&state.db, &user.id, state.policy().await?.lockout_max_failures, t)
+                    .await?;
             audit(state, req, signed, user, "mfa.passcode", Outcome::Failure, &format!("{attempts} failed attempt(s)"))
                 .await?;
             if locked {

@@ -39,7 +39,7 @@ pub struct Choice {
 /// an enrolled account, even one whose devices were all removed.
 async fn check_access(state: &AppState, auth: &PasswordAuthed, wizard: Option<&EnrollmentRow>) -> Result<(), AppError> {
     if auth.full {
-        let window = i64::from(state.settings.session.step_up_minutes) * 60;
+        let window = i64::from(state.policy().await?.step_up_minutes) * 60;
         if auth.session.recently_verified(now(), window) {
             return Ok(());
         }
@@ -57,6 +57,10 @@ async fn check_access(state: &AppState, auth: &PasswordAuthed, wizard: Option<&E
         return Err(AppError::SecondFactorRequired);
     }
     // Otherwise only someone who has never had a device, and has no other way to sign in.
+    // An invitation is the way in when self-enrolment is off.
+    if !auth.invited && !state.policy().await?.self_enrollment {
+        return Err(AppError::SecondFactorRequired);
+    }
     let never_enrolled = auth.user.enrolled_at.is_none()
         && store::devices::count_for_user(&state.db, &auth.user.id).await? == 0
         && store::backup_codes::count_unused(&state.db, &auth.user.id).await? == 0;

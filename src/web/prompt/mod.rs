@@ -36,6 +36,8 @@ pub struct PromptPage {
     temporary_codes: bool,
     help_desk: String,
     recovery: bool,
+    /// Without self-enrolment, a user with no device is told to ask for an invitation.
+    self_enrollment: bool,
     /// A signed-in user confirming it's them before a device change.
     step_up: bool,
     backup_codes: i64,
@@ -53,7 +55,7 @@ pub fn seed_context(user_id: &str) -> String {
 /// If the account is locked, the message to show (after applying automatic unlock).
 pub(crate) async fn lock_message(state: &AppState, user: &UserRow, t: i64) -> Result<Option<String>, AppError> {
     let Some(locked_at) = user.locked_at else { return Ok(None) };
-    let auto = i64::from(state.settings.lockout.auto_unlock_minutes) * 60;
+    let auto = i64::from(state.policy().await?.lockout_auto_unlock_minutes) * 60;
     if auto > 0 {
         if store::users::unlock_if_locked_before(&state.db, &user.id, t - auto).await? {
             return Ok(None);
@@ -93,9 +95,9 @@ pub(crate) async fn methods(state: &AppState, user_id: &str) -> Result<Methods, 
 }
 
 /// True when the user has a fresh second factor for the step-up window.
-fn stepped_up(state: &AppState, auth: &PasswordAuthed) -> bool {
-    let window = i64::from(state.settings.session.step_up_minutes) * 60;
-    auth.full && auth.session.recently_verified(now(), window)
+async fn stepped_up(state: &AppState, auth: &PasswordAuthed) -> Result<bool, AppError> {
+    let window = i64::from(state.policy().await?.step_up_minutes) * 60;
+    Ok(auth.full && auth.session.recently_verified(now(), window))
 }
 
 /// Where to go once the prompt is done with.
@@ -110,6 +112,7 @@ async fn page(
     methods: &Methods,
     error: Option<String>,
 ) -> Result<PromptPage, AppError> {
+    let policy = state.policy().await?;
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
         device_names: methods.devices.iter().map(|d| d.name.clone()).collect(),
@@ -117,7 +120,8 @@ async fn page(
         can_verify: methods.any(),
         temporary_codes: methods.temporary_codes > 0,
         help_desk: state.settings.institution.help_desk.clone(),
-        recovery: state.settings.recovery.enabled,
+        recovery: policy.recovery_enabled,
+        self_enrollment: policy.self_enrollment,
         step_up: auth.full,
         backup_codes: methods.backup_codes,
         locked: lock_message(state, &auth.user, now()).await?,
@@ -130,7 +134,7 @@ pub async fn prompt_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Res
         // An invitation reaches the wizard only; signing in needs the password.
         return Err(AppError::LoginRequired);
     }
-    if stepped_up(&state, &auth) {
+    if stepped_up(&state, &auth).await? {
         return Ok(onward(&auth));
     }
     let methods = methods(&state, &auth.user.id).await?;
@@ -146,7 +150,7 @@ pub async fn passcode_post(
     if auth.invited {
         return Err(AppError::LoginRequired);
     }
-    if stepped_up(&state, &auth) {
+    if stepped_up(&state, &auth).await? {
         return Ok(onward(&auth));
     }
     let t = now();
@@ -174,7 +178,7 @@ pub async fn passcode_post(
         Checked::Wrong => false,
     };
     let (attempts, locked_now) =
-        store::users::record_failure(&state.db, &auth.user.id, state.settings.lockout.max_failures, t).await?;
+        store::users::record_failure(&state.db, &auth.user.id, state.policy().await?.lockout_max_failures, t).await?;
     let reason = if replayed { "passcode already used" } else { "wrong passcode" };
     let detail = format!("{reason}; {attempts} failed attempt(s)");
     store::audit::record(
@@ -239,7 +243,7 @@ async fn succeed(
         return Ok(see_other(EnrollStep::FIRST.path()));
     }
     // "Trust this browser?" is asked at sign-in, not when confirming it's you.
-    if !was_signed_in && state.settings.trusted_browser.days > 0 {
+    if !was_signed_in && state.policy().await?.trusted_browser_days > 0 {
         Ok(see_other("/prompt/trust"))
     } else {
         Ok(onward(auth))
