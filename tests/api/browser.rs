@@ -1,6 +1,7 @@
 //! In a real browser: a new user logs in, enrols an authenticator app through the wizard, signs in
 //! with a passcode, trusts the browser, and the next login from that browser (only) skips the
-//! prompt. Headless Chromium is driven over WebDriver by clicking what a person would click.
+//! prompt. Headless Chromium is driven over WebDriver by clicking what a person would click (the
+//! steps are in `browser_steps.rs`, shared with the other browser tests).
 //!
 //! Needs `chromium` and `chromium-driver` (`apt-get install -y chromium chromium-driver`); the test
 //! fails, never skips, without them. With `TWOFOLD_SCREENSHOTS=<dir>` it saves a PNG of each page.
@@ -8,15 +9,14 @@
 //! The WebDriver client is `webdriver.rs`: a few lines of JSON over `reqwest` (fantoccini without its TLS
 //! features offers no public way to make a connector, and the tests must not need TLS anyway).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use reqwest::Method;
 use serde_json::json;
-use twofold::factors::totp::TotpSeed;
 
+use crate::browser_steps::{
+    Screenshots, choose, click_button, csp_violations, device_card, expect_alert, expect_heading, fill, find,
+    is_chosen, log_in, main_text, open_login, reveal_setup_key, wrong_code,
+};
 use crate::helpers::{PASSWORD, now, spawn_app};
-use crate::webdriver::{Browser, ChromeDriver, Element, PAGE_TIMEOUT};
+use crate::webdriver::ChromeDriver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_enrols_an_authenticator_app_and_signs_in_in_a_real_browser() {
@@ -28,8 +28,7 @@ async fn a_new_user_enrols_an_authenticator_app_and_signs_in_in_a_real_browser()
     let b = &browser;
 
     // Log in with the password.
-    b.goto(&app.url("/login")).await;
-    expect_heading(b, "Log in").await;
+    open_login(b, &app).await;
     let styled = b
         .execute("return document.styleSheets.length > 0 && document.styleSheets[0].cssRules.length > 0", vec![])
         .await;
@@ -72,10 +71,7 @@ async fn a_new_user_enrols_an_authenticator_app_and_signs_in_in_a_real_browser()
     assert_eq!(decoded, Ok(json!(true)), "the browser decodes and shows the QR image (CSP allows data: images)");
     let key_element = find(b, "//*[@id='setup-key']").await;
     assert!(!b.displayed(&key_element).await.unwrap(), "the setup key stays folded away until asked for");
-    click_summary(b, "Can't scan the QR code?").await;
-    assert!(b.displayed(&key_element).await.unwrap(), "\"Can't scan the QR code?\" reveals the setup key");
-    let key = b.text(&key_element).await.unwrap();
-    let seed = TotpSeed::from_base32(&key).unwrap_or_else(|| panic!("the setup key {key:?} is base32"));
+    let seed = reveal_setup_key(b).await;
     shots.take(b, "06-activate").await;
     shots.take_mobile(b, "mobile-activate").await;
     fill(b, "Passcode", &seed.code_at(now() as u64)).await;
@@ -111,7 +107,7 @@ async fn a_new_user_enrols_an_authenticator_app_and_signs_in_in_a_real_browser()
     click_button(b, "Trust browser").await;
 
     expect_heading(b, "My Settings & Devices").await;
-    let card = find(b, "//li[contains(@class, 'device')][h3[starts-with(normalize-space(), \"Ada's iPhone\")]]").await;
+    let card = find(b, &device_card("Ada's iPhone")).await;
     let card_text = b.text(&card).await.unwrap();
     for expected in ["iPhone", "Added", "Last used", "UTC"] {
         assert!(card_text.contains(expected), "the device card shows {expected:?}:\n{card_text}");
@@ -137,8 +133,7 @@ async fn a_new_user_enrols_an_authenticator_app_and_signs_in_in_a_real_browser()
 
     // Another browser (a fresh profile) is not trusted.
     let other = driver.new_session(1280, 1000).await;
-    other.goto(&app.url("/login")).await;
-    expect_heading(&other, "Log in").await;
+    open_login(&other, &app).await;
     log_in(&other, "ada").await;
     expect_heading(&other, "Choose an authentication method").await;
 
@@ -146,180 +141,4 @@ async fn a_new_user_enrols_an_authenticator_app_and_signs_in_in_a_real_browser()
     assert!(violations.is_empty(), "no Content-Security-Policy violations in the browser console: {violations:#?}");
     other.close().await;
     browser.close().await;
-}
-
-// ----- What a user does --------------------------------------------------------------------------
-
-async fn log_in(b: &Browser<'_>, username: &str) {
-    fill(b, "Username", username).await;
-    fill(b, "Password", PASSWORD).await;
-    click_button(b, "Log in").await;
-}
-
-/// Types `text` into the field labelled `label` (replacing what is there).
-async fn fill(b: &Browser<'_>, label: &str, text: &str) {
-    let label_element = find(b, &format!("//label[normalize-space()={}]", literal(label))).await;
-    let id = b
-        .attribute(&label_element, "for")
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("the label {label:?} names its field"));
-    let field = find(b, &format!("//*[@id={}]", literal(&id))).await;
-    assert!(b.displayed(&field).await.unwrap(), "the field {label:?} is visible");
-    b.clear(&field).await.unwrap();
-    b.send_keys(&field, text).await.unwrap_or_else(|e| panic!("typing into {label:?}: {e}"));
-}
-
-/// Clicks the button (or link styled as one) that reads `text`.
-async fn click_button(b: &Browser<'_>, text: &str) {
-    let t = literal(text);
-    let button =
-        find(b, &format!("//button[normalize-space()={t}] | //a[contains(@class, 'button')][normalize-space()={t}]"))
-            .await;
-    assert!(b.displayed(&button).await.unwrap(), "the button {text:?} is visible");
-    b.click(&button).await.unwrap_or_else(|e| panic!("clicking {text:?}: {e}"));
-}
-
-/// Clicks the `<summary>` that reads `text`, opening its details.
-async fn click_summary(b: &Browser<'_>, text: &str) {
-    let summary = find(b, &format!("//summary[normalize-space()={}]", literal(text))).await;
-    b.click(&summary).await.unwrap_or_else(|e| panic!("clicking {text:?}: {e}"));
-}
-
-/// XPath for the radio button whose label's main text is `text`.
-fn radio_labelled(text: &str) -> String {
-    let t = literal(text);
-    format!("//label[input[@type='radio']][.//strong[normalize-space()={t}] or normalize-space()={t}]")
-}
-
-/// Picks the radio-button choice labelled `text` by clicking its label.
-async fn choose(b: &Browser<'_>, text: &str) {
-    let label = find(b, &radio_labelled(text)).await;
-    b.click(&label).await.unwrap_or_else(|e| panic!("choosing {text:?}: {e}"));
-    assert!(is_chosen(b, text).await, "{text:?} is selected after clicking it");
-}
-
-async fn is_chosen(b: &Browser<'_>, text: &str) -> bool {
-    let radio = find(b, &format!("{}/input", radio_labelled(text))).await;
-    b.selected(&radio).await.unwrap()
-}
-
-/// The page's `<h1>`, as shown.
-async fn page_heading(b: &Browser<'_>) -> Result<String, String> {
-    let h1 = b.find("//h1").await?;
-    b.text(&h1).await
-}
-
-async fn main_text(b: &Browser<'_>) -> String {
-    let main = find(b, "//main").await;
-    b.text(&main).await.unwrap()
-}
-
-/// Waits until the page's heading reads `expected` (the way to know a navigation has finished).
-async fn expect_heading(b: &Browser<'_>, expected: &str) {
-    let started = Instant::now();
-    loop {
-        let seen = page_heading(b).await;
-        if seen.as_deref() == Ok(expected) {
-            return;
-        }
-        if started.elapsed() > PAGE_TIMEOUT {
-            let url = b.current_url().await.unwrap_or_default();
-            let body = match b.find("//body").await {
-                Ok(body) => b.text(&body).await.unwrap_or_default(),
-                Err(e) => e,
-            };
-            panic!(
-                "expected the page {expected:?}, but after {PAGE_TIMEOUT:?} the heading is {seen:?} at {url}:\n{body}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits for a visible `role="alert"` message containing `text`.
-async fn expect_alert(b: &Browser<'_>, text: &str) {
-    let alert = find(b, &format!("//*[@role='alert'][contains(normalize-space(), {})]", literal(text))).await;
-    assert!(b.displayed(&alert).await.unwrap(), "the message {text:?} is visible");
-}
-
-/// Finds an element, waiting for it to appear.
-async fn find(b: &Browser<'_>, xpath: &str) -> Element {
-    let started = Instant::now();
-    loop {
-        match b.find(xpath).await {
-            Ok(element) => return element,
-            Err(e) if started.elapsed() > PAGE_TIMEOUT => {
-                let heading = page_heading(b).await.unwrap_or_default();
-                panic!("nothing matches {xpath} on the page {heading:?}: {e}");
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
-/// A well-formed code that is not valid now (nor one step either side).
-fn wrong_code(seed: &TotpSeed) -> String {
-    let t = now() as u64;
-    let valid = [seed.code_at(t - 30), seed.code_at(t), seed.code_at(t + 30), seed.code_at(t + 60)];
-    (0..).map(|n: u32| format!("{:06}", n * 111_111 % 1_000_000)).find(|code| !valid.contains(code)).unwrap()
-}
-
-/// An XPath string literal for `s`, whatever quotes it holds.
-fn literal(s: &str) -> String {
-    if !s.contains('\'') {
-        format!("'{s}'")
-    } else if !s.contains('"') {
-        format!("\"{s}\"")
-    } else {
-        format!("concat('{}')", s.split('\'').collect::<Vec<_>>().join("', \"'\", '"))
-    }
-}
-
-async fn csp_violations(b: &Browser<'_>) -> Vec<String> {
-    let entries =
-        b.command(Method::POST, "/se/log", Some(json!({ "type": "browser" }))).await.expect("browser console log");
-    entries
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["message"].as_str())
-        .filter(|m| m.contains("Content Security Policy"))
-        .map(str::to_string)
-        .collect()
-}
-
-// ----- Screenshots for the docs ------------------------------------------------------------------
-
-struct Screenshots(Option<PathBuf>);
-
-impl Screenshots {
-    fn from_env() -> Self {
-        let dir = std::env::var_os("TWOFOLD_SCREENSHOTS").filter(|d| !d.is_empty()).map(PathBuf::from);
-        if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-        }
-        Self(dir)
-    }
-
-    /// The whole page (not only the window) as `<dir>/<name>.png`.
-    async fn take(&self, b: &Browser<'_>, name: &str) {
-        let Some(dir) = &self.0 else { return };
-        save_png(dir, name, &b.full_page_png().await);
-    }
-
-    /// The page as a 390 px wide phone shows it.
-    async fn take_mobile(&self, b: &Browser<'_>, name: &str) {
-        let Some(dir) = &self.0 else { return };
-        let phone = json!({ "width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true });
-        b.cdp("Emulation.setDeviceMetricsOverride", phone).await.expect("phone-sized viewport");
-        let png = b.full_page_png().await;
-        b.cdp("Emulation.clearDeviceMetricsOverride", json!({})).await.expect("back to the desktop viewport");
-        save_png(dir, name, &png);
-    }
-}
-
-fn save_png(dir: &Path, name: &str, png: &[u8]) {
-    let path = dir.join(format!("{name}.png"));
-    std::fs::write(&path, png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }

@@ -2,22 +2,20 @@
 //! answers with the identity details her institution imported and her password, gets a recovery
 //! passcode, signs in with it, adds a replacement phone and removes the lost one.
 //!
-//! Headless Chromium is driven over WebDriver (`webdriver.rs`) by clicking what a person would click.
+//! Headless Chromium is driven over WebDriver by clicking what a person would click (`browser_steps.rs`).
 //! Needs `chromium` and `chromium-driver`, like `browser.rs`; fails, never skips, without them. With
 //! `TWOFOLD_SCREENSHOTS=<dir>` it saves PNGs of the recovery form, the passcode and the last page
 //! of the wizard (which offers to remove the lost device).
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-use reqwest::Method;
-use serde_json::json;
 use twofold::domain::import::parse_csv;
-use twofold::factors::totp::TotpSeed;
 use twofold::secrets::{Keys, MasterKey};
 
+use crate::browser_steps::{
+    Screenshots, add_phone, click_button, click_link, csp_violations, device_card, expect_heading, expect_text,
+    field_value, fill, find, log_in, main_text, open_login,
+};
 use crate::helpers::{PASSWORD, TestApp, now, spawn_app};
-use crate::webdriver::{Browser, ChromeDriver, Element, PAGE_TIMEOUT};
+use crate::webdriver::ChromeDriver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_who_lost_their_phone_replaces_it_with_a_recovery_passcode_in_a_real_browser() {
@@ -33,8 +31,7 @@ async fn a_user_who_lost_their_phone_replaces_it_with_a_recovery_passcode_in_a_r
     // ----- Ada, without her phone, in a fresh browser -----------------------------------------
     let browser = driver.new_session(1280, 1000).await;
     let b = &browser;
-    b.goto(&app.url("/login")).await;
-    expect_heading(b, "Log in").await;
+    open_login(b, &app).await;
     click_link(b, "Lost your device?").await;
     expect_heading(b, "Lost your device?").await;
 
@@ -88,26 +85,7 @@ async fn a_user_who_lost_their_phone_replaces_it_with_a_recovery_passcode_in_a_r
     click_button(b, "Verify").await;
 
     // Straight on to add a new phone (no "Trust this browser?").
-    expect_heading(b, "What type of device are you adding?").await;
-    choose(b, "Mobile phone").await;
-    click_button(b, "Continue").await;
-    expect_heading(b, "What type of mobile phone is it?").await;
-    choose(b, "iPhone").await;
-    click_button(b, "Continue").await;
-    expect_heading(b, "Install the authenticator app").await;
-    assert!(main_text(b).await.contains("App Store"), "iPhone users are sent to the App Store");
-    click_button(b, "I have the app installed").await;
-    expect_heading(b, "Scan this QR code with the app").await;
-    click_summary(b, "Can't scan the QR code?").await;
-    let key_element = find(b, "//*[@id='setup-key']").await;
-    assert!(b.displayed(&key_element).await.unwrap(), "\"Can't scan the QR code?\" reveals the setup key");
-    let key = b.text(&key_element).await.unwrap();
-    let seed = TotpSeed::from_base32(&key).unwrap_or_else(|| panic!("the setup key {key:?} is base32"));
-    fill(b, "Passcode", &seed.code_at(now() as u64)).await;
-    click_button(b, "Verify").await;
-    expect_heading(b, "Device options").await;
-    fill(b, "Device name", "Replacement phone").await;
-    click_button(b, "Save").await;
+    add_phone(b, "iPhone", "Replacement phone").await;
 
     // Done, and offered to remove the phone she lost.
     expect_heading(b, "You're all set").await;
@@ -127,7 +105,7 @@ async fn a_user_who_lost_their_phone_replaces_it_with_a_recovery_passcode_in_a_r
 
     // Her settings show the replacement, and only it.
     expect_heading(b, "My Settings & Devices").await;
-    find(b, "//li[contains(@class, 'device')][h3[starts-with(normalize-space(), 'Replacement phone')]]").await;
+    find(b, &device_card("Replacement phone")).await;
     let settings = main_text(b).await;
     assert!(!settings.contains("My iPhone"), "the lost phone is gone from her settings:\n{settings}");
 
@@ -165,188 +143,4 @@ async fn import_facts(app: &TestApp, username: &str, dob: &str, id4: &str) {
     let rows = parse_csv(&csv).unwrap();
     let keys = Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap());
     twofold::store::import::apply(&app.db, &rows, &|u, f, v| keys.hash_fact(u, f, v), now()).await.unwrap();
-}
-
-// ----- What a person does (as in `browser_helpdesk.rs`) ------------------------------------------
-
-async fn log_in(b: &Browser<'_>, username: &str) {
-    fill(b, "Username", username).await;
-    fill(b, "Password", PASSWORD).await;
-    click_button(b, "Log in").await;
-}
-
-/// The field labelled `label` on the page.
-async fn field(b: &Browser<'_>, label: &str) -> Element {
-    let label_element = find(b, &format!("//label[normalize-space()={}]", literal(label))).await;
-    let id = b
-        .attribute(&label_element, "for")
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("the label {label:?} names its field"));
-    let field = find(b, &format!("//*[@id={}]", literal(&id))).await;
-    assert!(b.displayed(&field).await.unwrap(), "the field {label:?} is visible");
-    field
-}
-
-/// Types `text` into the field labelled `label` (replacing what is there).
-async fn fill(b: &Browser<'_>, label: &str, text: &str) {
-    let field = field(b, label).await;
-    b.clear(&field).await.unwrap();
-    b.send_keys(&field, text).await.unwrap_or_else(|e| panic!("typing into {label:?}: {e}"));
-}
-
-/// What the field labelled `label` holds now.
-async fn field_value(b: &Browser<'_>, label: &str) -> String {
-    let field = field(b, label).await;
-    let value = b.execute("return arguments[0].value", vec![field.as_arg()]).await.unwrap();
-    value.as_str().unwrap_or_default().to_string()
-}
-
-/// Clicks the visible element matched by `xpath` (`what` names it in failures).
-async fn click(b: &Browser<'_>, xpath: &str, what: &str) {
-    let element = find(b, xpath).await;
-    assert!(b.displayed(&element).await.unwrap(), "{what:?} is visible");
-    b.click(&element).await.unwrap_or_else(|e| panic!("clicking {what:?}: {e}"));
-}
-
-/// Clicks the button (or link styled as one) that reads `text`.
-async fn click_button(b: &Browser<'_>, text: &str) {
-    let t = literal(text);
-    click(
-        b,
-        &format!("//button[normalize-space()={t}] | //a[contains(@class, 'button')][normalize-space()={t}]"),
-        text,
-    )
-    .await;
-}
-
-/// Clicks the link in the page's main part that reads `text`.
-async fn click_link(b: &Browser<'_>, text: &str) {
-    click(b, &format!("//main//a[normalize-space()={}]", literal(text)), text).await;
-}
-
-/// Clicks the `<summary>` that reads `text`, opening its details.
-async fn click_summary(b: &Browser<'_>, text: &str) {
-    click(b, &format!("//summary[normalize-space()={}]", literal(text)), text).await;
-}
-
-/// XPath for the radio button whose label's main text is `text`.
-fn radio_labelled(text: &str) -> String {
-    let t = literal(text);
-    format!("//label[input[@type='radio']][.//strong[normalize-space()={t}] or normalize-space()={t}]")
-}
-
-/// Picks the radio-button choice labelled `text` by clicking its label.
-async fn choose(b: &Browser<'_>, text: &str) {
-    click(b, &radio_labelled(text), text).await;
-    let radio = find(b, &format!("{}/input", radio_labelled(text))).await;
-    assert!(b.selected(&radio).await.unwrap(), "{text:?} is selected after clicking it");
-}
-
-/// The page's `<h1>`, as shown.
-async fn page_heading(b: &Browser<'_>) -> Result<String, String> {
-    let h1 = b.find("//h1").await?;
-    b.text(&h1).await
-}
-
-async fn main_text(b: &Browser<'_>) -> String {
-    let main = find(b, "//main").await;
-    b.text(&main).await.unwrap()
-}
-
-/// The main part's text, or an error while the page is being replaced (a stale element).
-async fn try_main_text(b: &Browser<'_>) -> Result<String, String> {
-    let main = b.find("//main").await?;
-    b.text(&main).await
-}
-
-/// Waits until the page's heading reads `expected` (the way to know a navigation has finished).
-async fn expect_heading(b: &Browser<'_>, expected: &str) {
-    let started = Instant::now();
-    loop {
-        let seen = page_heading(b).await;
-        if seen.as_deref() == Ok(expected) {
-            return;
-        }
-        if started.elapsed() > PAGE_TIMEOUT {
-            fail(b, &format!("expected the page {expected:?}, but the heading is {seen:?}")).await;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits until the page's main part shows `text` (for pages whose heading stays the same).
-async fn expect_text(b: &Browser<'_>, text: &str) {
-    let started = Instant::now();
-    while !try_main_text(b).await.is_ok_and(|shown| shown.contains(text)) {
-        if started.elapsed() > PAGE_TIMEOUT {
-            fail(b, &format!("expected {text:?} on the page")).await;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Finds an element, waiting for it to appear.
-async fn find(b: &Browser<'_>, xpath: &str) -> Element {
-    let started = Instant::now();
-    loop {
-        match b.find(xpath).await {
-            Ok(element) => return element,
-            Err(e) if started.elapsed() > PAGE_TIMEOUT => fail(b, &format!("nothing matches {xpath}: {e}")).await,
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
-/// Fails the test, showing where the browser is and what it shows.
-async fn fail(b: &Browser<'_>, message: &str) -> ! {
-    let url = b.current_url().await.unwrap_or_default();
-    let body = match b.find("//body").await {
-        Ok(body) => b.text(&body).await.unwrap_or_default(),
-        Err(e) => e,
-    };
-    panic!("{message} (after {PAGE_TIMEOUT:?}, at {url}):\n{body}");
-}
-
-/// An XPath string literal for `s`, whatever quotes it holds.
-fn literal(s: &str) -> String {
-    if !s.contains('\'') {
-        format!("'{s}'")
-    } else if !s.contains('"') {
-        format!("\"{s}\"")
-    } else {
-        format!("concat('{}')", s.split('\'').collect::<Vec<_>>().join("', \"'\", '"))
-    }
-}
-
-async fn csp_violations(b: &Browser<'_>) -> Vec<String> {
-    let entries =
-        b.command(Method::POST, "/se/log", Some(json!({ "type": "browser" }))).await.expect("browser console log");
-    entries
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["message"].as_str())
-        .filter(|m| m.contains("Content Security Policy"))
-        .map(str::to_string)
-        .collect()
-}
-
-/// With `TWOFOLD_SCREENSHOTS=<dir>`, whole-page PNGs for the docs.
-struct Screenshots(Option<PathBuf>);
-
-impl Screenshots {
-    fn from_env() -> Self {
-        let dir = std::env::var_os("TWOFOLD_SCREENSHOTS").filter(|d| !d.is_empty()).map(PathBuf::from);
-        if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-        }
-        Self(dir)
-    }
-
-    async fn take(&self, b: &Browser<'_>, name: &str) {
-        let Some(dir) = &self.0 else { return };
-        let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, b.full_page_png().await).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-    }
 }

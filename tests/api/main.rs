@@ -1,5 +1,6 @@
 //! The one integration-test binary. Each module tests one area as a user or client meets it.
 
+mod browser_steps;
 mod helpers;
 mod webdriver;
 
