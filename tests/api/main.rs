@@ -11,6 +11,7 @@ mod browser_recovery;
 mod cli;
 mod duo;
 mod enroll;
+mod import;
 mod invitations;
 mod login;
 mod logs;
