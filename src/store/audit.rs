@@ -133,3 +133,13 @@ pub async fn search(
     .fetch_all(db.pool())
     .await?)
 }
+
+/// The times of `event` since `since` (bucketed by the caller, so no SQL date functions are needed).
+pub async fn times_of(db: &Db, event: &str, since: i64) -> Result<Vec<i64>, StoreError> {
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT at FROM audit_log WHERE event = $1 AND at > $2")
+        .bind(event)
+        .bind(since)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}

@@ -211,3 +211,43 @@ mod tests {
         assert_eq!(super::like_pattern("a\\b"), "%a\\\\b%");
     }
 }
+
+/// Counts for the console's dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub total: i64,
+    pub active: i64,
+    pub disabled: i64,
+    pub locked_out: i64,
+    pub not_enrolled: i64,
+    /// Active users with exactly one device and no backup codes: one lost phone from the help desk.
+    pub single_method: i64,
+}
+
+pub async fn status_counts(db: &Db) -> Result<StatusCounts, StoreError> {
+    let row: (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), \
+         COALESCE(SUM(CASE WHEN status = 'disabled' THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN status = 'active' AND locked_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN status = 'active' AND locked_at IS NULL AND enrolled_at IS NULL THEN 1 ELSE 0 END), 0) \
+         FROM users",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let (single,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM users u WHERE u.status = 'active' \
+         AND (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.removed_at IS NULL) = 1 \
+         AND (SELECT COUNT(*) FROM backup_codes b WHERE b.user_id = u.id AND b.used_at IS NULL) = 0",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let (total, disabled, locked_out, not_enrolled) = row;
+    Ok(StatusCounts {
+        total,
+        active: total - disabled - locked_out - not_enrolled,
+        disabled,
+        locked_out,
+        not_enrolled,
+        single_method: single,
+    })
+}

@@ -303,3 +303,19 @@ async fn several_temporary_passcodes_can_be_issued_at_once() {
     b.login("ada", PASSWORD).await;
     assert_eq!(location(&b.post_form("/prompt/passcode", &[("passcode", &codes[2])]).await), "/enroll/device-type");
 }
+
+#[tokio::test]
+async fn the_dashboard_counts_users_and_charts_enrolments() {
+    let app = spawn_app().await;
+    app.signed_in_user("ada").await; // one device, no backup codes
+    app.add_user("newbie").await; // not enrolled
+    let admin = staff(&app, "grace", "admin").await; // enrolled
+    let page = admin.get_html("/admin/dashboard").await;
+    assert!(page.contains(r#"id="stat-total">3<"#), "{page}");
+    assert!(page.contains(r#"id="stat-not-enrolled">1<"#));
+    assert!(page.contains(r#"id="stat-single">2<"#), "ada and grace have one device each");
+    assert!(page.contains("Devices enrolled</strong>, last 30 days: 2"), "{page}");
+    assert!(page.contains("<svg") && !page.contains("<script"));
+    let desk = staff(&app, "bob", "helpdesk").await;
+    assert_eq!(desk.get("/admin/dashboard").await.status(), 403);
+}

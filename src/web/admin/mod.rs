@@ -3,6 +3,7 @@
 
 mod applications;
 mod audit;
+mod dashboard;
 mod import;
 mod invitations;
 mod outbox;
@@ -15,6 +16,7 @@ pub use applications::{
     rotate_post as application_rotate_post,
 };
 pub use audit::{audit_csv_get, audit_get};
+pub use dashboard::dashboard_get;
 pub use import::{commit_post as import_commit_post, import_get, upload_post as import_upload_post};
 pub use invitations::{invitations_get, invite_post};
 pub use outbox::outbox_get;
