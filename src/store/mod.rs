@@ -7,6 +7,7 @@ pub mod backup_codes;
 pub mod change_reports;
 pub mod devices;
 pub mod enrollments;
+pub mod fraud_reports;
 pub mod import;
 pub mod invitations;
 pub mod login_failures;

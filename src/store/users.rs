@@ -251,3 +251,13 @@ pub async fn status_counts(db: &Db) -> Result<StatusCounts, StoreError> {
         single_method: single,
     })
 }
+
+/// Locks an account now (an administrator's decision, e.g. after a fraud report).
+pub async fn lock(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET locked_at = $1 WHERE id = $2 AND locked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

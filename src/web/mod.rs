@@ -80,6 +80,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/wasnt-me/{token}", web::post().to(wasnt_me::report_post))
         .route("/admin", get().to(|| async { error::see_other("/admin/users") }))
         .route("/admin/dashboard", get().to(admin::dashboard_get))
+        .route("/admin/fraud", get().to(admin::fraud_get))
+        .route("/admin/fraud/{id}", web::post().to(admin::fraud_post))
         .route("/admin/users", get().to(admin::users_get))
         .route("/admin/users/{id}", get().to(admin::user_get))
         .route("/admin/users/{id}/unlock", web::post().to(admin::unlock_post))

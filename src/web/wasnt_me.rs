@@ -96,6 +96,18 @@ pub async fn report_post(
     let event =
         Event::new("change.reported", Outcome::Info).user(&user.id, &user.username).ip(ip.as_deref()).detail(&detail);
     store::audit::record(&state.db, event, t).await?;
+    let what = match change {
+        Change::DeviceAdded => "A device was added that the user did not add; it was removed.",
+        Change::DeviceRemoved => "A device was removed that the user did not remove; it was put back.",
+    };
+    let report = store::fraud_reports::NewReport {
+        user_id: &user.id,
+        method: "change_notice",
+        detail: what,
+        ip: ip.as_deref(),
+        application: None,
+    };
+    store::fraud_reports::insert(&state.db, report, t).await?;
     notices::alert_admins(&state, &user, change, t).await?;
     UserSession::from_request(&req).logout();
     html(StatusCode::OK, &DonePage { chrome: Chrome::new(&state, None, ""), undone })

@@ -249,3 +249,37 @@ async fn mail_waits_in_the_outbox_while_the_smtp_server_is_down() {
     // The user's action still succeeded.
     assert_eq!(app.get("/settings").await.status(), 200);
 }
+
+/// A "This wasn't me" report appears under "Fraud reports", where an administrator clears it or
+/// locks the account.
+#[tokio::test]
+async fn a_report_becomes_a_fraud_report_that_administrators_handle() {
+    let app = spawn_app().await;
+    let (ada, _) = app.signed_in_user("ada").await;
+    let link = link_in(&mail_to(&app, "ada@example.edu").await[0].2);
+    let reporter = app.other_browser();
+    reporter.get(&link).await;
+    reporter.post_form(&link, &[]).await;
+
+    let admin = app.other_browser();
+    make_admin(&admin, "grace").await;
+    admin.login("grace", PASSWORD).await;
+    let seed = admin.enroll_phone().await;
+    admin.pass_second_factor(&seed).await;
+    assert!(admin.get_html("/admin/dashboard").await.contains(r#"id="stat-fraud">1<"#));
+    let page = admin.get_html("/admin/fraud").await;
+    assert!(
+        page.contains("A device was added that the user did not add") && page.contains("mailto:ada@example.edu"),
+        "{page}"
+    );
+    let id = page.split("action=\"/admin/fraud/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert_eq!(location(&admin.post_form(&format!("/admin/fraud/{id}"), &[("action", "lock")]).await), "/admin/fraud");
+    assert!(twofold::store::users::by_id(&app.db, &ada.id).await.unwrap().unwrap().locked_at.is_some());
+    assert!(admin.get_html("/admin/dashboard").await.contains(r#"id="stat-fraud">0<"#));
+    assert!(app.audit_events(&ada.id).await.iter().any(|(e, _)| e == "account.locked"));
+    // Users cannot see or handle reports.
+    let user = app.other_browser();
+    user.signed_in_user("bob").await;
+    assert_eq!(user.get("/admin/fraud").await.status(), 403);
+    assert_eq!(user.post_form(&format!("/admin/fraud/{id}"), &[("action", "clear")]).await.status(), 403);
+}

@@ -68,6 +68,7 @@ struct DashboardPage {
     chrome: Chrome,
     nav: Nav,
     counts: StatusCounts,
+    open_reports: i64,
     charts: Vec<Chart>,
 }
 
@@ -81,6 +82,7 @@ pub async fn dashboard_get(staff: Staff, state: web::Data<AppState>) -> Result<H
         chrome: staff.chrome(&state),
         nav: Nav { admin: true, current: "dashboard" },
         counts: store::users::status_counts(&state.db).await?,
+        open_reports: store::fraud_reports::count_open(&state.db).await?,
         charts: vec![chart("Devices enrolled", &enrolments, t), chart("Changes reported as fraud", &reports, t)],
     };
     html(StatusCode::OK, &page)

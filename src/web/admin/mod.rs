@@ -4,6 +4,7 @@
 mod applications;
 mod audit;
 mod dashboard;
+mod fraud;
 mod import;
 mod invitations;
 mod outbox;
@@ -17,6 +18,7 @@ pub use applications::{
 };
 pub use audit::{audit_csv_get, audit_get};
 pub use dashboard::dashboard_get;
+pub use fraud::{fraud_get, fraud_post};
 pub use import::{commit_post as import_commit_post, import_get, upload_post as import_upload_post};
 pub use invitations::{invitations_get, invite_post};
 pub use outbox::outbox_get;
