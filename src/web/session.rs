@@ -149,22 +149,21 @@ impl UserSession {
 
     /// After a correct password: a new session id (no fixation), password level only.
     pub fn begin_password(&self, user_id: &str, now: i64) -> Result<(), AppError> {
-        self.0.renew();
-        self.0.clear();
-        self.0.insert(USER_ID, user_id)?;
-        self.0.insert(LEVEL, "password")?;
-        self.0.insert(STARTED, now)?;
-        self.0.insert(CSRF, random_token())?;
-        Ok(())
+        self.begin(user_id, "password", now)
     }
 
     /// Through an enrolment invitation: a new session id, far enough to enrol and no further
     /// (owning the mailbox is not a factor: signing in afterwards needs the password as usual).
     pub fn begin_invited(&self, user_id: &str, now: i64) -> Result<(), AppError> {
+        self.begin(user_id, "invited", now)
+    }
+
+    /// A fresh session for `user_id` at `level`: new id, nothing carried over, a new CSRF token.
+    fn begin(&self, user_id: &str, level: &str, now: i64) -> Result<(), AppError> {
         self.0.renew();
         self.0.clear();
         self.0.insert(USER_ID, user_id)?;
-        self.0.insert(LEVEL, "invited")?;
+        self.0.insert(LEVEL, level)?;
         self.0.insert(STARTED, now)?;
         self.0.insert(CSRF, random_token())?;
         Ok(())
