@@ -41,7 +41,7 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(Db, Keys)> {
     let db = Db::connect(&url).await.with_context(|| format!("connecting to the {} database", backend_name(&url)))?;
     db.migrate().await.context("applying database migrations")?;
     // Refuse to start with a key other than the one the data was sealed with, instead of reading garbage.
-    let stored = store::meta::insert_if_absent(&db, KEY_CHECK, &keys.seal(KEY_CHECK, KEY_CHECK_PLAINTEXT)).await?;
+    let stored = store::meta::insert_if_absent(&db, KEY_CHECK, &keys.seal(KEY_CHECK, KEY_CHECK_PLAINTEXT)?).await?;
     match keys.open(KEY_CHECK, &stored) {
         Ok(plain) if plain.as_slice() == KEY_CHECK_PLAINTEXT => Ok((db, keys)),
         _ => anyhow::bail!(

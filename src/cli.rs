@@ -191,9 +191,9 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Add { username, email, display_name, password_stdin, role } => {
             let (username, email, display_name) =
                 (Username::parse(&username)?, Email::parse(&email)?, DisplayName::parse(&display_name)?);
-            let role = Role::parse(&role).expect("checked above");
+            let Some(role) = Role::parse(&role) else { bail!("unknown role `{role}`") };
             let password_hash =
-                if password_stdin { Some(crate::passwords::hash(&read_password_stdin()?)) } else { None };
+                if password_stdin { Some(crate::passwords::hash(&read_password_stdin()?)?) } else { None };
             let new = NewUser { username: &username, email: &email, display_name: &display_name, password_hash, role };
             let user = match store::users::insert(&db, new, t).await {
                 Ok(u) => u,
@@ -335,7 +335,7 @@ async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
             }
             let id = crate::secrets::new_id();
             let (ikey, skey) = (new_integration_key(), new_secret_key());
-            let sealed = keys.seal(&format!("app-secret:{id}"), skey.as_bytes());
+            let sealed = keys.seal(&format!("app-secret:{id}"), skey.as_bytes())?;
             store::applications::insert(&db, &id, name, &kind, &ikey, &sealed, t).await?;
             store::audit::record(
                 &db,
@@ -361,7 +361,7 @@ async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
         AppCommand::Rotate { integration_key } => {
             let a = find_app(integration_key).await?;
             let skey = new_secret_key();
-            store::applications::set_secret(&db, &a.id, &keys.seal(&format!("app-secret:{}", a.id), skey.as_bytes()))
+            store::applications::set_secret(&db, &a.id, &keys.seal(&format!("app-secret:{}", a.id), skey.as_bytes())?)
                 .await?;
             store::audit::record(&db, Event::new("application.rotated", Outcome::Info).detail(&a.integration_key), t)
                 .await?;

@@ -45,6 +45,12 @@ impl From<crate::secrets::OpenError> for AppError {
     }
 }
 
+impl From<crate::secrets::SealError> for AppError {
+    fn from(e: crate::secrets::SealError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
 impl From<actix_session::SessionInsertError> for AppError {
     fn from(e: actix_session::SessionInsertError) -> Self {
         AppError::Internal(anyhow::anyhow!(e.to_string()))

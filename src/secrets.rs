@@ -77,18 +77,28 @@ impl MasterKey {
     }
 
     fn derive(&self, purpose: &str) -> [u8; 64] {
-        let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(self.bytes.as_slice()).expect("any key length");
+        // The 32-byte key zero-padded to SHA-512's 128-byte block: what HMAC does with a short
+        // key anyway, through the constructor that cannot fail.
+        let mut padded = Zeroizing::new([0u8; 128]);
+        padded[..32].copy_from_slice(self.bytes.as_slice());
+        let mut mac = <Hmac<Sha512> as KeyInit>::new(&(*padded).into());
         mac.update(b"twofold/");
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
     }
 }
 
+fn first_32(bytes: &[u8; 64]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&bytes[..32]);
+    out
+}
+
 /// Everything the running server needs from the master key.
 #[derive(Clone)]
 pub struct Keys {
     seal: Aes256Gcm,
-    token_hash: Zeroizing<[u8; 32]>,
+    token_hash: Zeroizing<[u8; 64]>,
     cookie: Zeroizing<[u8; 64]>,
 }
 
@@ -102,14 +112,20 @@ impl std::fmt::Debug for Keys {
 #[error("sealed value could not be opened (wrong master key or tampered data)")]
 pub struct OpenError;
 
+#[derive(Debug, thiserror::Error)]
+#[error("value could not be sealed")]
+pub struct SealError;
+
 impl Keys {
     pub fn new(master: &MasterKey) -> Self {
         let seal_key = Zeroizing::new(master.derive("seal/aes-256-gcm/v1"));
         let hash_key = Zeroizing::new(master.derive("token-hash/hmac-sha256/v1"));
-        let mut token_hash = Zeroizing::new([0u8; 32]);
-        token_hash.copy_from_slice(&hash_key[..32]);
+        // HMAC pads a key shorter than the hash's block to the block size with zeros; padding it
+        // here gives the same MACs and lets `hash_token` use the infallible fixed-size constructor.
+        let mut token_hash = Zeroizing::new([0u8; 64]);
+        token_hash[..32].copy_from_slice(&hash_key[..32]);
         Self {
-            seal: Aes256Gcm::new(&Key::<Aes256Gcm>::try_from(&seal_key[..32]).expect("32 bytes")),
+            seal: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*first_32(&seal_key))),
             token_hash,
             cookie: Zeroizing::new(master.derive("session-cookie/v1")),
         }
@@ -117,16 +133,14 @@ impl Keys {
 
     /// Encrypts `plaintext`; `context` is bound as associated data, so a sealed value copied to
     /// another row (another user, another purpose) does not open.
-    pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<String, SealError> {
         let nonce_bytes: [u8; NONCE_LEN] = rand::rng().random();
         let nonce = Nonce::from(nonce_bytes);
-        let ciphertext = self
-            .seal
-            .encrypt(&nonce, Payload { msg: plaintext, aad: context.as_bytes() })
-            .expect("AES-GCM encryption of a short value cannot fail");
+        let ciphertext =
+            self.seal.encrypt(&nonce, Payload { msg: plaintext, aad: context.as_bytes() }).map_err(|_| SealError)?;
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&ciphertext);
-        STANDARD.encode(out)
+        Ok(STANDARD.encode(out))
     }
 
     pub fn open(&self, context: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, OpenError> {
@@ -146,7 +160,7 @@ impl Keys {
 
     /// Keyed hash used to store tokens and codes: the database alone cannot confirm a guess.
     pub fn hash_token(&self, token: &str) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.token_hash.as_slice()).expect("32-byte key");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*self.token_hash).into());
         mac.update(token.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
@@ -187,7 +201,7 @@ mod tests {
     #[test]
     fn sealed_values_open_only_with_the_same_key_and_context() {
         let keys = Keys::new(&MasterKey::generate());
-        let sealed = keys.seal("totp:u1", b"secret seed");
+        let sealed = keys.seal("totp:u1", b"secret seed").unwrap();
         assert_eq!(keys.open("totp:u1", &sealed).unwrap().as_slice(), b"secret seed");
         assert!(keys.open("totp:u2", &sealed).is_err(), "context is bound");
         let other = Keys::new(&MasterKey::generate());
@@ -197,13 +211,13 @@ mod tests {
     #[test]
     fn sealing_twice_gives_different_ciphertexts() {
         let keys = Keys::new(&MasterKey::generate());
-        assert_ne!(keys.seal("c", b"x"), keys.seal("c", b"x"));
+        assert_ne!(keys.seal("c", b"x").unwrap(), keys.seal("c", b"x").unwrap());
     }
 
     #[test]
     fn tampered_ciphertext_is_rejected() {
         let keys = Keys::new(&MasterKey::generate());
-        let mut raw = STANDARD.decode(keys.seal("c", b"seed")).unwrap();
+        let mut raw = STANDARD.decode(keys.seal("c", b"seed").unwrap()).unwrap();
         let last = raw.len() - 1;
         raw[last] ^= 1;
         assert!(keys.open("c", &STANDARD.encode(raw)).is_err());

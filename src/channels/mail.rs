@@ -69,8 +69,8 @@ impl Mailer {
     }
 
     /// Queues a message (committed before this returns) and wakes the sender.
-    pub async fn queue(&self, db: &Db, keys: &Keys, mail: Mail<'_>, now: i64) -> Result<(), StoreError> {
-        let sealed = keys.seal(BODY_CONTEXT, mail.body.as_bytes());
+    pub async fn queue(&self, db: &Db, keys: &Keys, mail: Mail<'_>, now: i64) -> anyhow::Result<()> {
+        let sealed = keys.seal(BODY_CONTEXT, mail.body.as_bytes())?;
         let status = if self.is_simulator() { "simulated" } else { "pending" };
         let message = NewMessage {
             channel: CHANNEL,

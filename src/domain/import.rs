@@ -30,7 +30,7 @@ pub fn parse_date_of_birth(input: &str) -> Result<String, InputError> {
     if !(1900..=2100).contains(&date.year()) {
         return Err(InputError::new("That date of birth is out of range."));
     }
-    Ok(date.format(&format).expect("formats"))
+    date.format(&format).map_err(|_| InputError::new("That date of birth cannot be read."))
 }
 
 /// The last four characters of an ID document: letters or digits, case-insensitive.

@@ -76,8 +76,8 @@ impl TotpSeed {
 
     /// `otpauth://totp/Issuer:account?secret=…&issuer=Issuer` (SHA1, 6 digits, 30 s: the parameters
     /// every authenticator app supports).
-    pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
-        self.totp(Some(issuer), account).to_url().expect("issuer and account are sanitised and the seed is 160 bits")
+    pub fn otpauth_uri(&self, issuer: &str, account: &str) -> Result<String, totp_rs::TotpError> {
+        self.totp(Some(issuer), account).to_url()
     }
 
     /// The code for `time` (used by tests and by nothing that is shown to users).
@@ -107,11 +107,10 @@ fn sanitize_label(value: &str) -> String {
 }
 
 /// The standard SVG QR code of `text`, as a `data:` URI for an `<img>` (no inline script or style).
-pub fn qr_svg_data_uri(text: &str) -> String {
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .expect("an otpauth URI fits in a QR code");
+pub fn qr_svg_data_uri(text: &str) -> Result<String, qrcode::types::QrError> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)?;
     let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();
-    format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg))
+    Ok(format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg)))
 }
 
 #[cfg(test)]
@@ -220,7 +219,7 @@ mod tests {
     #[test]
     fn otpauth_uri_names_issuer_and_account() {
         let seed = TotpSeed::from_bytes(b"12345678901234567890");
-        let uri = seed.otpauth_uri("Example University", "ada");
+        let uri = seed.otpauth_uri("Example University", "ada").unwrap();
         assert!(uri.starts_with("otpauth://totp/Example%20University:ada?"), "{uri}");
         assert!(uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), "{uri}");
         assert!(uri.contains("issuer=Example%20University"), "{uri}");
@@ -228,7 +227,7 @@ mod tests {
 
     #[test]
     fn qr_code_is_an_svg_data_uri() {
-        let uri = qr_svg_data_uri("otpauth://totp/X:y?secret=ABC");
+        let uri = qr_svg_data_uri("otpauth://totp/X:y?secret=ABC").unwrap();
         assert!(uri.starts_with("data:image/svg+xml;base64,"));
     }
 }

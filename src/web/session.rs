@@ -275,6 +275,13 @@ pub struct FullyAuthed {
     pub csrf: String,
 }
 
+/// The application state (registered by `app::server`; missing only through a wiring mistake).
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))
+}
+
 /// Remembers a page someone was sent away from, to bring them back after signing in.
 fn remember(req: &HttpRequest, session: &UserSession) -> Result<(), AppError> {
     if req.method() == actix_web::http::Method::GET {
@@ -285,7 +292,7 @@ fn remember(req: &HttpRequest, session: &UserSession) -> Result<(), AppError> {
 
 /// The signed-in user, whether both factors were given, and whether the session is an invitation.
 async fn load_any(req: &HttpRequest) -> Result<(UserRow, UserSession, bool, bool), AppError> {
-    let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
+    let state = app_state(req)?;
     let session = UserSession::from_request(req);
     let (user_id, full, invited) = match session.level(&state, now()) {
         AuthLevel::Anonymous => {
@@ -354,7 +361,7 @@ impl FromRequest for SteppedUp {
         let req = req.clone();
         Box::pin(async move {
             let (user, session, full) = load_user(&req).await?;
-            let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
+            let state = app_state(&req)?;
             let window = i64::from(state.policy().await?.step_up_minutes) * 60;
             if !full || !session.recently_verified(now(), window) {
                 remember(&req, &session)?;

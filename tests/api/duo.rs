@@ -19,7 +19,7 @@ async fn add_application(app: &TestApp, name: &str) -> Client {
     let keys = twofold::secrets::Keys::new(
         &twofold::secrets::MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap(),
     );
-    let sealed = keys.seal(&format!("app-secret:{id}"), skey.as_bytes());
+    let sealed = keys.seal(&format!("app-secret:{id}"), skey.as_bytes()).unwrap();
     twofold::store::applications::insert(&app.db, &id, name, "auth-api", &ikey, &sealed, now()).await.unwrap();
     Client { ikey, skey }
 }

@@ -211,7 +211,7 @@ impl TestApp {
         let name = Username::parse(username).unwrap();
         let email = Email::parse(&format!("{username}@example.edu")).unwrap();
         let display = DisplayName::parse(&format!("{username} Tester")).unwrap();
-        let hash = twofold::passwords::hash(&Password::parse(PASSWORD).unwrap());
+        let hash = twofold::passwords::hash(&Password::parse(PASSWORD).unwrap()).unwrap();
         let new = NewUser {
             username: &name,
             email: &email,

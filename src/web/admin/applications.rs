@@ -110,7 +110,7 @@ pub async fn add_post(
     }
     let id = crate::secrets::new_id();
     let (ikey, skey) = (new_integration_key(), new_secret_key());
-    let sealed = state.keys.seal(&format!("app-secret:{id}"), skey.as_bytes());
+    let sealed = state.keys.seal(&format!("app-secret:{id}"), skey.as_bytes())?;
     store::applications::insert(&state.db, &id, &name, &form.kind, &ikey, &sealed, now()).await?;
     audit(&state, &req, &staff, "application.added", &format!("{name} ({ikey}) by {}", staff.user.username)).await?;
     html(StatusCode::OK, &keys_page(&state, &staff, name, ikey, skey))
@@ -131,7 +131,7 @@ pub async fn rotate_post(
     store::applications::set_secret(
         &state.db,
         &app.id,
-        &state.keys.seal(&format!("app-secret:{}", app.id), skey.as_bytes()),
+        &state.keys.seal(&format!("app-secret:{}", app.id), skey.as_bytes())?,
     )
     .await?;
     audit(&state, &req, &staff, "application.rotated", &format!("{} by {}", app.integration_key, staff.user.username))

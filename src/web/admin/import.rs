@@ -151,7 +151,7 @@ pub async fn upload_post(
     let counts = store::import::preview(&state.db, &rows).await?;
     let id = crate::secrets::new_id();
     let t = now();
-    store::import::hold(&state.db, &id, &staff.user.id, &state.keys.seal(&sealed_context(&id), text.as_bytes()), t)
+    store::import::hold(&state.db, &id, &staff.user.id, &state.keys.seal(&sealed_context(&id), text.as_bytes())?, t)
         .await?;
     p.preview =
         Some(Preview { id, total: rows.len(), created: counts.created, updated: counts.updated, rows: views(&rows) });

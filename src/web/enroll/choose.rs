@@ -176,7 +176,7 @@ pub async fn install_post(
     _f: CsrfForm<InstallForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Install).await?;
-    let sealed = state.keys.seal(&seed_context(&auth.user.id), TotpSeed::generate().as_bytes());
+    let sealed = state.keys.seal(&seed_context(&auth.user.id), TotpSeed::generate().as_bytes())?;
     let change = StepChange { totp_secret: Some(&sealed), ..StepChange::default() };
     advance(&state, &row, EnrollStep::Install, EnrollStep::Activate, change).await
 }

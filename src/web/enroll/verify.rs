@@ -70,12 +70,13 @@ fn activate_page(
     let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(&auth.user.id), sealed)?);
     let issuer = state.settings.institution.name.clone();
     let account = auth.user.username.clone();
-    let otpauth = seed.otpauth_uri(&issuer, &account);
+    let otpauth =
+        seed.otpauth_uri(&issuer, &account).map_err(|e| AppError::Internal(anyhow::anyhow!("otpauth URI: {e}")))?;
     Ok(ActivatePage {
         chrome: chrome(state, auth),
         step: 4,
         steps: EnrollStep::COUNT,
-        qr: qr_svg_data_uri(&otpauth),
+        qr: qr_svg_data_uri(&otpauth).map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?,
         otpauth,
         key: seed.base32_grouped(),
         issuer,
