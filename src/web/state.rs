@@ -1,8 +1,8 @@
 //! Shared application state handed to every handler (no globals): database, settings, keys.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use url::Url;
 
@@ -23,7 +23,12 @@ pub struct AppState {
     /// The institution's logo, when configured.
     pub logo: Option<Logo>,
     pub mailer: Arc<Mailer>,
+    /// The last policy read and when (see `policy`).
+    pub policy_cache: Mutex<Option<(Instant, Policy)>>,
 }
+
+/// How long one instance reuses the policy it read.
+pub const POLICY_TTL: Duration = Duration::from_secs(2);
 
 impl AppState {
     /// Cookies are marked Secure (and use the `__Host-` prefix) when users reach us over TLS.
@@ -32,14 +37,32 @@ impl AppState {
     }
 
     /// The policy in force now: the configuration's defaults with the console's saved rules.
+    /// Read at most once per `POLICY_TTL` per instance (a page asks for it several times); a
+    /// change saved here is seen at once, one saved on another instance within the TTL.
     pub async fn policy(&self) -> Result<Policy, StoreError> {
+        if let Ok(cache) = self.policy_cache.lock()
+            && let Some((at, policy)) = cache.as_ref()
+            && at.elapsed() < POLICY_TTL
+        {
+            return Ok(policy.clone());
+        }
         let mut policy = Policy::defaults(&self.settings);
         for (key, value) in store::policies::all(&self.db).await? {
             if let Err(e) = policy.set(&key, &value) {
                 tracing::warn!(key = %key, error = %e, "ignoring a saved policy rule");
             }
         }
+        if let Ok(mut cache) = self.policy_cache.lock() {
+            *cache = Some((Instant::now(), policy.clone()));
+        }
         Ok(policy)
+    }
+
+    /// Forgets the cached policy (after saving a change).
+    pub fn forget_policy(&self) {
+        if let Ok(mut cache) = self.policy_cache.lock() {
+            *cache = None;
+        }
     }
 
     /// The hostname applications sign (Duo APIs): configured, or the public URL's host.

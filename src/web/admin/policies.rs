@@ -126,6 +126,7 @@ pub async fn policies_post(
         let t = now();
         let rules: Vec<(&str, String)> = changes.iter().map(|(k, _, new)| (*k, new.clone())).collect();
         store::policies::save(&state.db, &rules, &staff.user.id, t).await?;
+        state.forget_policy();
         let ip = client_ip(&req);
         for (key, old, new) in &changes {
             let detail = format!("{key}: {old} → {new} (by {})", staff.user.username);
