@@ -137,3 +137,19 @@ pub async fn take_held(db: &Db, id: &str, created_by: &str, now: i64) -> Result<
     // Single use: of two confirmations at once, only the one that deleted the row proceeds.
     Ok(row.map(|r| r.0).filter(|_| gone.rows_affected() == 1))
 }
+
+/// Every imported group with its number of members, by name.
+pub async fn groups(db: &Db) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as("SELECT group_name, COUNT(*) FROM user_groups GROUP BY group_name ORDER BY group_name")
+        .fetch_all(db.pool())
+        .await?)
+}
+
+/// The ids of a group's members.
+pub async fn members_of(db: &Db, group: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT user_id FROM user_groups WHERE group_name = $1 ORDER BY user_id")
+        .bind(group)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}

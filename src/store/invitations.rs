@@ -71,3 +71,14 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<InvitationRow>, StoreErro
     .fetch_all(db.pool())
     .await?)
 }
+
+/// True when the user holds an invitation that can still be used.
+pub async fn has_usable(db: &Db, user_id: &str, now: i64) -> Result<bool, StoreError> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM invitations WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(user_id)
+            .bind(now)
+            .fetch_one(db.pool())
+            .await?;
+    Ok(n > 0)
+}

@@ -88,6 +88,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}/status", web::post().to(admin::status_post))
         .route("/admin/users/{id}/invite", web::post().to(admin::invite_post))
         .route("/admin/invitations", get().to(admin::invitations_get))
+        .route("/admin/invitations/group", web::post().to(admin::group_invite_post))
         .route("/admin/users/{id}/passcode", get().to(admin::passcode_get))
         .route("/admin/users/{id}/passcode", web::post().to(admin::passcode_post))
         .route("/admin/users/{id}/devices/{device}/disable", web::post().to(admin::device_disable_post))

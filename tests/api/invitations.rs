@@ -115,3 +115,49 @@ async fn ordinary_users_cannot_send_invitations() {
     assert_eq!(app.post_form(&format!("/admin/users/{bob}/invite"), &[]).await.status(), 403);
     assert_eq!(app.get("/admin/invitations").await.status(), 403);
 }
+
+#[tokio::test]
+async fn a_group_is_invited_once_and_only_members_who_never_enrolled_get_a_link() {
+    let app = spawn_app().await;
+    for name in ["ada", "bob", "carol", "dan"] {
+        app.add_user(name).await;
+    }
+    let ids: Vec<String> = user_ids(&app, &["ada", "bob", "carol", "dan"]).await;
+    for id in &ids[..3] {
+        app.sql(&format!("INSERT INTO user_groups (user_id, group_name) VALUES ('{id}', 'staff')")).await;
+    }
+    app.sql(&format!("UPDATE users SET enrolled_at = 1 WHERE id = '{}'", ids[1])).await;
+    app.sql(&format!("UPDATE users SET status = 'disabled' WHERE id = '{}'", ids[2])).await;
+    let staff = desk(&app).await;
+    let page = staff.get_html("/admin/invitations").await;
+    assert!(page.contains("Invite a group") && page.contains("staff (3 members)"), "{page}");
+
+    let r = staff.post_form("/admin/invitations/group", &[("group", "staff")]).await;
+    assert_eq!(location(&r), "/admin/invitations?group=staff&sent=1&skipped=2");
+    let page = staff.get_html(&location(&r)).await;
+    assert!(page.contains("Sent 1 invitation to members of staff. 2 members were skipped"), "{page}");
+    assert_eq!(invitation_links(&app, "ada@example.edu").await.len(), 1);
+    for other in ["bob@example.edu", "carol@example.edu", "dan@example.edu"] {
+        assert!(invitation_links(&app, other).await.is_empty(), "{other}");
+    }
+    // Again: ada's invitation still works, so nobody is mailed twice.
+    let r = staff.post_form("/admin/invitations/group", &[("group", "staff")]).await;
+    assert_eq!(location(&r), "/admin/invitations?group=staff&sent=0&skipped=3");
+    assert_eq!(invitation_links(&app, "ada@example.edu").await.len(), 1);
+    let log = app.table_text("audit_log", &["event", "detail"]).await;
+    assert!(log.contains("invitation.group_sent") && log.contains("group staff: 1 sent, 2 skipped"), "{log}");
+
+    let r = staff.post_form("/admin/invitations/group", &[("group", "nobody")]).await;
+    assert_eq!(r.status(), 422);
+    let plain = app.other_browser();
+    plain.signed_in_user("erin").await;
+    assert_eq!(plain.post_form("/admin/invitations/group", &[("group", "staff")]).await.status(), 403);
+}
+
+async fn user_ids(app: &TestApp, names: &[&str]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for name in names {
+        ids.push(user_id(app, name).await);
+    }
+    ids
+}

@@ -20,7 +20,7 @@ pub use audit::{audit_csv_get, audit_get};
 pub use dashboard::dashboard_get;
 pub use fraud::{fraud_get, fraud_post};
 pub use import::{commit_post as import_commit_post, import_get, upload_post as import_upload_post};
-pub use invitations::{invitations_get, invite_post};
+pub use invitations::{group_invite_post, invitations_get, invite_post};
 pub use outbox::outbox_get;
 pub use passcodes::{passcode_get, passcode_post};
 pub use policies::{policies_get, policies_post};
