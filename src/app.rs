@@ -16,8 +16,9 @@ use url::Url;
 
 use crate::channels::mail::Mailer;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::secrets::{Keys, MasterKey};
-use crate::store::{self, Backend, Db};
+use crate::store::{self, Backend, Db, EventSink};
 use crate::web::session::DbSessionStore;
 use crate::web::state::{AppState, now};
 use crate::web::{request_span, routes, same_origin_only, security_headers, setup};
@@ -57,7 +58,9 @@ fn backend_name(url: &str) -> &'static str {
 
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
+    metrics_server: Option<Server>,
     state: web::Data<AppState>,
     setup_link: Option<String>,
 }
@@ -73,15 +76,39 @@ impl Application {
             None => Url::parse(&format!("http://{address}"))?,
         };
         let logo = settings.institution.logo_file.as_deref().map(crate::config::Logo::load).transpose()?;
-        let mailer = Arc::new(Mailer::new(&settings.mail)?);
+        let metrics = Arc::new(Metrics::new());
+        let counted = metrics.clone();
+        let db = db.with_event_sink(EventSink::new(move |event, outcome| counted.observe_event(event, outcome)));
+        let mailer = Arc::new(Mailer::new(&settings.mail)?.count_failures_in(metrics.mail_failures.clone()));
         mailer.clone().spawn_sender(db.clone(), keys.clone());
-        let state =
-            web::Data::new(AppState { db, settings, keys, public_url, logo, mailer, policy_cache: Default::default() });
+        let metrics_listener = match settings.metrics.bind_addr().map_err(anyhow::Error::msg)? {
+            Some(addr) if settings.metrics.enabled => {
+                Some(TcpListener::bind(addr).with_context(|| format!("binding metrics.bind {addr}"))?)
+            }
+            _ => None,
+        };
+        let metrics_port = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?.map(|a| a.port());
+        let state = web::Data::new(AppState {
+            db,
+            settings,
+            keys,
+            public_url,
+            logo,
+            mailer,
+            policy_cache: Default::default(),
+            metrics,
+        });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;
+        let metrics_server = metrics_listener.map(|l| metrics_server(state.clone(), l)).transpose()?;
         spawn_housekeeping(state.db.clone());
-        Ok(Self { port: address.port(), server, state, setup_link })
+        Ok(Self { port: address.port(), metrics_port, server, metrics_server, state, setup_link })
+    }
+
+    /// The port of the separate metrics listener (`metrics.bind`), when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn port(&self) -> u16 {
@@ -106,9 +133,20 @@ impl Application {
         self.state.db.backend()
     }
 
-    /// Serves until SIGINT/SIGTERM; in-flight requests are allowed to finish.
+    /// Serves until SIGINT/SIGTERM; in-flight requests are allowed to finish (up to 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics_server {
+            None => self.server.await,
+            Some(metrics) => {
+                // The metrics listener lives as long as the main one.
+                let handle = metrics.handle();
+                let metrics = tokio::spawn(metrics);
+                let served = self.server.await;
+                handle.stop(true).await;
+                let _ = metrics.await;
+                served
+            }
+        }
     }
 }
 
@@ -145,6 +183,15 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
     if let Some(n) = workers {
         http = http.workers(n);
     }
+    Ok(http.listen(listener)?.run())
+}
+
+/// The separate metrics listener: `/metrics`, `/healthz` and `/readyz`, nothing else.
+fn metrics_server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Server> {
+    let http = HttpServer::new(move || App::new().app_data(state.clone()).configure(crate::web::ops::metrics_routes))
+        .workers(1)
+        .shutdown_timeout(5)
+        .disable_signals();
     Ok(http.listen(listener)?.run())
 }
 

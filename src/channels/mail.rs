@@ -8,6 +8,7 @@ use std::time::Duration;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Notify;
 
 use crate::config::{MailMode, MailSettings, SmtpSecurity};
@@ -26,6 +27,8 @@ pub struct Mailer {
     from: Mailbox,
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     wake: Notify,
+    /// Failed delivery attempts, for the metrics.
+    failures: Counter,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -61,7 +64,13 @@ impl Mailer {
                 Some(builder.build())
             }
         };
-        Ok(Self { mode: settings.mode, from, transport, wake: Notify::new() })
+        Ok(Self { mode: settings.mode, from, transport, wake: Notify::new(), failures: Counter::default() })
+    }
+
+    /// Counts failed delivery attempts in `counter` (the server's metrics).
+    pub fn count_failures_in(mut self, counter: Counter) -> Self {
+        self.failures = counter;
+        self
     }
 
     pub fn is_simulator(&self) -> bool {
@@ -131,6 +140,7 @@ impl Mailer {
             Err(error) => {
                 let retry = (row.attempts < MAX_ATTEMPTS).then(|| t + backoff_seconds(row.attempts));
                 tracing::warn!(message = %row.id, attempt = row.attempts, %error, "mail delivery failed");
+                self.failures.inc();
                 store::outbox::mark_failed(db, &row.id, &error, retry).await?;
             }
         }

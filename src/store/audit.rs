@@ -96,6 +96,7 @@ pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
     .bind(e.application)
     .execute(db.pool())
     .await?;
+    db.events.tell(e.event, e.outcome.as_str());
     Ok(())
 }
 

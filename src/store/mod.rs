@@ -21,6 +21,7 @@ pub mod trusted_browsers;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -58,6 +59,32 @@ impl StoreError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    pub(crate) events: EventSink,
+}
+
+/// Told the name and outcome of each audit event once it is stored (the server counts them as
+/// metrics); nothing by default, e.g. in command-line tools.
+#[derive(Clone, Default)]
+pub struct EventSink(Option<Arc<EventFn>>);
+
+type EventFn = dyn Fn(&str, &str) + Send + Sync;
+
+impl EventSink {
+    pub fn new(f: impl Fn(&str, &str) + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(f)))
+    }
+
+    pub(crate) fn tell(&self, event: &str, outcome: &str) {
+        if let Some(f) = &self.0 {
+            f(event, outcome);
+        }
+    }
+}
+
+impl std::fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "EventSink(set)" } else { "EventSink(none)" })
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -95,7 +122,18 @@ impl Db {
             // WAL is a property of the database file: set once, kept across connections.
             pool.execute("PRAGMA journal_mode = WAL;").await?;
         }
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, events: EventSink::default() })
+    }
+
+    /// This handle, telling `events` of every audit event it stores.
+    pub fn with_event_sink(mut self, events: EventSink) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// True when the database answers a trivial query (readiness).
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so instances may race safely).

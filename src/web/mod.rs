@@ -9,6 +9,7 @@ pub(crate) mod enroll;
 pub(crate) mod invite;
 mod login;
 pub mod notices;
+pub mod ops;
 pub(crate) mod prompt;
 mod recover;
 pub mod session;
@@ -33,7 +34,7 @@ use crate::error::{self, AppError};
 use state::AppState;
 
 /// A GET route that answers HEAD too (monitors and link checkers send HEAD; GET never changes state).
-fn get() -> actix_web::Route {
+pub(crate) fn get() -> actix_web::Route {
     web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
 }
 
@@ -112,7 +113,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/v2/auth_status", get().to(duo::auth_status_get))
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
-        .route("/healthz", get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))
+        .route("/healthz", get().to(ops::healthz))
+        .route("/readyz", get().to(ops::readyz))
+        .route("/metrics", get().to(ops::metrics_get))
         .default_service(web::to(not_found));
 }
 
@@ -221,11 +224,20 @@ pub async fn request_span(
     let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
     let span = tracing::info_span!("request", method = %req.method(), route = %route);
     let started = Instant::now();
+    let method = req.method().clone();
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
     let result = next.call(req).instrument(span.clone()).await;
     let _guard = span.enter();
+    let status = match &result {
+        Ok(res) => res.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
     match &result {
-        Ok(res) => tracing::info!(status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served"),
-        Err(e) => tracing::info!(status = e.as_response_error().status_code().as_u16(), "refused"),
+        Ok(_) => tracing::info!(status, ms = started.elapsed().as_millis() as u64, "served"),
+        Err(_) => tracing::info!(status, "refused"),
+    }
+    if let Some(metrics) = metrics {
+        metrics.observe_request(method.as_str(), &route, status, started.elapsed().as_secs_f64());
     }
     result
 }

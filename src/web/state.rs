@@ -9,6 +9,7 @@ use url::Url;
 use crate::channels::mail::Mailer;
 
 use crate::config::{Logo, Settings};
+use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::secrets::Keys;
 use crate::store::Db;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// The last policy read and when (see `policy`).
     pub policy_cache: Mutex<Option<(Instant, Policy)>>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// How long one instance reuses the policy it read.
