@@ -8,12 +8,12 @@ use sha2::Digest;
 
 use crate::helpers::{TestApp, now, spawn_app};
 
-struct Client {
-    ikey: String,
-    skey: String,
+pub(crate) struct Client {
+    pub(crate) ikey: String,
+    pub(crate) skey: String,
 }
 
-async fn add_application(app: &TestApp, name: &str) -> Client {
+pub(crate) async fn add_application(app: &TestApp, name: &str) -> Client {
     let id = twofold::secrets::new_id();
     let (ikey, skey) = (twofold::duo::keys::new_integration_key(), twofold::duo::keys::new_secret_key());
     let keys = twofold::secrets::Keys::new(
@@ -49,7 +49,7 @@ fn rfc2822(offset: i64) -> String {
 }
 
 #[derive(Clone, Copy)]
-enum Sig {
+pub(crate) enum Sig {
     V2Sha1,
     V2Sha512,
     V5,
@@ -74,7 +74,7 @@ impl Client {
 
     /// Sends a signed request the way duo_client does: v2 with form/query params, v5 with a JSON
     /// body for POST. Returns (HTTP status, parsed JSON).
-    async fn call(
+    pub(crate) async fn call(
         &self,
         app: &TestApp,
         method: &str,

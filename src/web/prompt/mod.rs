@@ -222,6 +222,10 @@ async fn succeed(
 ) -> Result<HttpResponse, AppError> {
     store::users::reset_failures(&state.db, &auth.user.id).await?;
     store::users::touch_login(&state.db, &auth.user.id, t).await?;
+    // Begun by an application (Universal Prompt): back to it, never a portal session.
+    if let Some(back) = crate::web::duo::authorize::finish(req, state, &auth.user, (method, detail), t).await? {
+        return Ok(back);
+    }
     let was_signed_in = auth.full;
     auth.session.complete_second_factor(t)?;
     store::audit::record(
