@@ -27,3 +27,4 @@ mod setup;
 mod storage;
 mod trust;
 mod universal;
+mod universal_setup;
