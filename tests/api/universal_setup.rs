@@ -90,3 +90,31 @@ async fn a_user_without_a_device_enrols_inside_the_prompt_and_returns_to_the_app
     let refresh = r.headers()["refresh"].to_str().unwrap().to_string();
     assert!(refresh.starts_with(&format!("0; url={REDIRECT}?code=")), "plain `code` when asked: {refresh}");
 }
+
+/// Even if some factor's code upgraded the session, a session begun by an application never
+/// counts as signed in to the portal.
+#[tokio::test]
+async fn a_session_begun_by_an_application_never_reaches_the_portal() {
+    let app = spawn_app().await;
+    let web = add_web_app(&app, "Wiki", &[REDIRECT]).await;
+    app.add_user("ada").await;
+    let request = crate::universal::hs512(
+        &json!({
+            "scope": "openid", "redirect_uri": REDIRECT, "client_id": web.ikey, "iss": web.ikey,
+            "aud": app.address, "exp": now() + 300, "state": "s".repeat(40), "response_type": "code",
+            "duo_uname": "ada",
+        }),
+        &web.skey,
+    );
+    let browser = app.other_browser();
+    let r =
+        browser.get(&format!("/oauth/v1/authorize?response_type=code&client_id={}&request={request}", web.ikey)).await;
+    assert_eq!(location(&r), "/prompt");
+    app.edit_sessions(|m| {
+        m.insert("level".into(), "\"full\"".into());
+        m.insert("mfa_at".into(), now().to_string());
+    })
+    .await;
+    assert_eq!(browser.get("/settings").await.status(), 303);
+    assert_eq!(browser.get("/prompt/trust").await.status(), 303);
+}

@@ -137,6 +137,10 @@ type Answer = (&'static str, &'static str, &'static str);
 
 async fn auth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
     let signed = signed::verify(req, body, state).await?;
+    // duo_client's `enroll_status` posts here (not to /enroll_status): answer it the same way.
+    if signed.param("factor").is_none() && signed.param("activation_code").is_some() {
+        return super::enroll::status(state, &signed).await;
+    }
     let factor = signed.param("factor").ok_or_else(|| Fail::missing("factor"))?.to_string();
     let user = find_user(state, &signed).await?.ok_or_else(|| Fail::invalid("username"))?;
     let answer = match factor.as_str() {

@@ -67,6 +67,7 @@ async fn enroll(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
         "activation_code": code,
         "activation_url": link,
         "expiration": now() + valid,
+        "valid_secs": valid,
         "user_id": user.id,
         "username": user.username,
     })))
@@ -76,20 +77,26 @@ pub async fn enroll_status_post(req: HttpRequest, body: web::Bytes, state: web::
     respond(
         async {
             let signed = signed::verify(&req, &body, &state).await?;
-            let user_id = signed.param("user_id").ok_or_else(|| Fail::missing("user_id"))?;
-            let code = signed.param("activation_code").ok_or_else(|| Fail::missing("activation_code"))?;
-            let found = store::invitations::status(&state.db, &state.keys.hash_token(code), user_id).await?;
-            let enrolled = store::users::by_id(&state.db, user_id).await?.is_some_and(|u| u.enrolled_at.is_some());
-            let answer = match found {
-                Some((Some(_), _)) if enrolled => "success",
-                Some((None, expires_at)) if expires_at <= now() => "invalid",
-                Some(_) => "waiting",
-                None => "invalid",
-            };
-            Ok(ok(json!(answer)))
+            status(&state, &signed).await
         }
         .await,
     )
+}
+
+/// `"success"` once the user used the link and stored a device, `"waiting"` before, `"invalid"`
+/// for an unknown code, another user's, or an unused one that expired.
+pub(super) async fn status(state: &AppState, signed: &Signed) -> ApiResult {
+    let user_id = signed.param("user_id").ok_or_else(|| Fail::missing("user_id"))?;
+    let code = signed.param("activation_code").ok_or_else(|| Fail::missing("activation_code"))?;
+    let found = store::invitations::status(&state.db, &state.keys.hash_token(code), user_id).await?;
+    let enrolled = store::users::by_id(&state.db, user_id).await?.is_some_and(|u| u.enrolled_at.is_some());
+    let answer = match found {
+        Some((Some(_), _)) if enrolled => "success",
+        Some((None, expires_at)) if expires_at <= now() => "invalid",
+        Some(_) => "waiting",
+        None => "invalid",
+    };
+    Ok(ok(json!(answer)))
 }
 
 /// The activation link as a QR code (`activation_barcode`), while the invitation can be used.
