@@ -209,6 +209,10 @@ async fn authorize_refuses_requests_it_cannot_trust() {
     );
     refused(short_nonce, "short nonce").await;
 
+    let log = app.table_text("audit_log", &["event", "outcome", "detail", "application"]).await;
+    assert!(log.contains("refused: The request is not signed by the application"), "{log}");
+    assert!(log.contains("has not registered") && log.contains("Wiki"), "audited with the application");
+
     // A user Twofold does not know goes back to the application with access_denied and the state.
     let r = app.other_browser().get(&web.authorize_path(&web.request_jwt(&app, json!({"duo_uname": "nobody"})))).await;
     let back = location(&r);
@@ -230,6 +234,8 @@ async fn the_prompt_sends_the_user_back_with_a_code_that_is_exchanged_once() {
 
     let (status, body) = web.token(&app, &code, REDIRECT, &"z".repeat(40)).await;
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "wrong client secret");
+    let log = app.table_text("audit_log", &["event", "detail"]).await;
+    assert!(log.contains("universal.token") && log.contains("invalid_client"), "{log}");
     let (status, body) = other.token(&app, &code, REDIRECT, &other.skey).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "another application's code");
 

@@ -64,36 +64,63 @@ async fn audit(
     Ok(store::audit::record(&state.db, e, now()).await?)
 }
 
-/// The application, and what it asks for, once the request JWT and its redirect URI check out.
-async fn check(state: &AppState, query: &[(String, String)]) -> Result<(ApplicationRow, AuthorizeRequest), AppError> {
-    let p = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    if p("response_type") != Some("code") {
+fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The web application named by `client_id`, with its secret key.
+async fn named_app(state: &AppState, query: &[(String, String)]) -> Result<(ApplicationRow, String), AppError> {
+    if param(query, "response_type") != Some("code") {
         return Err(refused("The request must ask for a code (response_type=code)"));
     }
-    let client_id = p("client_id").ok_or_else(|| refused("The request names no application (client_id)"))?;
-    let (app, secret) = web_app(state, client_id)
+    let client_id = param(query, "client_id").ok_or_else(|| refused("The request names no application (client_id)"))?;
+    web_app(state, client_id)
         .await
         .map_err(|_| AppError::Internal(anyhow::anyhow!("application lookup failed")))?
-        .ok_or_else(|| refused("No web application has this client id"))?;
-    let token = p("request").ok_or_else(|| refused("The request has no signed request parameter"))?;
-    let claims = jwt::verify(token, &secret).map_err(|_| refused("The request is not signed by the application"))?;
+        .ok_or_else(|| refused("No web application has this client id"))
+}
+
+/// What the application asks for, once the request JWT and its redirect URI check out; otherwise
+/// the reason (shown, and audited with the application).
+async fn requested(
+    state: &AppState,
+    query: &[(String, String)],
+    app: &ApplicationRow,
+    secret: &str,
+) -> Result<Result<AuthorizeRequest, String>, AppError> {
+    let Some(token) = param(query, "request") else {
+        return Ok(Err("The request has no signed request parameter".into()));
+    };
+    let Ok(claims) = jwt::verify(token, secret) else {
+        return Ok(Err("The request is not signed by the application".into()));
+    };
     let aud = super::universal::audiences(state, "");
-    let request = rules::check_request(&claims, client_id, &aud, p("nonce"), now()).map_err(|why| {
-        let mut m = why.to_string();
-        m[..1].make_ascii_uppercase();
-        refused(&m)
-    })?;
+    let request = match rules::check_request(&claims, &app.integration_key, &aud, param(query, "nonce"), now()) {
+        Ok(r) => r,
+        Err(why) => {
+            let mut m = why.to_string();
+            m[..1].make_ascii_uppercase();
+            return Ok(Err(m));
+        }
+    };
     let registered = store::applications::redirect_uris(&state.db, &app.id).await?;
     if !registered.contains(&request.redirect_uri) {
-        return Err(refused("The application asked to return to an address it has not registered"));
+        return Ok(Err("The application asked to return to an address it has not registered".into()));
     }
-    Ok((app, request))
+    Ok(Ok(request))
 }
 
 pub async fn authorize_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let query: Vec<(String, String)> =
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
-    let (app, request) = check(&state, &query).await?;
+    let (app, secret) = named_app(&state, &query).await?;
+    let request = match requested(&state, &query, &app, &secret).await? {
+        Ok(r) => r,
+        Err(why) => {
+            audit(&state, &req, &app, None, Outcome::Failure, &format!("refused: {why}")).await?;
+            return Err(refused(&why));
+        }
+    };
     if let Err(fail) = limits::count(&state, &app).await {
         return Ok(fail.response());
     }

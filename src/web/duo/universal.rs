@@ -48,20 +48,27 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
 }
 
-/// The application and the audience it signed, once its client assertion checks out.
+/// The application and the audience it signed, once its client assertion checks out; otherwise
+/// the reason, with the application when the client id names one.
 async fn authenticate(
     state: &AppState,
     client_id: &str,
     assertion: &str,
     path: &str,
-) -> Result<(ApplicationRow, String, String), &'static str> {
-    let (app, secret) = web_app(state, client_id).await.map_err(|_| "internal error")?.ok_or("unknown client_id")?;
-    let claims =
-        jwt::verify(assertion, &secret).map_err(|_| "the client assertion is not signed with the client secret")?;
+) -> Result<(ApplicationRow, String, String), (Option<ApplicationRow>, &'static str)> {
+    let (app, secret) =
+        web_app(state, client_id).await.map_err(|_| (None, "internal error"))?.ok_or((None, "unknown client_id"))?;
+    let Ok(claims) = jwt::verify(assertion, &secret) else {
+        return Err((Some(app), "the client assertion is not signed with the client secret"));
+    };
     let aud = audiences(state, path);
-    rules::check_assertion(&claims, client_id, &aud, now())?;
-    let issuer = rules::audience(&claims, &aud).ok_or("aud is not this endpoint")?;
-    Ok((app, secret, issuer))
+    if let Err(why) = rules::check_assertion(&claims, client_id, &aud, now()) {
+        return Err((Some(app), why));
+    }
+    match rules::audience(&claims, &aud) {
+        Some(issuer) => Ok((app, secret, issuer)),
+        None => Err((Some(app), "aud is not this endpoint")),
+    }
 }
 
 pub async fn health_check_post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
@@ -105,9 +112,15 @@ async fn token(p: &[(String, String)], state: &AppState) -> Result<HttpResponse,
     else {
         return Err(bad("client_id, code, redirect_uri and client_assertion are required"));
     };
-    let (app, secret, issuer) = authenticate(state, client_id, assertion, TOKEN_PATH)
-        .await
-        .map_err(|why| oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", why))?;
+    let (app, secret, issuer) = match authenticate(state, client_id, assertion, TOKEN_PATH).await {
+        Ok(found) => found,
+        Err((app, why)) => {
+            if let Some(app) = app {
+                audit(state, &app, None, AuditOutcome::Failure, &format!("invalid_client: {why}")).await?;
+            }
+            return Err(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", why));
+        }
+    };
     limits::count(state, &app).await.map_err(|f| f.response())?;
     let t = now();
     let invalid_grant =
