@@ -227,6 +227,11 @@ impl UserSession {
         self.0.get::<bool>(REPLACING).ok().flatten().unwrap_or(false)
     }
 
+    /// The application flow this session was begun for (`APPLICATION_FLOW`), if any.
+    pub fn application_flow<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.0.get::<T>(APPLICATION_FLOW).ok().flatten()
+    }
+
     pub fn logout(&self) {
         self.0.purge();
     }

@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
-use crate::browser_steps::{Screenshots, click_button, csp_violations, expect_heading, fill};
+use crate::browser_steps::{Screenshots, click_button, csp_violations, expect_heading, fill, main_text};
 use crate::helpers::{PASSWORD, location, now, spawn_app};
 use crate::universal::add_web_app;
 use crate::webdriver::ChromeDriver;
@@ -123,6 +123,7 @@ async fn a_web_application_using_duos_universal_client_signs_ada_in_through_twof
     let b = &browser;
     b.goto(&format!("http://127.0.0.1:{port}/login?user=ada")).await;
     expect_heading(b, "Choose an authentication method").await;
+    assert!(main_text(b).await.contains("Verify it's you to continue to Wiki."));
     shots.take(b, "40-universal-prompt").await;
     fill(b, "Passcode", &seed.code_at(now() as u64 + 30)).await;
     click_button(b, "Verify").await;

@@ -196,6 +196,12 @@ pub async fn finish(
     Ok(Some(see_other(&format!("/oauth/v1/continue?code={code}"))))
 }
 
+/// The name of the application a session's Universal Prompt continues to (shown on the prompt).
+pub async fn application_name(state: &AppState, session: &UserSession) -> Result<Option<String>, AppError> {
+    let Some(flow) = session.application_flow::<Flow>() else { return Ok(None) };
+    Ok(store::applications::by_id(&state.db, &flow.application_id).await?.map(|a| a.name))
+}
+
 /// Sends the browser back to the application with the code and state. Reads only; the code is
 /// exchanged (once) at `token`.
 pub async fn continue_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {

@@ -43,6 +43,8 @@ pub struct PromptPage {
     backup_codes: i64,
     locked: Option<String>,
     error: Option<String>,
+    /// The application a Universal Prompt sign-in continues to.
+    application: Option<String>,
 }
 
 csrf_form!(PasscodeForm { passcode: String });
@@ -126,6 +128,7 @@ async fn page(
         backup_codes: methods.backup_codes,
         locked: lock_message(state, &auth.user, now()).await?,
         error,
+        application: crate::web::duo::authorize::application_name(state, &auth.session).await?,
     })
 }
 
