@@ -213,6 +213,10 @@ fn spawn_housekeeping(db: Db) {
             if let Err(e) = store::login_failures::purge_before(&db, now() - 86_400).await {
                 tracing::warn!(error = %e, "could not purge old password failures");
             }
+            // Universal Prompt codes live 60 seconds; keep a day for inspection, then drop them.
+            if let Err(e) = store::universal_codes::delete_old(&db, now()).await {
+                tracing::warn!(error = %e, "could not purge old Universal Prompt codes");
+            }
         }
     });
 }

@@ -52,6 +52,15 @@ pub enum AppCommand {
         /// auth-api (Auth API v2) or web (Universal Prompt).
         #[arg(long, default_value = "auth-api")]
         kind: String,
+        /// For web applications: where the Universal Prompt may send users back (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+    },
+    /// Replace a web application's redirect URIs.
+    RedirectUris {
+        integration_key: String,
+        #[arg(required = true)]
+        uris: Vec<String>,
     },
     /// List applications.
     List,
@@ -325,9 +334,13 @@ async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
         }
     };
     match cmd {
-        AppCommand::Add { name, kind } => {
+        AppCommand::Add { name, kind, redirect_uris } => {
             if !matches!(kind.as_str(), "auth-api" | "web") {
                 bail!("unknown kind `{kind}` (use auth-api or web)");
+            }
+            let uris = checked_redirect_uris(&redirect_uris)?;
+            if kind == "web" && uris.is_empty() {
+                bail!("a web application needs at least one --redirect-uri (where users return after the prompt)");
             }
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 100 {
@@ -337,6 +350,7 @@ async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
             let (ikey, skey) = (new_integration_key(), new_secret_key());
             let sealed = keys.seal(&format!("app-secret:{id}"), skey.as_bytes())?;
             store::applications::insert(&db, &id, name, &kind, &ikey, &sealed, t).await?;
+            store::applications::set_redirect_uris(&db, &id, &uris).await?;
             store::audit::record(
                 &db,
                 Event::new("application.added", Outcome::Info).detail(&format!("{name} ({ikey})")),
@@ -348,6 +362,22 @@ async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
             println!("Secret key: {skey}");
             println!("API hostname: {}", api_hostname(&settings)?);
             println!("The secret key is shown only now; keep it like a password.");
+        }
+        AppCommand::RedirectUris { integration_key, uris } => {
+            let a = find_app(integration_key).await?;
+            let uris = checked_redirect_uris(&uris)?;
+            store::applications::set_redirect_uris(&db, &a.id, &uris).await?;
+            store::audit::record(
+                &db,
+                Event::new("application.redirect_uris", Outcome::Info).detail(&format!(
+                    "{}: {}",
+                    a.integration_key,
+                    uris.join(" ")
+                )),
+                t,
+            )
+            .await?;
+            println!("Redirect URIs of {}: {}", a.name, uris.join(" "));
         }
         AppCommand::List => {
             let apps = store::applications::list(&db).await?;
@@ -377,4 +407,16 @@ async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
     }
     db.close().await;
     Ok(())
+}
+
+/// Redirect URIs as registered: https (or http on loopback), normalised, no duplicates.
+fn checked_redirect_uris(uris: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for uri in uris {
+        let parsed = crate::duo::universal::parse_redirect_uri(uri).map_err(|why| anyhow::anyhow!("{uri}: {why}"))?;
+        if !out.contains(&parsed) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
 }

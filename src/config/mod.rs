@@ -13,6 +13,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod applications;
+pub use applications::ApplicationsSettings;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -36,6 +39,8 @@ pub struct Settings {
     pub recovery: RecoverySettings,
     pub duo: DuoSettings,
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub applications: ApplicationsSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -185,6 +190,7 @@ impl Default for Settings {
             recovery: RecoverySettings { enabled: true, passcode_minutes: 60 },
             duo: DuoSettings { api_hostname: None, clock_skew_seconds: 300 },
             metrics: MetricsSettings::default(),
+            applications: ApplicationsSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),

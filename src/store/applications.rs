@@ -120,3 +120,44 @@ pub async fn request(
     .fetch_optional(db.pool())
     .await?)
 }
+
+/// The redirect URIs a web application may send users back to.
+pub async fn redirect_uris(db: &Db, application_id: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT uri FROM application_redirect_uris WHERE application_id = $1 ORDER BY uri")
+            .bind(application_id)
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Replaces an application's redirect URIs.
+pub async fn set_redirect_uris(db: &Db, application_id: &str, uris: &[String]) -> Result<(), StoreError> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("DELETE FROM application_redirect_uris WHERE application_id = $1")
+        .bind(application_id)
+        .execute(&mut *tx)
+        .await?;
+    for uri in uris {
+        sqlx::query("INSERT INTO application_redirect_uris (application_id, uri) VALUES ($1, $2)")
+            .bind(application_id)
+            .bind(uri)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_insert)?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<ApplicationRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1");
+    Ok(sqlx::query_as(&sql).bind(id).fetch_optional(db.pool()).await?)
+}
+
+/// Whether an async request reached a final state (anything but `waiting`).
+impl AuthRequestRow {
+    pub fn is_final(&self) -> bool {
+        self.result != "waiting"
+    }
+}

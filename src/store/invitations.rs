@@ -82,3 +82,12 @@ pub async fn has_usable(db: &Db, user_id: &str, now: i64) -> Result<bool, StoreE
             .await?;
     Ok(n > 0)
 }
+
+/// An invitation of `user_id` by its hash: (used at, expires at).
+pub async fn status(db: &Db, token_hash: &str, user_id: &str) -> Result<Option<(Option<i64>, i64)>, StoreError> {
+    Ok(sqlx::query_as("SELECT used_at, expires_at FROM invitations WHERE token_hash = $1 AND user_id = $2")
+        .bind(token_hash)
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?)
+}

@@ -15,9 +15,11 @@ pub mod meta;
 pub mod one_time_codes;
 pub mod outbox;
 pub mod policies;
+pub mod rate_limits;
 pub mod sessions;
 pub mod setup_tokens;
 pub mod trusted_browsers;
+pub mod universal_codes;
 pub mod users;
 
 use std::str::FromStr;

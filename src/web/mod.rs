@@ -111,6 +111,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/v2/preauth", web::post().to(duo::preauth_post))
         .route("/auth/v2/auth", web::post().to(duo::auth_post))
         .route("/auth/v2/auth_status", get().to(duo::auth_status_get))
+        .configure(duo::routes)
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(ops::healthz))

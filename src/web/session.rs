@@ -25,6 +25,9 @@ const CSRF: &str = "csrf";
 const WIZARD: &str = "wizard";
 const RETURN_TO: &str = "return_to";
 const REPLACING: &str = "replacing";
+/// Set on a session begun by an application's Universal Prompt request (`web::duo::authorize`):
+/// such a session never counts as fully signed in to the portal.
+pub const APPLICATION_FLOW: &str = "app_flow";
 
 /// actix-session storage backed by the `sessions` table.
 #[derive(Clone)]
@@ -224,6 +227,11 @@ impl UserSession {
         self.0.get::<bool>(REPLACING).ok().flatten().unwrap_or(false)
     }
 
+    /// The application flow this session was begun for (`APPLICATION_FLOW`), if any.
+    pub fn application_flow<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.0.get::<T>(APPLICATION_FLOW).ok().flatten()
+    }
+
     pub fn logout(&self) {
         self.0.purge();
     }
@@ -238,6 +246,11 @@ impl UserSession {
             (Some(_), _) if now >= started + absolute => {
                 self.0.purge();
                 AuthLevel::Anonymous
+            }
+            (Some(user_id), Some("full"))
+                if self.0.get::<serde_json::Value>(APPLICATION_FLOW).ok().flatten().is_some() =>
+            {
+                AuthLevel::Password { user_id }
             }
             (Some(user_id), Some("full")) => AuthLevel::Full { user_id },
             (Some(user_id), Some("password")) => AuthLevel::Password { user_id },

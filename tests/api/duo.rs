@@ -8,12 +8,12 @@ use sha2::Digest;
 
 use crate::helpers::{TestApp, now, spawn_app};
 
-struct Client {
-    ikey: String,
-    skey: String,
+pub(crate) struct Client {
+    pub(crate) ikey: String,
+    pub(crate) skey: String,
 }
 
-async fn add_application(app: &TestApp, name: &str) -> Client {
+pub(crate) async fn add_application(app: &TestApp, name: &str) -> Client {
     let id = twofold::secrets::new_id();
     let (ikey, skey) = (twofold::duo::keys::new_integration_key(), twofold::duo::keys::new_secret_key());
     let keys = twofold::secrets::Keys::new(
@@ -49,7 +49,7 @@ fn rfc2822(offset: i64) -> String {
 }
 
 #[derive(Clone, Copy)]
-enum Sig {
+pub(crate) enum Sig {
     V2Sha1,
     V2Sha512,
     V5,
@@ -74,7 +74,7 @@ impl Client {
 
     /// Sends a signed request the way duo_client does: v2 with form/query params, v5 with a JSON
     /// body for POST. Returns (HTTP status, parsed JSON).
-    async fn call(
+    pub(crate) async fn call(
         &self,
         app: &TestApp,
         method: &str,
@@ -290,6 +290,7 @@ async fn duos_official_python_client_works_against_twofold() {
     let app = spawn_app().await;
     let client = add_application(&app, "VPN").await;
     app.signed_in_user("ada").await;
+    app.add_user("newbie").await;
     let script = format!(
         r#"
 import json, duo_client
@@ -299,6 +300,10 @@ out["ping"] = auth.ping()
 out["check"] = auth.check()
 out["preauth"] = auth.preauth(username="ada")
 out["auth"] = auth.auth(factor="passcode", username="ada", passcode="000000")
+txid = auth.auth(factor="passcode", username="ada", passcode="000000", async_txn=True)["txid"]
+out["auth_status"] = auth.auth_status(txid)
+out["enroll"] = auth.enroll(username="newbie", valid_secs=600)
+out["enroll_status"] = auth.enroll_status(user_id=out["enroll"]["user_id"], activation_code=out["enroll"]["activation_code"])
 print(json.dumps(out))
 "#,
         ikey = client.ikey,
@@ -322,6 +327,12 @@ print(json.dumps(out))
     assert_eq!(out["preauth"]["result"], "auth");
     assert_eq!(out["preauth"]["devices"][0]["capabilities"][0], "mobile_otp");
     assert_eq!(out["auth"]["result"], "deny");
+    assert_eq!(out["auth_status"]["waiting"], false);
+    assert_eq!(out["auth_status"]["success"], false);
+    assert_eq!(out["auth_status"]["status"], "deny");
+    assert_eq!(out["enroll"]["username"], "newbie");
+    assert!(out["enroll"]["activation_url"].as_str().unwrap().contains("/invite/"));
+    assert_eq!(out["enroll_status"], "waiting");
 }
 
 /// The console's "Applications": add (keys shown once), rotate (the old key stops working), delete.

@@ -88,7 +88,7 @@ fn keys_page(state: &AppState, staff: &Staff, name: String, integration_key: Str
     }
 }
 
-csrf_form!(AddForm { name: String, kind: String });
+csrf_form!(AddForm { name: String, kind: String, redirect_uris: String });
 
 pub async fn add_post(
     req: HttpRequest,
@@ -108,10 +108,17 @@ pub async fn add_post(
         let page = list_page(&state, &staff, Some("Choose the kind of application.".into())).await?;
         return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
+    let uris = match redirect_uris(&form.kind, &form.redirect_uris) {
+        Ok(uris) => uris,
+        Err(message) => {
+            return html(StatusCode::UNPROCESSABLE_ENTITY, &list_page(&state, &staff, Some(message)).await?);
+        }
+    };
     let id = crate::secrets::new_id();
     let (ikey, skey) = (new_integration_key(), new_secret_key());
     let sealed = state.keys.seal(&format!("app-secret:{id}"), skey.as_bytes())?;
     store::applications::insert(&state.db, &id, &name, &form.kind, &ikey, &sealed, now()).await?;
+    store::applications::set_redirect_uris(&state.db, &id, &uris).await?;
     audit(&state, &req, &staff, "application.added", &format!("{name} ({ikey}) by {}", staff.user.username)).await?;
     html(StatusCode::OK, &keys_page(&state, &staff, name, ikey, skey))
 }
@@ -152,4 +159,23 @@ pub async fn delete_post(
     audit(&state, &req, &staff, "application.deleted", &format!("{} by {}", app.integration_key, staff.user.username))
         .await?;
     Ok(see_other("/admin/applications"))
+}
+
+/// The redirect URIs typed for a web application, one per line (none for an Auth API application).
+fn redirect_uris(kind: &str, text: &str) -> Result<Vec<String>, String> {
+    if kind != "web" {
+        return Ok(Vec::new());
+    }
+    let mut uris = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let uri =
+            crate::duo::universal::parse_redirect_uri(line).map_err(|why| format!("Redirect URI {line}: {why}."))?;
+        if !uris.contains(&uri) {
+            uris.push(uri);
+        }
+    }
+    if uris.is_empty() {
+        return Err("A web application needs at least one redirect URI: where users return after the prompt.".into());
+    }
+    Ok(uris)
 }

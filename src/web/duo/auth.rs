@@ -1,5 +1,5 @@
 //! The Auth API v2 endpoints: ping, check, logo, preauth, auth (passcode; async with a txid) and
-//! auth_status. Methods not built yet are refused with Duo's "invalid parameters" error.
+//! auth_status (long-polls until final). Methods not built yet are refused with Duo's "invalid parameters" error.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -137,6 +137,10 @@ type Answer = (&'static str, &'static str, &'static str);
 
 async fn auth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
     let signed = signed::verify(req, body, state).await?;
+    // duo_client's `enroll_status` posts here (not to /enroll_status): answer it the same way.
+    if signed.param("factor").is_none() && signed.param("activation_code").is_some() {
+        return super::enroll::status(state, &signed).await;
+    }
     let factor = signed.param("factor").ok_or_else(|| Fail::missing("factor"))?.to_string();
     let user = find_user(state, &signed).await?.ok_or_else(|| Fail::invalid("username"))?;
     let answer = match factor.as_str() {
@@ -211,7 +215,9 @@ pub async fn auth_status_get(req: HttpRequest, body: web::Bytes, state: web::Dat
         async {
             let signed = signed::verify(&req, &body, &state).await?;
             let txid = signed.param("txid").ok_or_else(|| Fail::missing("txid"))?;
-            let r = store::applications::request(&state.db, &signed.app.id, txid, now())
+            // Long-poll: held open until the request is final (or the configured wait passes).
+            let wait = std::time::Duration::from_secs(state.settings.applications.auth_status_wait_seconds.into());
+            let r = super::limits::until_final(&state, &signed.app.id, txid, wait)
                 .await?
                 .ok_or_else(|| Fail::invalid("txid"))?;
             Ok(ok(json!({ "result": r.result, "status": r.status, "status_msg": r.status_msg })))

@@ -1,14 +1,29 @@
-//! Duo-compatible Auth API v2 (`/auth/v2/…`) for applications: signed requests (v2 and v5),
-//! Duo's response envelopes, and the second factor checked with the same rules as the prompt.
+//! Duo-compatible APIs for applications: Auth API v2 (`/auth/v2/…`, signed requests v2 and v5)
+//! and the Universal Prompt (`/oauth/v1/…`), with Duo's response envelopes and rate limit.
 
 mod auth;
+pub(crate) mod authorize;
+mod enroll;
+mod limits;
 mod signed;
+mod universal;
 
 pub use auth::{auth_post, auth_status_get, check_get, logo_get, ping_get, preauth_post};
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
+
+/// The endpoints added with the Universal Prompt (the first Auth API ones are listed in web::routes).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/v2/enroll", web::post().to(enroll::enroll_post))
+        .route("/auth/v2/enroll_status", web::post().to(enroll::enroll_status_post))
+        .route("/auth/v2/enroll/qr/{token}", super::get().to(enroll::qr_get))
+        .route("/oauth/v1/health_check", web::post().to(universal::health_check_post))
+        .route("/oauth/v1/authorize", super::get().to(authorize::authorize_get))
+        .route("/oauth/v1/continue", super::get().to(authorize::continue_get))
+        .route("/oauth/v1/token", web::post().to(universal::token_post));
+}
 
 /// `{"stat":"OK","response":…}`
 pub fn ok(response: Value) -> HttpResponse {
@@ -49,6 +64,11 @@ impl Fail {
 
     pub fn not_found(message: &'static str) -> Self {
         Self { status: StatusCode::NOT_FOUND, code: 40401, message, detail: None }
+    }
+
+    /// Over the application's rate limit (Duo's code 42901).
+    pub fn too_many_requests() -> Self {
+        Self { status: StatusCode::TOO_MANY_REQUESTS, code: 42901, message: "Too Many Requests", detail: None }
     }
 
     pub fn internal() -> Self {

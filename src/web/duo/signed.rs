@@ -71,6 +71,8 @@ pub async fn verify(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<
     if signature::verify(&signed, &query, &secret, &sig).is_none() {
         return Err(bad());
     }
+    // Counted once the signature is good: nobody else can spend an application's budget.
+    super::limits::count(state, &app).await?;
     let mut params = signed.params;
     if is_json && !body.is_empty() {
         let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {

@@ -43,6 +43,8 @@ pub struct PromptPage {
     backup_codes: i64,
     locked: Option<String>,
     error: Option<String>,
+    /// The application a Universal Prompt sign-in continues to.
+    application: Option<String>,
 }
 
 csrf_form!(PasscodeForm { passcode: String });
@@ -126,6 +128,7 @@ async fn page(
         backup_codes: methods.backup_codes,
         locked: lock_message(state, &auth.user, now()).await?,
         error,
+        application: crate::web::duo::authorize::application_name(state, &auth.session).await?,
     })
 }
 
@@ -222,6 +225,10 @@ async fn succeed(
 ) -> Result<HttpResponse, AppError> {
     store::users::reset_failures(&state.db, &auth.user.id).await?;
     store::users::touch_login(&state.db, &auth.user.id, t).await?;
+    // Begun by an application (Universal Prompt): back to it, never a portal session.
+    if let Some(back) = crate::web::duo::authorize::finish(req, state, &auth.user, (method, detail), t).await? {
+        return Ok(back);
+    }
     let was_signed_in = auth.full;
     auth.session.complete_second_factor(t)?;
     store::audit::record(
