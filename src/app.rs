@@ -75,8 +75,18 @@ impl Application {
         let logo = settings.institution.logo_file.as_deref().map(crate::config::Logo::load).transpose()?;
         let mailer = Arc::new(Mailer::new(&settings.mail)?);
         mailer.clone().spawn_sender(db.clone(), keys.clone());
-        let state =
-            web::Data::new(AppState { db, settings, keys, public_url, logo, mailer, policy_cache: Default::default() });
+        let oidc = Arc::new(crate::oidc::Providers::new(&settings.oidc, &public_url)?);
+        oidc.warm_up();
+        let state = web::Data::new(AppState {
+            db,
+            settings,
+            keys,
+            public_url,
+            logo,
+            mailer,
+            policy_cache: Default::default(),
+            oidc,
+        });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;

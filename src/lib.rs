@@ -9,6 +9,7 @@ pub mod domain;
 pub mod duo;
 pub mod error;
 pub mod factors;
+pub mod oidc;
 pub mod passwords;
 pub mod policy;
 pub mod secrets;

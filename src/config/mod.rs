@@ -9,6 +9,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub mod oidc;
+pub use oidc::{OidcProvider, OidcSettings};
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -31,6 +34,8 @@ pub struct Settings {
     pub mail: MailSettings,
     pub recovery: RecoverySettings,
     pub duo: DuoSettings,
+    /// Sign in with the institution's OpenID Connect provider(s) (see docs/oidc.md).
+    pub oidc: OidcSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -67,6 +72,8 @@ pub struct LoginSettings {
     /// Wrong passwords from one address within the window before sign-in is paused for it.
     pub max_failures_per_address: u32,
     pub window_minutes: u32,
+    /// Sign-in with a Twofold password. Off: only OpenID Connect, except for administrators (break-glass).
+    pub local_passwords: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,12 +180,18 @@ impl Default for Settings {
                 help_desk: "your help desk".into(),
             },
             session: SessionSettings { idle_timeout_minutes: 30, absolute_timeout_hours: 12, step_up_minutes: 5 },
-            login: LoginSettings { max_failures_per_account: 10, max_failures_per_address: 100, window_minutes: 15 },
+            login: LoginSettings {
+                max_failures_per_account: 10,
+                max_failures_per_address: 100,
+                window_minutes: 15,
+                local_passwords: true,
+            },
             lockout: LockoutSettings { max_failures: 10, auto_unlock_minutes: 0 },
             trusted_browser: TrustedBrowserSettings { days: 30 },
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60, invitation_days: 7 },
             recovery: RecoverySettings { enabled: true, passcode_minutes: 60 },
             duo: DuoSettings { api_hostname: None, clock_skew_seconds: 300 },
+            oidc: OidcSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),
@@ -269,6 +282,13 @@ impl Settings {
         }
         if let Some(path) = &self.institution.logo_file {
             Logo::load(path)?;
+        }
+        self.oidc.validate()?;
+        if !self.login.local_passwords && self.oidc.providers.is_empty() {
+            return Err(invalid(
+                "login.local_passwords",
+                "can be false only when an OpenID Connect provider is configured",
+            ));
         }
         Ok(())
     }

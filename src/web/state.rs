@@ -25,6 +25,8 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// The last policy read and when (see `policy`).
     pub policy_cache: Mutex<Option<(Instant, Policy)>>,
+    /// The OpenID Connect providers users may sign in with (discovery and keys cached).
+    pub oidc: Arc<crate::oidc::Providers>,
 }
 
 /// How long one instance reuses the policy it read.
