@@ -17,6 +17,11 @@ import http from 'node:http';
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
 
+// Only `READY <port>` goes to stdout (the test stops reading after it); notices go to stderr.
+console.log = console.error;
+console.info = console.error;
+process.stdout.on('error', () => {});
+
 const port = Number(process.argv[2] || process.env.PORT || 0);
 let issuer = '';
 let redirectUris = [];
