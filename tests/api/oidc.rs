@@ -308,6 +308,69 @@ async fn declining_at_the_provider_gives_a_clear_page() {
     let response = app.client.get(callback.expect("back to Twofold")).send().await.unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("Sign-in cancelled"));
+    let audit = app.table_text("audit_log", &["event", "outcome", "detail"]).await;
+    assert!(audit.contains("login.oidc failure the user did not consent (access_denied)"), "{audit}");
+}
+
+/// The value of a query parameter in a URL.
+fn query_value(url: &str, name: &str) -> String {
+    Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap()
+}
+
+#[tokio::test]
+async fn a_code_the_provider_already_redeemed_is_refused_with_a_clear_page() {
+    let (_idp, app) = idp_and_app(|_, _| {}).await;
+    app.add_user("alice").await;
+    let first = provider_callback(&app, "alice").await;
+    assert_eq!(location(&app.client.get(&first).send().await.unwrap()), "/prompt");
+    app.post_form("/logout", &[]).await;
+
+    // A new sign-in (fresh state) carrying the code that was already redeemed.
+    let second = provider_callback(&app, "alice").await;
+    let replay = second.replace(&query_value(&second, "code"), &query_value(&first, "code"));
+    let response = app.client.get(replay).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("Sign-in expired"));
+    assert_eq!(location(&app.get("/prompt").await), "/login");
+    let audit = app.table_text("audit_log", &["event", "outcome", "detail"]).await;
+    assert!(audit.contains("login.oidc failure code refused"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_provider_that_stops_answering_during_a_sign_in_gives_a_clear_page() {
+    let (idp, app) = idp_and_app(|_, _| {}).await;
+    app.add_user("alice").await;
+    let callback = provider_callback(&app, "alice").await;
+    drop(idp);
+    let response = app.client.get(callback).send().await.unwrap();
+    assert_eq!(response.status(), 502);
+    assert!(response.text().await.unwrap().contains("Can't reach UM Account"));
+    let audit = app.table_text("audit_log", &["event", "outcome", "detail"]).await;
+    assert!(audit.contains("login.oidc failure provider unreachable"), "{audit}");
+}
+
+#[tokio::test]
+async fn one_callback_presented_many_times_at_once_signs_in_exactly_once() {
+    let (_idp, app) = idp_and_app(|_, _| {}).await;
+    app.add_user("alice").await;
+    let callback = provider_callback(&app, "alice").await;
+    let attempts = (0..10).map(|_| {
+        let (client, url) = (app.client.clone(), callback.clone());
+        tokio::spawn(async move { client.get(url).send().await.unwrap() })
+    });
+    let mut signed_in = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        let response = attempt.await.unwrap();
+        match response.status().as_u16() {
+            303 => {
+                assert_eq!(location(&response), "/prompt");
+                signed_in += 1;
+            }
+            400 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(signed_in, 1, "the state is used exactly once");
 }
 
 #[tokio::test]
