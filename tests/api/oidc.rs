@@ -230,7 +230,7 @@ async fn a_username_change_at_the_provider_keeps_the_account_and_cannot_take_ano
 async fn id_tokens_with_a_wrong_audience_issuer_nonce_expiry_or_key_are_rejected() {
     let (idp, app) = idp_and_app(|_, _| {}).await;
     app.add_user("alice").await;
-    for mode in ["aud", "iss", "nonce", "expired", "unknown_kid"] {
+    for mode in ["aud", "iss", "nonce", "expired", "unknown_kid", "future"] {
         idp.control("tamper", json!({ "mode": mode })).await;
         let browser = app.other_browser();
         let response = sign_in_with_provider(&browser, "alice").await;
@@ -241,6 +241,19 @@ async fn id_tokens_with_a_wrong_audience_issuer_nonce_expiry_or_key_are_rejected
     }
     idp.control("tamper", json!({ "mode": "none" })).await;
     assert_eq!(location(&sign_in_with_provider(&app, "alice").await), "/prompt", "an honest token still works");
+}
+
+#[tokio::test]
+async fn a_token_that_expired_seconds_ago_is_accepted_within_the_clock_skew_tolerance() {
+    let (idp, app) = idp_and_app(|s, _| s.oidc.clock_skew_seconds = 60).await;
+    app.add_user("alice").await;
+    idp.control("tamper", json!({ "mode": "slightly_expired" })).await;
+    assert_eq!(location(&sign_in_with_provider(&app, "alice").await), "/prompt");
+
+    let (idp, strict) = idp_and_app(|s, _| s.oidc.clock_skew_seconds = 0).await;
+    strict.add_user("alice").await;
+    idp.control("tamper", json!({ "mode": "slightly_expired" })).await;
+    assert_eq!(sign_in_with_provider(&strict, "alice").await.status(), 401, "no tolerance configured");
 }
 
 #[tokio::test]
@@ -286,10 +299,14 @@ async fn a_rotated_signing_key_is_fetched_and_sign_in_keeps_working() {
 async fn an_unreachable_provider_gives_a_clear_page() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let app = spawn_app_with(|s| {
-        s.oidc.providers = vec![provider_settings(&format!("http://127.0.0.1:{closed}"))];
+        let mut other = provider_settings("https://login.example.edu");
+        (other.id, other.name) = ("staff".into(), "Staff Account".into());
+        s.oidc.providers = vec![provider_settings(&format!("http://127.0.0.1:{closed}")), other];
         s.oidc.http_timeout_seconds = 2;
     })
     .await;
+    let login = app.get_html("/login").await;
+    assert!(login.contains("Sign in with UM Account") && login.contains("Sign in with Staff Account"), "{login}");
     let response = app.get("/login/oidc/um").await;
     assert_eq!(response.status(), 502);
     let page = response.text().await.unwrap();

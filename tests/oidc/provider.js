@@ -11,7 +11,8 @@
 //   account  {login, claims}            claims for a login name (sub stays the login unless given)
 //   rotate   {}                         replace the signing key (new kid); old tokens' key is gone
 //   tamper   {mode}                     next ID tokens are re-signed with a change:
-//            aud | iss | nonce | expired | unknown_kid | none (back to normal)
+//            aud | iss | nonce | expired | unknown_kid | future (issued 10 minutes ahead)
+//            | slightly_expired (20 s ago: inside Twofold's clock-skew tolerance) | none (normal)
 import http from 'node:http';
 
 import * as jose from 'jose';
@@ -98,6 +99,8 @@ function build() {
     if (tamper === 'iss') claims.iss = 'http://127.0.0.1:1/not-the-issuer';
     if (tamper === 'nonce') claims.nonce = 'not-the-nonce';
     if (tamper === 'expired') { claims.iat = now - 3600; claims.exp = now - 1800; }
+    if (tamper === 'slightly_expired') { claims.iat = now - 300; claims.exp = now - 20; }
+    if (tamper === 'future') { claims.iat = now + 600; claims.exp = now + 1200; }
     if (tamper === 'unknown_kid') key = await newKey();
     const privateKey = await jose.importJWK(key, 'RS256');
     ctx.body = {
