@@ -3,6 +3,7 @@
 
 pub mod claims;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,8 @@ struct Entry {
     config: OidcProvider,
     redirect: RedirectUrl,
     cache: RwLock<Option<(Instant, CoreProviderMetadata)>>,
+    /// Set while a background refresh runs, so a stale cache starts one refresh, not one per request.
+    refreshing: AtomicBool,
 }
 
 /// Every configured provider, with its cached discovery document and keys.
@@ -76,6 +79,7 @@ impl Providers {
                 config: p.clone(),
                 redirect: RedirectUrl::from_url(redirect),
                 cache: RwLock::new(None),
+                refreshing: AtomicBool::new(false),
             });
         }
         // No redirects: a provider's endpoints answer directly (and nothing can bounce us elsewhere).
@@ -137,12 +141,17 @@ impl Providers {
         match cached {
             Some((at, metadata)) if at.elapsed() < self.ttl => Ok(metadata),
             Some((_, metadata)) => {
-                let (me, id) = (self.clone(), id.to_string());
-                tokio::spawn(async move {
-                    if let Err(err) = me.refresh(&id).await {
-                        tracing::warn!(provider = %id, error = %err, "OpenID Connect refresh failed");
-                    }
-                });
+                if entry.refreshing.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                    let (me, id) = (self.clone(), id.to_string());
+                    tokio::spawn(async move {
+                        if let Err(err) = me.refresh(&id).await {
+                            tracing::warn!(provider = %id, error = %err, "OpenID Connect refresh failed");
+                        }
+                        if let Ok(entry) = me.entry(&id) {
+                            entry.refreshing.store(false, Ordering::Release);
+                        }
+                    });
+                }
                 Ok(metadata)
             }
             None => self.refresh(id).await,

@@ -76,7 +76,11 @@ pub async fn callback_get(
     if let Some(error) = &query.error {
         let (detail, problem) = match error.as_str() {
             "access_denied" => ("the user did not consent (access_denied)".to_string(), Problem::Denied),
-            other => (format!("the provider returned error {:.40}", other), Problem::ProviderError),
+            // OAuth error codes are short ASCII words; keep nothing else from the address bar.
+            other => {
+                let code: String = other.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
+                (format!("the provider returned error {code}"), Problem::ProviderError)
+            }
         };
         return fail(&req, &state, &name, &detail, problem).await;
     }
@@ -213,7 +217,7 @@ async fn fail(
     detail: &str,
     problem: Problem,
 ) -> Result<HttpResponse, AppError> {
-    tracing::info!(provider = %name, reason = %detail, "OpenID Connect sign-in failed");
+    tracing::info!(provider = ?name, reason = ?detail, "OpenID Connect sign-in failed");
     let ip = client_ip(req);
     let event = Event::new("login.oidc", Outcome::Failure).ip(ip.as_deref()).detail(detail);
     store::audit::record(&state.db, event, now()).await?;
