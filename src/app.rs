@@ -88,6 +88,8 @@ impl Application {
             _ => None,
         };
         let metrics_port = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?.map(|a| a.port());
+        let oidc = Arc::new(crate::oidc::Providers::new(&settings.oidc, &public_url)?);
+        oidc.warm_up();
         let state = web::Data::new(AppState {
             db,
             settings,
@@ -97,6 +99,7 @@ impl Application {
             mailer,
             policy_cache: Default::default(),
             metrics,
+            oidc,
         });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };

@@ -10,6 +10,7 @@ pub mod duo;
 pub mod error;
 pub mod factors;
 pub mod metrics;
+pub mod oidc;
 pub mod passwords;
 pub mod policy;
 pub mod secrets;

@@ -15,6 +15,8 @@ use url::Url;
 
 mod applications;
 pub use applications::ApplicationsSettings;
+pub mod oidc;
+pub use oidc::{OidcProvider, OidcSettings};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +43,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     #[serde(default)]
     pub applications: ApplicationsSettings,
+    /// Sign in with the institution's OpenID Connect provider(s) (see docs/oidc.md).
+    pub oidc: OidcSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -77,6 +81,8 @@ pub struct LoginSettings {
     /// Wrong passwords from one address within the window before sign-in is paused for it.
     pub max_failures_per_address: u32,
     pub window_minutes: u32,
+    /// Sign-in with a Twofold password. Off: only OpenID Connect, except for administrators (break-glass).
+    pub local_passwords: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -183,7 +189,12 @@ impl Default for Settings {
                 help_desk: "your help desk".into(),
             },
             session: SessionSettings { idle_timeout_minutes: 30, absolute_timeout_hours: 12, step_up_minutes: 5 },
-            login: LoginSettings { max_failures_per_account: 10, max_failures_per_address: 100, window_minutes: 15 },
+            login: LoginSettings {
+                max_failures_per_account: 10,
+                max_failures_per_address: 100,
+                window_minutes: 15,
+                local_passwords: true,
+            },
             lockout: LockoutSettings { max_failures: 10, auto_unlock_minutes: 0 },
             trusted_browser: TrustedBrowserSettings { days: 30 },
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60, invitation_days: 7 },
@@ -191,6 +202,7 @@ impl Default for Settings {
             duo: DuoSettings { api_hostname: None, clock_skew_seconds: 300 },
             metrics: MetricsSettings::default(),
             applications: ApplicationsSettings::default(),
+            oidc: OidcSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),
@@ -283,6 +295,13 @@ impl Settings {
             Logo::load(path)?;
         }
         self.metrics.bind_addr().map_err(|reason| invalid("metrics.bind", reason))?;
+        self.oidc.validate()?;
+        if !self.login.local_passwords && self.oidc.providers.is_empty() {
+            return Err(invalid(
+                "login.local_passwords",
+                "can be false only when an OpenID Connect provider is configured",
+            ));
+        }
         Ok(())
     }
 

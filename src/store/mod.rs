@@ -12,6 +12,7 @@ pub mod import;
 pub mod invitations;
 pub mod login_failures;
 pub mod meta;
+pub mod oidc;
 pub mod one_time_codes;
 pub mod outbox;
 pub mod policies;

@@ -26,6 +26,10 @@ pub struct LoginPage {
     username: String,
     error: Option<String>,
     recovery: bool,
+    /// (id, name) of each OpenID Connect provider: "Sign in with <name>".
+    providers: Vec<(String, String)>,
+    /// The username and password form (off when local passwords are, unless asked for with `?local`).
+    password_form: bool,
 }
 
 csrf_form!(LoginForm { username: String, password: String });
@@ -47,11 +51,15 @@ pub async fn login_get(req: HttpRequest, state: web::Data<AppState>) -> Result<H
         AuthLevel::Password { .. } => return Ok(see_other("/prompt")),
         AuthLevel::Full { .. } => return Ok(see_other("/settings")),
     }
+    // With local passwords off the form is still there for administrators (break-glass) at `?local`.
+    let asked = url::form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, _)| k == "local");
     let page = LoginPage {
         chrome: Chrome::new(&state, None, ""),
         username: String::new(),
         error: None,
         recovery: state.policy().await?.recovery_enabled,
+        providers: state.oidc.buttons(),
+        password_form: state.settings.login.local_passwords || asked,
     };
     let csrf = session.csrf_token()?;
     Ok(render_login(page, &csrf, actix_web::http::StatusCode::OK))
@@ -100,6 +108,8 @@ pub async fn login_post(
         username: form.username.chars().take(64).collect(),
         error: Some(error),
         recovery,
+        providers: state.oidc.buttons(),
+        password_form: true,
     };
     let (account, address) = throttle_subjects(&state, &form.username, ip.as_deref());
     if throttled(&state, &account, &address, t).await? {
@@ -119,8 +129,12 @@ pub async fn login_post(
     let password_ok = web::block(move || passwords::verify(&candidate, stored.as_deref()))
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
+    // Local passwords off: only administrators may still use one (break-glass); everyone else
+    // gets the answer a wrong password gets, so the setting reveals nothing about accounts.
+    let allowed =
+        |u: &store::users::UserRow| state.settings.login.local_passwords || u.role() == crate::domain::Role::Admin;
     let user = match user {
-        Some(u) if password_ok => u,
+        Some(u) if password_ok && allowed(&u) => u,
         _ => {
             store::login_failures::record(&state.db, &[&account, &address], t).await?;
             let mut e = Event::new("login.password", Outcome::Failure).ip(ip.as_deref());
@@ -147,6 +161,8 @@ pub async fn login_post(
             chrome: Chrome::new(&state, None, ""),
             username: user.username.clone(),
             recovery,
+            providers: state.oidc.buttons(),
+            password_form: true,
             error: Some(format!(
                 "Your account is disabled. Contact {} for help.",
                 state.settings.institution.help_desk

@@ -10,6 +10,7 @@ pub(crate) mod invite;
 mod login;
 pub mod notices;
 pub mod ops;
+mod oidc;
 pub(crate) mod prompt;
 mod recover;
 pub mod session;
@@ -112,6 +113,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/v2/auth", web::post().to(duo::auth_post))
         .route("/auth/v2/auth_status", get().to(duo::auth_status_get))
         .configure(duo::routes)
+        .configure(oidc::routes)
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(ops::healthz))

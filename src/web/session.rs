@@ -28,6 +28,8 @@ const REPLACING: &str = "replacing";
 /// Set on a session begun by an application's Universal Prompt request (`web::duo::authorize`):
 /// such a session never counts as fully signed in to the portal.
 pub const APPLICATION_FLOW: &str = "app_flow";
+const FIRST_FACTOR: &str = "first_factor";
+const OIDC_PENDING: &str = "oidc_pending";
 
 /// actix-session storage backed by the `sessions` table.
 #[derive(Clone)]
@@ -153,6 +155,26 @@ impl UserSession {
     /// After a correct password: a new session id (no fixation), password level only.
     pub fn begin_password(&self, user_id: &str, now: i64) -> Result<(), AppError> {
         self.begin(user_id, "password", now)
+    }
+
+    /// After a sign-in at an OpenID Connect provider: exactly like a password (new id, password
+    /// level only, so the prompt and enrolment follow), remembering which provider it was.
+    pub fn begin_oidc(&self, user_id: &str, provider: &str, now: i64) -> Result<(), AppError> {
+        self.begin(user_id, "password", now)?;
+        self.0.insert(FIRST_FACTOR, format!("oidc:{provider}"))?;
+        Ok(())
+    }
+
+    /// Keeps a started OpenID Connect sign-in (state, nonce, PKCE verifier) until the callback.
+    pub fn set_oidc_pending(&self, pending: &crate::oidc::Pending) -> Result<(), AppError> {
+        self.0.insert(OIDC_PENDING, pending)?;
+        Ok(())
+    }
+
+    /// Takes the started sign-in out of the session: whatever the callback decides, it is gone.
+    pub fn take_oidc_pending(&self) -> Option<crate::oidc::Pending> {
+        let raw = self.0.remove(OIDC_PENDING)?;
+        serde_json::from_str(&raw).ok()
     }
 
     /// Through an enrolment invitation: a new session id, far enough to enrol and no further

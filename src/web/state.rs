@@ -27,6 +27,8 @@ pub struct AppState {
     /// The last policy read and when (see `policy`).
     pub policy_cache: Mutex<Option<(Instant, Policy)>>,
     pub metrics: Arc<Metrics>,
+    /// The OpenID Connect providers users may sign in with (discovery and keys cached).
+    pub oidc: Arc<crate::oidc::Providers>,
 }
 
 /// How long one instance reuses the policy it read.
