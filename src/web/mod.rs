@@ -106,6 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/applications", web::post().to(admin::application_add_post))
         .route("/admin/applications/{ikey}/rotate", web::post().to(admin::application_rotate_post))
         .route("/admin/applications/{ikey}/delete", web::post().to(admin::application_delete_post))
+        .route("/admin/applications/{ikey}/redirect-uris", web::post().to(admin::application_redirect_uris_post))
         .route("/auth/v2/ping", get().to(duo::ping_get))
         .route("/auth/v2/check", get().to(duo::check_get))
         .route("/auth/v2/logo", get().to(duo::logo_get))

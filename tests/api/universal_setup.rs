@@ -61,6 +61,15 @@ async fn administrators_give_web_applications_their_redirect_uris_in_the_console
     let application = twofold::store::applications::by_integration_key(&app.db, &ikey).await.unwrap().unwrap();
     let uris = twofold::store::applications::redirect_uris(&app.db, &application.id).await.unwrap();
     assert_eq!(uris, ["https://wiki.example.edu/duo", "https://wiki.example.edu/other"]);
+    let listed = app.get_html("/admin/applications").await;
+    assert!(listed.contains("https://wiki.example.edu/other"));
+
+    let path = format!("/admin/applications/{ikey}/redirect-uris");
+    let r = app.post_form(&path, &[("redirect_uris", "https://wiki.example.edu/new")]).await;
+    assert_eq!(location(&r), "/admin/applications");
+    let uris = twofold::store::applications::redirect_uris(&app.db, &application.id).await.unwrap();
+    assert_eq!(uris, ["https://wiki.example.edu/new"]);
+    assert_eq!(app.post_form(&path, &[("redirect_uris", "")]).await.status(), 422, "never none");
 }
 
 /// Never enrolled: the prompt offers "Start setup", the wizard runs inside the application's

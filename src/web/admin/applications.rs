@@ -23,6 +23,8 @@ pub struct AppView {
     pub name: String,
     pub kind: String,
     pub created: String,
+    /// Web applications: where the Universal Prompt may send users back, one per line.
+    pub redirect_uris: String,
 }
 
 #[derive(Template)]
@@ -47,16 +49,17 @@ struct KeysPage {
 }
 
 async fn list_page(state: &AppState, staff: &Staff, error: Option<String>) -> Result<ApplicationsPage, AppError> {
-    let apps = store::applications::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|a| AppView {
+    let mut apps = Vec::new();
+    for a in store::applications::list(&state.db).await? {
+        let redirect_uris = store::applications::redirect_uris(&state.db, &a.id).await?.join("\n");
+        apps.push(AppView {
             integration_key: a.integration_key,
             name: a.name,
             kind: a.kind,
             created: settings_time(a.created_at),
-        })
-        .collect();
+            redirect_uris,
+        });
+    }
     Ok(ApplicationsPage {
         chrome: staff.chrome(state),
         nav: Nav { admin: true, current: "applications" },
@@ -124,6 +127,30 @@ pub async fn add_post(
 }
 
 csrf_form!(KeyForm {});
+
+csrf_form!(RedirectUrisForm { redirect_uris: String });
+
+pub async fn redirect_uris_post(
+    req: HttpRequest,
+    staff: Staff,
+    state: web::Data<AppState>,
+    ikey: web::Path<String>,
+    form: CsrfForm<RedirectUrisForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_admin()?;
+    let app = store::applications::by_integration_key(&state.db, &ikey).await?.ok_or(AppError::NotFound)?;
+    let uris = match redirect_uris(&app.kind, &form.0.redirect_uris) {
+        Ok(uris) if app.kind == "web" => uris,
+        Ok(_) => return Err(AppError::NotFound),
+        Err(message) => {
+            return html(StatusCode::UNPROCESSABLE_ENTITY, &list_page(&state, &staff, Some(message)).await?);
+        }
+    };
+    store::applications::set_redirect_uris(&state.db, &app.id, &uris).await?;
+    let detail = format!("{}: {} by {}", app.integration_key, uris.join(" "), staff.user.username);
+    audit(&state, &req, &staff, "application.redirect_uris", &detail).await?;
+    Ok(see_other("/admin/applications"))
+}
 
 pub async fn rotate_post(
     req: HttpRequest,

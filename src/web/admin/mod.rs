@@ -14,7 +14,7 @@ mod users;
 
 pub use applications::{
     add_post as application_add_post, applications_get, delete_post as application_delete_post,
-    rotate_post as application_rotate_post,
+    redirect_uris_post as application_redirect_uris_post, rotate_post as application_rotate_post,
 };
 pub use audit::{audit_csv_get, audit_get};
 pub use dashboard::dashboard_get;
