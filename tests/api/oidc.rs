@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use reqwest::{Response, Url};
+use reqwest::{Client, Response, Url};
 use serde_json::json;
 use twofold::config::{OidcProvider, Settings};
 
@@ -106,14 +106,14 @@ fn resolve(base: &str, location: &str) -> String {
     Url::parse(base).unwrap().join(location).unwrap().to_string()
 }
 
-/// Follows redirects with the app's browser until the next URL is Twofold's; returns that URL
-/// and the last provider page.
-async fn follow_to_twofold(app: &TestApp, mut url: String) -> (Option<String>, String) {
+/// Follows redirects with `client` until the next URL is Twofold's (at `address`); returns that
+/// URL and the last provider page.
+async fn follow_to(client: &Client, address: &str, mut url: String) -> (Option<String>, String) {
     for _ in 0..10 {
-        if url.starts_with(&app.address) {
+        if url.starts_with(address) {
             return (Some(url), String::new());
         }
-        let response = app.client.get(&url).send().await.expect("provider page");
+        let response = client.get(&url).send().await.expect("provider page");
         if response.status().is_redirection() {
             url = resolve(&url, &location(&response));
             continue;
@@ -123,24 +123,27 @@ async fn follow_to_twofold(app: &TestApp, mut url: String) -> (Option<String>, S
     panic!("too many redirects");
 }
 
+async fn follow_to_twofold(app: &TestApp, url: String) -> (Option<String>, String) {
+    follow_to(&app.client, &app.address, url).await
+}
+
 /// The `action` of the provider's login form.
 fn form_action(page: &str) -> String {
     let start = page.find("action=\"").expect("a form on the provider's page") + 8;
     page[start..].split('"').next().unwrap().replace("&amp;", "&")
 }
 
-/// Starts "Sign in with UM Account", signs in at the provider's login page as `login`, and
-/// returns Twofold's callback URL (not yet visited).
-pub async fn provider_callback(app: &TestApp, login: &str) -> String {
-    let start = app.get("/login/oidc/um").await;
+/// Starts "Sign in with UM Account" on the Twofold at `address`, signs in at the provider's login
+/// page as `login`, and returns Twofold's callback URL (not yet visited).
+async fn callback_for(client: &Client, address: &str, login: &str) -> String {
+    let start = client.get(format!("{address}/login/oidc/um")).send().await.unwrap();
     assert_eq!(start.status(), 303, "the button redirects to the provider");
-    let (done, page) = follow_to_twofold(app, location(&start)).await;
+    let (done, page) = follow_to(client, address, location(&start)).await;
     if let Some(callback) = done {
         return callback; // already signed in at the provider
     }
     assert!(page.contains("name=\"login\""), "the provider's login page:\n{page}");
-    let response = app
-        .client
+    let response = client
         .post(form_action(&page))
         .form(&[("prompt", "login"), ("login", login), ("password", "anything")])
         .send()
@@ -148,7 +151,11 @@ pub async fn provider_callback(app: &TestApp, login: &str) -> String {
         .unwrap();
     assert!(response.status().is_redirection(), "the provider accepts the login");
     let next = resolve(&form_action(&page), &location(&response));
-    follow_to_twofold(app, next).await.0.expect("the provider sends the browser back to Twofold")
+    follow_to(client, address, next).await.0.expect("the provider sends the browser back to Twofold")
+}
+
+pub async fn provider_callback(app: &TestApp, login: &str) -> String {
+    callback_for(&app.client, &app.address, login).await
 }
 
 /// Signs in at the provider and visits Twofold's callback.
@@ -429,4 +436,49 @@ async fn with_local_passwords_off_only_administrators_use_a_password() {
     assert!(response.text().await.unwrap().contains("Incorrect username or password"), "same answer as a wrong one");
     app.sql("UPDATE users SET role = 'admin' WHERE username = 'alice'").await;
     assert_eq!(location(&log_in().await), "/prompt", "administrators still can");
+}
+
+#[tokio::test]
+async fn a_sign_in_from_the_configuration_file_leaves_no_code_state_or_secret_in_the_log() {
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address = format!("http://127.0.0.1:{port}");
+    let config = format!(
+        "bind = \"127.0.0.1:{port}\"\nlog = \"debug\"\nworkers = 1\n\n[[oidc.providers]]\nid = \"um\"\n\
+         name = \"UM Account\"\nissuer = \"{}\"\nclient_id = \"twofold\"\nclient_secret = \"twofold-secret\"\n\
+         provision_users = true\n",
+        idp.issuer()
+    );
+    std::fs::write(dir.path().join("twofold.toml"), config).unwrap();
+    let log_path = dir.path().join("server.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_twofold"));
+    cmd.arg("serve")
+        .current_dir(dir.path())
+        .env_remove("TWOFOLD_MASTER_KEY")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    if let Some(url) = crate::helpers::fresh_database_url().await {
+        cmd.env("TWOFOLD_DATABASE_URL", url);
+    }
+    let mut server = cmd.spawn().unwrap();
+    let (client, _jar) = crate::helpers::new_client();
+    let started = std::time::Instant::now();
+    while client.get(format!("{address}/healthz")).send().await.is_err() {
+        assert!(started.elapsed().as_secs() < 20, "server did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    idp.control("client", json!({ "redirect_uris": [format!("{address}/login/oidc/um/callback")] })).await;
+
+    let callback = callback_for(&client, &address, "grace").await;
+    let response = client.get(&callback).send().await.unwrap();
+    assert_eq!(location(&response), "/prompt");
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("/login/oidc/{id}/callback"), "requests are logged by route:\n{log}");
+    for secret in [query_value(&callback, "code"), query_value(&callback, "state"), "twofold-secret".into()] {
+        assert!(!log.contains(&secret), "{secret} is in the log:\n{log}");
+    }
 }
