@@ -1,161 +1,16 @@
 //! "Sign in with <institution>" against a real OpenID Connect provider (the npm `oidc-provider`
 //! package, tests/oidc/provider.js) started by each test on loopback.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod idp;
 
-use reqwest::{Response, Url};
+use std::process::{Command, Stdio};
+
 use serde_json::json;
-use twofold::config::{OidcProvider, Settings};
 
-use crate::helpers::{PASSWORD, TestApp, csrf_in, location, spawn_app_with, user_id};
+pub use idp::{Idp, idp_and_app, provider_settings};
+use idp::{callback_for, follow_to_twofold, provider_callback, query_value, resolve, sign_in_with_provider};
 
-/// A running provider; killed when dropped.
-pub struct Idp {
-    pub port: u16,
-    child: Child,
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Idp {
-    pub async fn start() -> Idp {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc");
-        assert!(
-            std::path::Path::new(dir).join("node_modules/oidc-provider").exists(),
-            "the test OpenID Connect provider is not installed: run `npm ci --prefix tests/oidc`"
-        );
-        let mut child = Command::new("node")
-            .arg(format!("{dir}/provider.js"))
-            .arg("0")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(match std::env::var("TEST_IDP_LOG") {
-                Ok(path) => Stdio::from(std::fs::File::create(path).expect("TEST_IDP_LOG file")),
-                Err(_) => Stdio::null(),
-            })
-            .spawn()
-            .expect("node runs (Node.js 20 or later)");
-        let stdout = child.stdout.take().unwrap();
-        let port = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            loop {
-                let line = lines.next().expect("provider output").expect("provider line");
-                if let Some(port) = line.strip_prefix("READY ") {
-                    return port.trim().parse::<u16>().unwrap();
-                }
-            }
-        })
-        .await
-        .unwrap();
-        Idp { port, child }
-    }
-
-    pub fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// A control request to the provider (client, account, rotate, tamper).
-    pub async fn control(&self, what: &str, body: serde_json::Value) {
-        let url = format!("{}/__control/{what}", self.issuer());
-        let response = reqwest::Client::new().post(url).json(&body).send().await.expect("control request");
-        assert_eq!(response.status(), 200, "control {what}");
-    }
-
-    pub async fn account(&self, login: &str, claims: serde_json::Value) {
-        self.control("account", json!({ "login": login, "claims": claims })).await;
-    }
-}
-
-pub fn provider_settings(issuer: &str) -> OidcProvider {
-    OidcProvider {
-        id: "um".into(),
-        name: "UM Account".into(),
-        issuer: issuer.into(),
-        client_id: "twofold".into(),
-        client_secret: Some("twofold-secret".into()),
-        scopes: vec!["openid".into(), "profile".into(), "email".into(), "groups".into()],
-        username_claim: "preferred_username".into(),
-        display_name_claim: "name".into(),
-        email_claim: "email".into(),
-        groups_claim: None,
-        allowed_groups: vec![],
-        provision_users: false,
-    }
-}
-
-/// A provider and Twofold configured to use it (the provider knows Twofold's callback).
-pub async fn idp_and_app(configure: impl FnOnce(&mut Settings, &mut OidcProvider)) -> (Idp, TestApp) {
-    let idp = Idp::start().await;
-    let mut provider = provider_settings(&idp.issuer());
-    let app = spawn_app_with(|s| {
-        configure(s, &mut provider);
-        s.oidc.providers = vec![provider];
-    })
-    .await;
-    idp.control("client", json!({ "redirect_uris": [app.url("/login/oidc/um/callback")] })).await;
-    (idp, app)
-}
-
-fn resolve(base: &str, location: &str) -> String {
-    Url::parse(base).unwrap().join(location).unwrap().to_string()
-}
-
-/// Follows redirects with the app's browser until the next URL is Twofold's; returns that URL
-/// and the last provider page.
-async fn follow_to_twofold(app: &TestApp, mut url: String) -> (Option<String>, String) {
-    for _ in 0..10 {
-        if url.starts_with(&app.address) {
-            return (Some(url), String::new());
-        }
-        let response = app.client.get(&url).send().await.expect("provider page");
-        if response.status().is_redirection() {
-            url = resolve(&url, &location(&response));
-            continue;
-        }
-        return (None, response.text().await.unwrap());
-    }
-    panic!("too many redirects");
-}
-
-/// The `action` of the provider's login form.
-fn form_action(page: &str) -> String {
-    let start = page.find("action=\"").expect("a form on the provider's page") + 8;
-    page[start..].split('"').next().unwrap().replace("&amp;", "&")
-}
-
-/// Starts "Sign in with UM Account", signs in at the provider's login page as `login`, and
-/// returns Twofold's callback URL (not yet visited).
-pub async fn provider_callback(app: &TestApp, login: &str) -> String {
-    let start = app.get("/login/oidc/um").await;
-    assert_eq!(start.status(), 303, "the button redirects to the provider");
-    let (done, page) = follow_to_twofold(app, location(&start)).await;
-    if let Some(callback) = done {
-        return callback; // already signed in at the provider
-    }
-    assert!(page.contains("name=\"login\""), "the provider's login page:\n{page}");
-    let response = app
-        .client
-        .post(form_action(&page))
-        .form(&[("prompt", "login"), ("login", login), ("password", "anything")])
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_redirection(), "the provider accepts the login");
-    let next = resolve(&form_action(&page), &location(&response));
-    follow_to_twofold(app, next).await.0.expect("the provider sends the browser back to Twofold")
-}
-
-/// Signs in at the provider and visits Twofold's callback.
-pub async fn sign_in_with_provider(app: &TestApp, login: &str) -> Response {
-    let callback = provider_callback(app, login).await;
-    app.client.get(callback).send().await.unwrap()
-}
+use crate::helpers::{PASSWORD, csrf_in, location, spawn_app_with, user_id};
 
 #[tokio::test]
 async fn signing_in_with_the_provider_matches_an_existing_user_and_reaches_the_prompt() {
@@ -329,11 +184,6 @@ async fn declining_at_the_provider_gives_a_clear_page() {
     assert!(audit.contains("login.oidc failure the user did not consent (access_denied)"), "{audit}");
 }
 
-/// The value of a query parameter in a URL.
-fn query_value(url: &str, name: &str) -> String {
-    Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap()
-}
-
 #[tokio::test]
 async fn a_code_the_provider_already_redeemed_is_refused_with_a_clear_page() {
     let (_idp, app) = idp_and_app(|_, _| {}).await;
@@ -429,4 +279,49 @@ async fn with_local_passwords_off_only_administrators_use_a_password() {
     assert!(response.text().await.unwrap().contains("Incorrect username or password"), "same answer as a wrong one");
     app.sql("UPDATE users SET role = 'admin' WHERE username = 'alice'").await;
     assert_eq!(location(&log_in().await), "/prompt", "administrators still can");
+}
+
+#[tokio::test]
+async fn a_sign_in_from_the_configuration_file_leaves_no_code_state_or_secret_in_the_log() {
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address = format!("http://127.0.0.1:{port}");
+    let config = format!(
+        "bind = \"127.0.0.1:{port}\"\nlog = \"debug\"\nworkers = 1\n\n[[oidc.providers]]\nid = \"um\"\n\
+         name = \"UM Account\"\nissuer = \"{}\"\nclient_id = \"twofold\"\nclient_secret = \"twofold-secret\"\n\
+         provision_users = true\n",
+        idp.issuer()
+    );
+    std::fs::write(dir.path().join("twofold.toml"), config).unwrap();
+    let log_path = dir.path().join("server.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_twofold"));
+    cmd.arg("serve")
+        .current_dir(dir.path())
+        .env_remove("TWOFOLD_MASTER_KEY")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    if let Some(url) = crate::helpers::fresh_database_url().await {
+        cmd.env("TWOFOLD_DATABASE_URL", url);
+    }
+    let mut server = cmd.spawn().unwrap();
+    let (client, _jar) = crate::helpers::new_client();
+    let started = std::time::Instant::now();
+    while client.get(format!("{address}/healthz")).send().await.is_err() {
+        assert!(started.elapsed().as_secs() < 20, "server did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    idp.control("client", json!({ "redirect_uris": [format!("{address}/login/oidc/um/callback")] })).await;
+
+    let callback = callback_for(&client, &address, "grace").await;
+    let response = client.get(&callback).send().await.unwrap();
+    assert_eq!(location(&response), "/prompt");
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("/login/oidc/{id}/callback"), "requests are logged by route:\n{log}");
+    for secret in [query_value(&callback, "code"), query_value(&callback, "state"), "twofold-secret".into()] {
+        assert!(!log.contains(&secret), "{secret} is in the log:\n{log}");
+    }
 }
