@@ -51,7 +51,9 @@ pub async fn fresh_database_url() -> Option<String> {
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .unwrap_or_else(|e| panic!("TEST_DB=postgres but PostgreSQL at {admin} is unreachable: {e}"));
-    let name = format!("twofold_test_{}", twofold::secrets::new_id());
+    // scripts/test sets a prefix per run, so its clean-up drops only its own databases.
+    let prefix = std::env::var("TEST_DB_PREFIX").unwrap_or_else(|_| "twofold_test_".into());
+    let name = format!("{prefix}{}", twofold::secrets::new_id());
     sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("create test database");
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("URL has a database");
     Some(format!("{base}/{name}"))
