@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod policies;
 pub mod sessions;
 pub mod setup_tokens;
+pub mod tokens;
 pub mod trusted_browsers;
 pub mod users;
 

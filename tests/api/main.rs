@@ -23,4 +23,6 @@ mod security;
 mod settings;
 mod setup;
 mod storage;
+mod tokens;
+mod tokens_prompt;
 mod trust;
