@@ -8,6 +8,7 @@ mod admin;
 mod browser;
 mod browser_helpdesk;
 mod browser_recovery;
+mod browser_tokens;
 mod cli;
 mod duo;
 mod enroll;
