@@ -221,3 +221,35 @@ async fn the_command_line_imports_tokens_all_or_nothing() {
     assert!(text(&again).contains("line 5: A token with serial 5123456"), "{}", text(&again));
     let _ = now();
 }
+
+#[tokio::test]
+async fn the_help_desk_resynchronises_an_hotp_token_with_two_consecutive_codes() {
+    let app = spawn_app().await;
+    let (db, keys) = twofold::app::open(&app.settings).await.unwrap();
+    let rows = twofold::domain::token::parse_csv(&good_file()).unwrap();
+    twofold::tokens::import(&db, &keys, &rows, "test", now()).await.unwrap();
+    let desk = staff(&app, "hedy", "helpdesk").await;
+    let ada = app.add_user("ada").await;
+    let user_path = format!("/admin/users/{}", ada.id);
+    desk.post_form(&format!("{user_path}/tokens"), &[("serial", "HOTP-1")]).await;
+    let token_id = twofold::store::tokens::by_serial(&app.db, "HOTP-1").await.unwrap().unwrap().id;
+    let seed = HotpSeed::new(b"12345678901234567890", 6);
+    let path = format!("{user_path}/tokens/{token_id}");
+
+    // The button was pressed 60 times in a drawer: code 60 is outside the prompt's window of 10.
+    let b = app.other_browser();
+    b.login("ada", PASSWORD).await;
+    assert_eq!(b.post_form("/prompt/passcode", &[("passcode", &seed.code_at(60))]).await.status(), 422);
+    let wrong = [("action", "resync"), ("passcode", &seed.code_at(61)), ("next_passcode", &seed.code_at(63))];
+    let r = desk.post_form(&path, &wrong).await;
+    assert_eq!(r.status(), 422, "not consecutive");
+    assert!(r.text().await.unwrap().contains("Those passcodes do not resynchronise token HOTP-1."));
+    let right = [("action", "resync"), ("passcode", &seed.code_at(61)), ("next_passcode", &seed.code_at(62))];
+    assert_eq!(location(&desk.post_form(&path, &right).await), user_path);
+    assert_eq!(twofold::store::tokens::by_id(&app.db, &token_id).await.unwrap().unwrap().counter, 63);
+    assert_eq!(desk.post_form(&path, &right).await.status(), 422, "the same codes cannot move it again");
+    let r = b.post_form("/prompt/passcode", &[("passcode", &seed.code_at(63))]).await;
+    assert_eq!(location(&r), "/prompt/trust");
+    let events: Vec<String> = app.audit_events(&ada.id).await.into_iter().map(|e| e.0).collect();
+    assert!(events.iter().any(|e| e == "token.resynchronised"), "{events:?}");
+}

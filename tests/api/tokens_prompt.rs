@@ -202,3 +202,18 @@ async fn yubico_otps_sign_in_once_and_a_wrong_key_fails() {
     assert_eq!(location(&passcode(&b, &otp(4, 0)).await), "/prompt/trust");
     assert_eq!(counter(&app, "5123456").await, 4 << 8);
 }
+
+#[tokio::test]
+async fn guessing_serial_numbers_locks_the_account_and_then_even_a_right_claim_is_refused() {
+    let app = crate::helpers::spawn_app_with(|s| s.lockout.max_failures = 3).await;
+    inventory(&app).await;
+    let seed = HotpSeed::new(RFC_SECRET, 6);
+    at_the_wizard(&app, "ada").await;
+    for serial in ["GUESS-1", "GUESS-2", "GUESS-3"] {
+        assert_eq!(claim(&app, serial, &seed.code_at(0), &seed.code_at(1)).await.status(), 422);
+    }
+    let r = claim(&app, "HOTP-1", &seed.code_at(0), &seed.code_at(1)).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Too many incorrect attempts."));
+    assert_eq!(counter(&app, "HOTP-1").await, 0, "nothing was claimed");
+}
