@@ -10,10 +10,11 @@ use crate::csrf_form;
 use crate::domain::token::{TokenKind, parse_serial};
 use crate::domain::{EnrollStep, Passcode};
 use crate::error::{AppError, see_other};
+use crate::factors::hotp::HotpSeed;
 use crate::store::{
     self,
     audit::{Event, Outcome},
-    tokens::Claim,
+    tokens::{Claim, TokenRow},
 };
 use crate::tokens::{TokenCheck, check, check_pair};
 use crate::web::chrome::Chrome;
@@ -50,6 +51,32 @@ const NO_MATCH: &str = "That serial number and passcode do not match a token you
                         number on the token, then enter a new passcode (for a token with a button, press it twice \
                         and enter both passcodes).";
 
+/// The available token with this serial and what its code(s) say. Unknown serials still cost a
+/// resynchronisation's worth of HMACs, so timing tells as little as the message does.
+async fn verify_claim(
+    state: &AppState,
+    serial: &str,
+    code: &Passcode,
+    next: Option<&Passcode>,
+    t: i64,
+) -> Result<(Option<TokenRow>, TokenCheck), AppError> {
+    let token = store::tokens::by_serial(&state.db, serial).await?.filter(|tok| tok.status == "available");
+    let window = state.settings.tokens.hotp_resync_window;
+    let checked = match (&token, next) {
+        (None, _) => {
+            let _ = HotpSeed::new(&[0u8; 20], 6).resync(code, next.unwrap_or(code), 0, window.clamp(2, 10_000));
+            TokenCheck::Wrong
+        }
+        (Some(tok), Some(next)) if tok.kind == TokenKind::Hotp.as_str() => {
+            check_pair(&state.keys, tok, code, next, window)?
+        }
+        // An HOTP token needs both codes: one code alone could be an old one someone saw.
+        (Some(tok), None) if tok.kind == TokenKind::Hotp.as_str() => TokenCheck::Wrong,
+        (Some(tok), _) => check(&state.keys, tok, code, t, state.settings.tokens.hotp_window)?,
+    };
+    Ok((token, checked))
+}
+
 pub async fn token_post(
     req: HttpRequest,
     auth: PasswordAuthed,
@@ -73,16 +100,7 @@ pub async fn token_post(
     };
     let next = Passcode::parse(&form.next_passcode).ok();
     let t = now();
-    let token = store::tokens::by_serial(&state.db, &serial).await?.filter(|tok| tok.status == "available");
-    let checked = match (&token, next) {
-        (None, _) => TokenCheck::Wrong,
-        (Some(tok), Some(next)) if tok.kind == TokenKind::Hotp.as_str() => {
-            check_pair(&state.keys, tok, &code, &next, state.settings.tokens.hotp_resync_window)?
-        }
-        // An HOTP token needs both codes: one code alone could be an old one someone saw.
-        (Some(tok), None) if tok.kind == TokenKind::Hotp.as_str() => TokenCheck::Wrong,
-        (Some(tok), _) => check(&state.keys, tok, &code, t, state.settings.tokens.hotp_window)?,
-    };
+    let (token, checked) = verify_claim(&state, &serial, &code, next.as_ref(), t).await?;
     let ip = client_ip(&req);
     if let (Some(tok), TokenCheck::Accepted { new_counter }) = (&token, checked) {
         let how = Claim::Wizard {
