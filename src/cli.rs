@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate` and `user …`. Parsing is clap's; each command opens the
+//! The command line: `serve`, `migrate`, `user …`, `token import`. Parsing is clap's; each command opens the
 //! database with the same settings as the server, so they always agree.
 
 use std::io::Read;
@@ -42,6 +42,20 @@ pub enum Command {
     /// Manage applications that use Twofold for the second factor (Duo-compatible APIs).
     #[command(subcommand)]
     App(AppCommand),
+    /// Manage the hardware-token inventory.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Import tokens from a CSV file (see docs/hardware-tokens.md): all rows or none.
+    Import {
+        file: PathBuf,
+        /// Check the file (and the inventory for duplicates) without importing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => user(settings, cmd).await,
         Command::Admin(cmd) => admin(settings, cmd).await,
         Command::App(cmd) => app(settings, cmd).await,
+        Command::Token(TokenCommand::Import { file, dry_run }) => token_import(&settings, &file, dry_run).await,
     }
 }
 
@@ -307,6 +322,51 @@ async fn import(settings: &Settings, file: &std::path::Path, dry_run: bool) -> a
     }
     db.close().await;
     Ok(())
+}
+
+/// `twofold token import FILE`: every problem with its line number and nothing written, or all of it.
+async fn token_import(settings: &Settings, file: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let report = |errors: &[crate::domain::import::LineError]| {
+        for e in errors {
+            eprintln!("line {}: {}", e.line, e.message);
+        }
+    };
+    let rows = match crate::domain::token::parse_csv(&text) {
+        Ok(rows) => rows,
+        Err(errors) => {
+            report(&errors);
+            bail!("{} problem(s) in {}; nothing was imported", errors.len(), file.display());
+        }
+    };
+    let (db, keys) = open(settings).await?;
+    let result = if dry_run {
+        match crate::tokens::already_imported(&db, &rows).await? {
+            dups if dups.is_empty() => Ok(rows.len()),
+            dups => Err(crate::tokens::ImportError::Lines(dups)),
+        }
+    } else {
+        crate::tokens::import(&db, &keys, &rows, "command line", now()).await
+    };
+    let outcome = match result {
+        Ok(n) if dry_run => {
+            println!("Would import {n} token(s). Nothing was changed.");
+            Ok(())
+        }
+        Ok(n) => {
+            let detail = format!("{n} token(s) imported (command line)");
+            store::audit::record(&db, Event::new("tokens.imported", Outcome::Info).detail(&detail), now()).await?;
+            println!("Imported {n} token(s).");
+            Ok(())
+        }
+        Err(crate::tokens::ImportError::Lines(errors)) => {
+            report(&errors);
+            Err(anyhow::anyhow!("{} problem(s) in {}; nothing was imported", errors.len(), file.display()))
+        }
+        Err(e) => Err(e.into()),
+    };
+    db.close().await;
+    outcome
 }
 
 /// The hostname applications are configured with (see `duo.api_hostname`).

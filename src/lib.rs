@@ -15,4 +15,5 @@ pub mod passwords;
 pub mod policy;
 pub mod secrets;
 pub mod store;
+pub mod tokens;
 pub mod web;

@@ -17,6 +17,7 @@ mod applications;
 pub use applications::ApplicationsSettings;
 pub mod oidc;
 pub use oidc::{OidcProvider, OidcSettings};
+pub mod tokens;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +46,8 @@ pub struct Settings {
     pub applications: ApplicationsSettings,
     /// Sign in with the institution's OpenID Connect provider(s) (see docs/oidc.md).
     pub oidc: OidcSettings,
+    #[serde(default)]
+    pub tokens: tokens::TokenSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -203,6 +206,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             applications: ApplicationsSettings::default(),
             oidc: OidcSettings::default(),
+            tokens: tokens::TokenSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),

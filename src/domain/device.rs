@@ -7,16 +7,19 @@ use super::InputError;
 pub enum DeviceKind {
     MobilePhone,
     Tablet,
+    /// An OATH or Yubico OTP token from the institution's inventory (claimed with its serial).
+    HardwareToken,
 }
 
 impl DeviceKind {
     /// The kinds the wizard offers, in the order shown.
-    pub const OFFERED: [DeviceKind; 2] = [DeviceKind::MobilePhone, DeviceKind::Tablet];
+    pub const OFFERED: [DeviceKind; 3] = [DeviceKind::MobilePhone, DeviceKind::Tablet, DeviceKind::HardwareToken];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceKind::MobilePhone => "mobile",
             DeviceKind::Tablet => "tablet",
+            DeviceKind::HardwareToken => "hardware_token",
         }
     }
 
@@ -24,6 +27,7 @@ impl DeviceKind {
         match value {
             "mobile" => Ok(DeviceKind::MobilePhone),
             "tablet" => Ok(DeviceKind::Tablet),
+            "hardware_token" => Ok(DeviceKind::HardwareToken),
             _ => Err(InputError::new("Choose the type of device you are adding.")),
         }
     }
@@ -32,6 +36,7 @@ impl DeviceKind {
         match self {
             DeviceKind::MobilePhone => "Mobile phone",
             DeviceKind::Tablet => "Tablet",
+            DeviceKind::HardwareToken => "Hardware token",
         }
     }
 
@@ -39,6 +44,7 @@ impl DeviceKind {
         match self {
             DeviceKind::MobilePhone => &[Platform::Iphone, Platform::Android, Platform::Other],
             DeviceKind::Tablet => &[Platform::Ipad, Platform::Android, Platform::Other],
+            DeviceKind::HardwareToken => &[Platform::Other],
         }
     }
 }
@@ -132,6 +138,7 @@ impl DeviceName {
         let name = match (kind, platform) {
             (DeviceKind::MobilePhone, Platform::Other) => "My phone".to_string(),
             (DeviceKind::Tablet, Platform::Other) => "My tablet".to_string(),
+            (DeviceKind::HardwareToken, _) => "Hardware token".to_string(),
             (DeviceKind::Tablet, Platform::Android) => "Android tablet".to_string(),
             (_, p) => p.label().to_string(),
         };

@@ -6,6 +6,7 @@ mod enrollment;
 pub mod import;
 mod passcode;
 mod return_path;
+pub mod token;
 mod user;
 pub mod user_agent;
 

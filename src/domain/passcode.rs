@@ -15,6 +15,10 @@ impl Passcode {
     /// 6 to 10 ASCII digits after removing spaces and dashes (people copy "123 456").
     pub fn parse(input: &str) -> Result<Self, InputError> {
         let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        // A YubiKey types 32 to 64 modhex letters (a Yubico OTP); checked as such at the prompt.
+        if crate::factors::yubico_otp::looks_like_otp(&digits) {
+            return Ok(Self(digits));
+        }
         if digits.is_empty() {
             return Err(InputError::new("Enter the passcode from your app."));
         }
@@ -49,6 +53,13 @@ mod tests {
         for bad in ["", "12345", "abcdef", "１２３４５６", "12345678901", "12345x"] {
             assert!(Passcode::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn yubico_otps_are_accepted_as_typed() {
+        let otp = "cccjgjgkhcbbdvgtiblfkbgturecfllberrvkinnctnn";
+        assert_eq!(Passcode::parse(otp).unwrap().as_str(), otp);
+        assert!(Passcode::parse("cccjgjgkhcbb").is_err(), "too short for an OTP");
     }
 
     #[test]

@@ -2,4 +2,6 @@
 //! and say what to store next; the store makes that change single-use.
 
 pub mod codes;
+pub mod hotp;
 pub mod totp;
+pub mod yubico_otp;

@@ -101,6 +101,34 @@ impl TotpSeed {
     }
 }
 
+/// Hardware TOTP tokens: the same check with the token's own digits (6 or 8) and period (30 or 60 s).
+pub fn verify_token(
+    seed: &[u8],
+    digits: u8,
+    period: u64,
+    code: &Passcode,
+    now: u64,
+    last_step: Option<i64>,
+) -> Verification {
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(digits)
+        .with_skew(DRIFT_STEPS)
+        .with_step_duration(period.max(1))
+        .with_secret(seed.to_vec())
+        .build_noncompliant();
+    match totp.check(code.as_str(), now) {
+        None => Verification::Wrong,
+        Some(counter) => {
+            let step = i64::try_from(counter).unwrap_or(i64::MAX);
+            match last_step {
+                Some(last) if step <= last => Verification::Replayed,
+                _ => Verification::Accepted { step },
+            }
+        }
+    }
+}
+
 /// `:` separates issuer from account in otpauth labels; replace it rather than fail.
 fn sanitize_label(value: &str) -> String {
     value.replace(':', " ")
@@ -207,6 +235,16 @@ mod tests {
         let last = (now / STEP_SECONDS) as i64;
         let previous = code(&seed.code_at(now - 30));
         assert_eq!(seed.verify(&previous, now, Some(last)), Verification::Replayed);
+    }
+
+    #[test]
+    fn token_codes_with_eight_digits_and_a_sixty_second_period_verify() {
+        let seed = b"12345678901234567890";
+        // RFC 6238 SHA1 at t=59 with a 30 s period is step 1 → 94287082; with 60 s, t=119 is step 1 too.
+        assert_eq!(verify_token(seed, 8, 30, &code("94287082"), 59, None), Verification::Accepted { step: 1 });
+        assert_eq!(verify_token(seed, 8, 60, &code("94287082"), 119, None), Verification::Accepted { step: 1 });
+        assert_eq!(verify_token(seed, 6, 60, &code("287082"), 119, Some(1)), Verification::Replayed);
+        assert_eq!(verify_token(seed, 6, 60, &code("287082"), 600, None), Verification::Wrong);
     }
 
     #[test]

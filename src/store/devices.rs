@@ -206,7 +206,7 @@ async fn mark_removed(
 }
 
 /// When the user has devices but no default, the oldest becomes the default.
-async fn pass_on_default(tx: &mut sqlx::AnyConnection, user_id: &str) -> Result<(), StoreError> {
+pub(crate) async fn pass_on_default(tx: &mut sqlx::AnyConnection, user_id: &str) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE devices SET is_default = 1 WHERE id = (SELECT id FROM devices WHERE user_id = $1 AND removed_at IS NULL \
          ORDER BY created_at, id LIMIT 1) AND NOT EXISTS (SELECT 1 FROM devices WHERE user_id = $2 AND is_default = 1 \

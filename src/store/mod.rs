@@ -19,6 +19,7 @@ pub mod policies;
 pub mod rate_limits;
 pub mod sessions;
 pub mod setup_tokens;
+pub mod tokens;
 pub mod trusted_browsers;
 pub mod universal_codes;
 pub mod users;

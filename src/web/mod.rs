@@ -18,6 +18,7 @@ mod settings;
 pub use settings::format_time as settings_time;
 pub mod setup;
 pub mod state;
+mod tokens;
 mod trust;
 mod wasnt_me;
 
@@ -115,6 +116,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/v2/auth_status", get().to(duo::auth_status_get))
         .configure(duo::routes)
         .configure(oidc::routes)
+        .configure(tokens::routes)
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(ops::healthz))

@@ -74,7 +74,7 @@ pub async fn import_get(staff: Staff, state: web::Data<AppState>) -> Result<Http
 }
 
 /// Reads the multipart form: the CSRF token and the file's text.
-async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
+pub(super) async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
     let mut token = String::new();
     let mut file = Vec::new();
     while let Some(field) = form.next().await {

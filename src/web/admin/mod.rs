@@ -10,6 +10,8 @@ mod invitations;
 mod outbox;
 mod passcodes;
 mod policies;
+mod tokens;
+mod user_tokens;
 mod users;
 
 pub use applications::{
@@ -24,6 +26,8 @@ pub use invitations::{group_invite_post, invitations_get, invite_post};
 pub use outbox::outbox_get;
 pub use passcodes::{passcode_get, passcode_post};
 pub use policies::{policies_get, policies_post};
+pub use tokens::{commit_post as tokens_commit_post, tokens_get, upload_post as tokens_upload_post};
+pub use user_tokens::{assign_post as token_assign_post, release_post as token_release_post};
 pub use users::{device_disable_post, status_post, unlock_post, user_get, users_get};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload};

@@ -53,7 +53,7 @@ pub struct ActivityItem {
 
 #[derive(Template)]
 #[template(path = "admin/user.html")]
-struct UserPage {
+pub(super) struct UserPage {
     chrome: Chrome,
     nav: Nav,
     user: UserRow,
@@ -66,6 +66,7 @@ struct UserPage {
     backup_codes: i64,
     temporary_codes: usize,
     activity: Vec<ActivityItem>,
+    tokens: Vec<super::user_tokens::TokenView>,
     can_change_status: bool,
     error: Option<String>,
 }
@@ -133,11 +134,11 @@ pub async fn users_get(
     html(StatusCode::OK, &page)
 }
 
-async fn target(state: &AppState, id: &str) -> Result<UserRow, AppError> {
+pub(super) async fn target(state: &AppState, id: &str) -> Result<UserRow, AppError> {
     store::users::by_id(&state.db, id).await?.ok_or(AppError::NotFound)
 }
 
-async fn user_page(
+pub(super) async fn user_page(
     state: &AppState,
     staff: &Staff,
     user: UserRow,
@@ -169,6 +170,7 @@ async fn user_page(
         backup_codes: store::backup_codes::count_unused(&state.db, &user.id).await?,
         temporary_codes: store::one_time_codes::usable(&state.db, &user.id, t).await?.len(),
         activity,
+        tokens: super::user_tokens::views(state, &user.id).await?,
         can_change_status: staff.is_admin() && staff.user.id != user.id,
         user,
         error,

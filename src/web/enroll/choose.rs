@@ -59,6 +59,7 @@ fn kind_choices(selected: Option<DeviceKind>) -> Vec<Choice> {
             hint: match k {
                 DeviceKind::MobilePhone => "Recommended",
                 DeviceKind::Tablet => "iPad, Android tablet",
+                DeviceKind::HardwareToken => "A key fob or card from your institution",
             },
             checked: Some(*k) == selected,
         })
@@ -87,6 +88,8 @@ pub async fn device_type_post(
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
     match DeviceKind::parse(&form.0.kind) {
+        // A token from the inventory is claimed on its own page ("Serial number" + "Passcode").
+        Ok(DeviceKind::HardwareToken) => Ok(crate::error::see_other(crate::web::tokens::CLAIM_PATH)),
         Ok(kind) => {
             let change = StepChange { device_kind: Some(kind.as_str()), ..StepChange::default() };
             advance(&state, &row, EnrollStep::DeviceType, EnrollStep::Platform, change).await

@@ -3,9 +3,11 @@
 //! The wizard's state is a database row; each page checks it is the current step.
 
 mod choose;
+mod token;
 mod verify;
 
 pub use choose::{device_type_get, device_type_post, install_get, install_post, platform_get, platform_post};
+pub use token::{token_get, token_post};
 pub use verify::{activate_get, activate_post, done_get, options_get, options_post};
 
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -29,6 +29,8 @@ use passcode::Checked;
 pub struct PromptPage {
     chrome: Chrome,
     device_names: Vec<String>,
+    /// Hardware tokens (their passcodes come from a button or a touch, not an app).
+    token_names: Vec<String>,
     /// Never had a device: "Not enrolled yet" and "Start setup".
     never_enrolled: bool,
     /// Something to verify with: a device, a backup code or a temporary passcode.
@@ -117,7 +119,8 @@ async fn page(
     let policy = state.policy().await?;
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
-        device_names: methods.devices.iter().map(|d| d.name.clone()).collect(),
+        device_names: methods.devices.iter().filter(|d| d.kind != "hardware_token").map(|d| d.name.clone()).collect(),
+        token_names: methods.devices.iter().filter(|d| d.kind == "hardware_token").map(|d| d.name.clone()).collect(),
         never_enrolled: auth.user.enrolled_at.is_none() && !methods.any(),
         can_verify: methods.any(),
         temporary_codes: methods.temporary_codes > 0,
@@ -205,7 +208,7 @@ pub async fn passcode_post(
         .await?;
         return Ok(see_other("/prompt"));
     }
-    let message = if replayed && code.as_str().len() > 6 {
+    let message = if replayed && matches!(code.as_str().len(), 9 | 10) {
         "That code has already been used. Each backup or temporary code works only as often as it was issued for."
     } else if replayed {
         "That passcode was already used. Wait for the next one to appear in your app and enter it."

@@ -1,7 +1,8 @@
 //! Checking a passcode typed at the prompt against everything the user has: each authenticator
-//! app (TOTP, 6 digits) and the unused backup codes (10 digits). Each success is single use.
+//! app (TOTP, 6 digits), hardware tokens (HOTP/TOTP, Yubico OTP) and the unused backup codes
+//! (10 digits). Each success is single use.
 
-use crate::domain::Passcode;
+use crate::domain::{DeviceKind, Passcode};
 use crate::error::AppError;
 use crate::factors::codes::{self, BACKUP_CODE_DIGITS, TEMPORARY_CODE_DIGITS};
 use crate::factors::totp::{TotpSeed, Verification};
@@ -39,7 +40,8 @@ pub async fn check(
         return check_temporary_code(state, user_id, code, t).await;
     }
     let mut replayed = false;
-    for device in devices {
+    // Hardware tokens are devices too, but their secrets live in the token inventory (below).
+    for device in devices.iter().filter(|d| d.kind != DeviceKind::HardwareToken.as_str()) {
         let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(user_id), &device.totp_secret)?);
         match seed.verify(code, t as u64, device.totp_last_step) {
             Verification::Accepted { step } => {
@@ -57,7 +59,17 @@ pub async fn check(
             Verification::Wrong => {}
         }
     }
-    Ok(if replayed { Checked::Replayed } else { Checked::Wrong })
+    let window = state.settings.tokens.hotp_window;
+    let (token, token_replayed) =
+        crate::tokens::verify_for_user(&state.db, &state.keys, user_id, code, t, window).await?;
+    if let Some(token) = token {
+        return Ok(Checked::Accepted {
+            method: "mfa.token",
+            detail: format!("token {} ({})", token.serial, token.kind),
+            replace_device: false,
+        });
+    }
+    Ok(if replayed || token_replayed { Checked::Replayed } else { Checked::Wrong })
 }
 
 async fn check_backup_code(state: &AppState, user_id: &str, code: &Passcode, t: i64) -> Result<Checked, AppError> {
