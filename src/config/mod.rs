@@ -1,6 +1,8 @@
 //! Typed settings: built-in defaults < `twofold.toml` (or `--config FILE`) < `TWOFOLD_*` environment.
 //! Every key is documented in docs/configuration.md; a bad value fails at start with its key and reason.
 
+pub mod webauthn;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub recovery: RecoverySettings,
     pub duo: DuoSettings,
+    pub webauthn: webauthn::WebauthnSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -179,6 +182,7 @@ impl Default for Settings {
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60, invitation_days: 7 },
             recovery: RecoverySettings { enabled: true, passcode_minutes: 60 },
             duo: DuoSettings { api_hostname: None, clock_skew_seconds: 300 },
+            webauthn: webauthn::WebauthnSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),
@@ -251,6 +255,9 @@ impl Settings {
         }
         if self.enrollment.invitation_days == 0 || self.enrollment.invitation_days > 90 {
             return Err(invalid("enrollment.invitation_days", "must be from 1 to 90"));
+        }
+        if !(10..=600).contains(&self.webauthn.timeout_seconds) {
+            return Err(invalid("webauthn.timeout_seconds", "must be from 10 to 600"));
         }
         if self.enrollment.wizard_expiry_minutes == 0 {
             return Err(invalid("enrollment.wizard_expiry_minutes", "must be greater than 0"));

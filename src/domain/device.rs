@@ -7,16 +7,19 @@ use super::InputError;
 pub enum DeviceKind {
     MobilePhone,
     Tablet,
+    /// A WebAuthn authenticator: a roaming key (YubiKey) or a platform one (Touch ID, Windows Hello).
+    SecurityKey,
 }
 
 impl DeviceKind {
     /// The kinds the wizard offers, in the order shown.
-    pub const OFFERED: [DeviceKind; 2] = [DeviceKind::MobilePhone, DeviceKind::Tablet];
+    pub const OFFERED: [DeviceKind; 3] = [DeviceKind::MobilePhone, DeviceKind::Tablet, DeviceKind::SecurityKey];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceKind::MobilePhone => "mobile",
             DeviceKind::Tablet => "tablet",
+            DeviceKind::SecurityKey => "security_key",
         }
     }
 
@@ -24,6 +27,7 @@ impl DeviceKind {
         match value {
             "mobile" => Ok(DeviceKind::MobilePhone),
             "tablet" => Ok(DeviceKind::Tablet),
+            "security_key" => Ok(DeviceKind::SecurityKey),
             _ => Err(InputError::new("Choose the type of device you are adding.")),
         }
     }
@@ -32,6 +36,7 @@ impl DeviceKind {
         match self {
             DeviceKind::MobilePhone => "Mobile phone",
             DeviceKind::Tablet => "Tablet",
+            DeviceKind::SecurityKey => "Security key",
         }
     }
 
@@ -39,6 +44,8 @@ impl DeviceKind {
         match self {
             DeviceKind::MobilePhone => &[Platform::Iphone, Platform::Android, Platform::Other],
             DeviceKind::Tablet => &[Platform::Ipad, Platform::Android, Platform::Other],
+            // No operating system to choose: the browser finds the key.
+            DeviceKind::SecurityKey => &[Platform::Other],
         }
     }
 }
@@ -132,6 +139,7 @@ impl DeviceName {
         let name = match (kind, platform) {
             (DeviceKind::MobilePhone, Platform::Other) => "My phone".to_string(),
             (DeviceKind::Tablet, Platform::Other) => "My tablet".to_string(),
+            (DeviceKind::SecurityKey, _) => "Security key".to_string(),
             (DeviceKind::Tablet, Platform::Android) => "Android tablet".to_string(),
             (_, p) => p.label().to_string(),
         };

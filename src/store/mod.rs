@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod setup_tokens;
 pub mod trusted_browsers;
 pub mod users;
+pub mod webauthn;
 
 use std::str::FromStr;
 use std::time::Duration;

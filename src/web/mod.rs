@@ -11,6 +11,7 @@ mod login;
 pub mod notices;
 pub(crate) mod prompt;
 mod recover;
+pub(crate) mod security_key;
 pub mod session;
 mod settings;
 pub use settings::format_time as settings_time;
@@ -109,6 +110,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/v2/preauth", web::post().to(duo::preauth_post))
         .route("/auth/v2/auth", web::post().to(duo::auth_post))
         .route("/auth/v2/auth_status", get().to(duo::auth_status_get))
+        .configure(security_key::routes)
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))

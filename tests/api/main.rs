@@ -2,6 +2,7 @@
 
 mod browser_steps;
 mod helpers;
+mod soft_key;
 mod webdriver;
 
 mod admin;
@@ -24,3 +25,4 @@ mod settings;
 mod setup;
 mod storage;
 mod trust;
+mod webauthn;

@@ -50,15 +50,19 @@ struct InstallPage {
     platform_key: &'static str,
 }
 
-fn kind_choices(selected: Option<DeviceKind>) -> Vec<Choice> {
+/// Security keys are offered only when the server can be a WebAuthn relying party (a domain name).
+fn kind_choices(state: &AppState, selected: Option<DeviceKind>) -> Vec<Choice> {
+    let keys = crate::web::security_key::rp(state).is_some();
     DeviceKind::OFFERED
         .iter()
+        .filter(|k| keys || **k != DeviceKind::SecurityKey)
         .map(|k| Choice {
             value: k.as_str(),
             label: k.label(),
             hint: match k {
                 DeviceKind::MobilePhone => "Recommended",
                 DeviceKind::Tablet => "iPad, Android tablet",
+                DeviceKind::SecurityKey => "YubiKey, Touch ID, Windows Hello",
             },
             checked: Some(*k) == selected,
         })
@@ -72,7 +76,7 @@ pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -
         chrome: chrome(&state, &auth),
         step: 1,
         steps: EnrollStep::COUNT,
-        choices: kind_choices(selected),
+        choices: kind_choices(&state, selected),
         error: None,
     };
     html(StatusCode::OK, &page)
@@ -87,6 +91,15 @@ pub async fn device_type_post(
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
     match DeviceKind::parse(&form.0.kind) {
+        Ok(DeviceKind::SecurityKey) => {
+            let kind = DeviceKind::SecurityKey.as_str();
+            let change = StepChange {
+                device_kind: Some(kind),
+                platform: Some(Platform::Other.as_str()),
+                ..StepChange::default()
+            };
+            advance(&state, &row, EnrollStep::DeviceType, EnrollStep::SecurityKey, change).await
+        }
         Ok(kind) => {
             let change = StepChange { device_kind: Some(kind.as_str()), ..StepChange::default() };
             advance(&state, &row, EnrollStep::DeviceType, EnrollStep::Platform, change).await
@@ -96,7 +109,7 @@ pub async fn device_type_post(
                 chrome: chrome(&state, &auth),
                 step: 1,
                 steps: EnrollStep::COUNT,
-                choices: kind_choices(None),
+                choices: kind_choices(&state, None),
                 error: Some(e.0),
             };
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)

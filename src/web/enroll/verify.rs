@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::csrf_form;
-use crate::domain::{DeviceName, EnrollStep, LoginAction, Passcode};
+use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Passcode};
 use crate::error::{AppError, see_other};
 use crate::factors::totp::{TotpSeed, Verification, qr_svg_data_uri};
 use crate::store::{
@@ -150,12 +150,14 @@ pub async fn activate_post(
     Ok(see_other(EnrollStep::Options.path()))
 }
 
-fn action_choices(selected: LoginAction) -> Vec<Choice> {
+fn action_choices(kind: DeviceKind, selected: LoginAction) -> Vec<Choice> {
     [
         (LoginAction::Ask, "Ask me to choose an authentication method", ""),
         (LoginAction::Passcode, "Automatically ask me for a passcode from this device", ""),
     ]
     .into_iter()
+    // A security key shows no passcode: "Ask me to choose" is its only choice.
+    .filter(|(a, _, _)| *a == LoginAction::Ask || kind != DeviceKind::SecurityKey)
     .map(|(a, label, hint)| Choice { value: a.as_str(), label, hint, checked: a == selected })
     .collect()
 }
@@ -172,7 +174,7 @@ pub async fn options_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
         step: 5,
         steps: EnrollStep::COUNT,
         name: device_name(&state, &row).await?,
-        choices: action_choices(LoginAction::Ask),
+        choices: action_choices(kind_of(&row)?, LoginAction::Ask),
         error: None,
     };
     html(StatusCode::OK, &page)
@@ -199,7 +201,7 @@ pub async fn options_post(
                 step: 5,
                 steps: EnrollStep::COUNT,
                 name,
-                choices: action_choices(action),
+                choices: action_choices(kind_of(&row)?, action),
                 error: Some(e.0),
             };
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);

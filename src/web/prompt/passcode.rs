@@ -39,7 +39,8 @@ pub async fn check(
         return check_temporary_code(state, user_id, code, t).await;
     }
     let mut replayed = false;
-    for device in devices {
+    // Devices without a seed (security keys) have no passcode to check.
+    for device in devices.iter().filter(|d| !d.totp_secret.is_empty()) {
         let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(user_id), &device.totp_secret)?);
         match seed.verify(code, t as u64, device.totp_last_step) {
             Verification::Accepted { step } => {

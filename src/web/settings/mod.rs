@@ -77,7 +77,11 @@ pub fn device_view(d: DeviceRow) -> DeviceView {
         login_action: login_action_label(&d.login_action),
         id: d.id,
         name: d.name,
-        kind: format!("{kind} · {platform} · Authenticator app"),
+        kind: if d.kind == DeviceKind::SecurityKey.as_str() {
+            kind.to_string()
+        } else {
+            format!("{kind} · {platform} · Authenticator app")
+        },
         added: format_time(d.created_at),
         last_used: d.last_used_at.map(format_time).unwrap_or_else(|| "Never".into()),
         is_default: d.is_default == 1,
