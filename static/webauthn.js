@@ -111,6 +111,7 @@
       form.submit();
     }).catch(function (err) {
       setBusy(form, false);
+      if (window.console) console.warn("security key:", err && (err.name || err.server), err && err.message);
       if (err && err.server) {
         show(form, err.server);
       } else if (err && err.name === "InvalidStateError") {

@@ -78,9 +78,16 @@ pub fn start_registration(
         UserVerification::Required => rp
             .start_passkey_registration(handle, who.username, who.display_name, exclude)
             .map(|(ccr, s)| (ccr, RegistrationState::Passkey(s))),
-        UserVerification::Preferred => rp
-            .start_securitykey_registration(handle, who.username, who.display_name, exclude, None, None)
-            .map(|(ccr, s)| (ccr, RegistrationState::SecurityKey(s))),
+        UserVerification::Preferred => {
+            let (mut ccr, state) =
+                rp.start_securitykey_registration(handle, who.username, who.display_name, exclude, None, None)?;
+            // credProtect "userVerificationRequired" would make a key without a PIN unusable, which
+            // "preferred" must not do; Chromium also refuses it unless verification is required.
+            if let Some(extensions) = ccr.public_key.extensions.as_mut() {
+                extensions.cred_protect = None;
+            }
+            Ok((ccr, RegistrationState::SecurityKey(state)))
+        }
     }
 }
 
@@ -216,6 +223,7 @@ mod tests {
         assert_eq!(a["publicKey"]["rp"]["id"], "mfa.example.edu");
         assert_eq!(a["publicKey"]["excludeCredentials"][0]["id"], "AQID");
         assert_eq!(a["publicKey"]["authenticatorSelection"]["userVerification"], "preferred");
+        assert!(a["publicKey"]["extensions"].get("credentialProtectionPolicy").is_none());
         assert_eq!(b["publicKey"]["authenticatorSelection"]["userVerification"], "required");
     }
 

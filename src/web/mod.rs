@@ -177,7 +177,7 @@ pub fn security_headers(secure: bool) -> DefaultHeaders {
     let mut headers = DefaultHeaders::new()
         .add((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -9,6 +9,7 @@ mod admin;
 mod browser;
 mod browser_helpdesk;
 mod browser_recovery;
+mod browser_webauthn;
 mod cli;
 mod duo;
 mod enroll;
