@@ -87,6 +87,8 @@ impl EnrollStep {
     }
 
     pub const COUNT: u8 = 5;
+    /// Steps in a security key's wizard: type, "Use a security key", options.
+    pub const KEY_COUNT: u8 = 3;
 }
 
 #[cfg(test)]

@@ -197,6 +197,8 @@ pub async fn put_ceremony(
     .bind(expires_at)
     .execute(db.pool())
     .await?;
+    // Ceremonies nobody finished are removed by the next one started (by anyone).
+    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1").bind(now).execute(db.pool()).await?;
     Ok(())
 }
 

@@ -331,3 +331,42 @@ async fn without_javascript_the_pages_explain_that_a_key_needs_it() {
     assert_eq!(script.status(), 200);
     assert!(script.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
 }
+
+#[tokio::test]
+async fn a_key_is_renamed_and_removed_in_my_settings_and_then_no_longer_signs_in() {
+    let app = key_app().await;
+    let mut first = SoftKey::new(&origin(&app), 1);
+    let user_id = user_with_key(&app, "ada", &mut first).await;
+    let b = at_prompt(&app, "ada").await;
+    let opts = options(&b, "/prompt/security-key/options").await;
+    assert_eq!(location(&submit_assertion(&b, &first.assert(&opts)).await), "/prompt/trust");
+
+    // A second key, added while signed in.
+    let mut second = SoftKey::new(&origin(&app), 2);
+    let opts = start_key_wizard(&b).await;
+    assert_eq!(location(&submit_registration(&b, &second.register(&opts)).await), "/enroll/options");
+    let page = b.get_html("/enroll/options").await;
+    assert!(page.contains("Step 3 of 3") && !page.contains("passcode from this device"), "{page}");
+    b.post_form("/enroll/options", &[("name", "Spare key"), ("login_action", "ask")]).await;
+
+    let keys = twofold::store::webauthn::list_for_user(&app.db, &user_id).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    let first_device = keys.iter().find(|k| k.credential_id == first.id_text()).unwrap().device_id.clone();
+    let options_page = b.get_html(&format!("/settings/devices/{first_device}")).await;
+    assert!(!options_page.contains("passcode from this device"), "a key offers no passcode");
+    let response = b
+        .post_form(&format!("/settings/devices/{first_device}"), &[("name", "Blue YubiKey"), ("login_action", "ask")])
+        .await;
+    assert_eq!(location(&response), "/settings");
+    assert!(b.get_html("/settings").await.contains("Blue YubiKey"));
+    let response = b.post_form(&format!("/settings/devices/{first_device}/remove"), &[]).await;
+    assert_eq!(location(&response), "/settings");
+
+    let c = at_prompt(&app, "ada").await;
+    let opts = options(&c, "/prompt/security-key/options").await;
+    assert_eq!(opts["publicKey"]["allowCredentials"].as_array().unwrap().len(), 1, "only the spare key");
+    let response = submit_assertion(&c, &first.assert(&opts)).await;
+    assert!(response.text().await.unwrap().contains("not registered to your account"));
+    let opts = options(&c, "/prompt/security-key/options").await;
+    assert_eq!(location(&submit_assertion(&c, &second.assert(&opts)).await), "/prompt/trust");
+}

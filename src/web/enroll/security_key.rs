@@ -48,7 +48,7 @@ fn page(
     let page = SecurityKeyPage {
         chrome: chrome(state, auth),
         step: EnrollStep::SecurityKey.number(),
-        steps: EnrollStep::COUNT,
+        steps: EnrollStep::KEY_COUNT,
         available: keys::rp(state).is_some(),
         error,
     };

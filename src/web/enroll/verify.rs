@@ -162,6 +162,14 @@ fn action_choices(kind: DeviceKind, selected: LoginAction) -> Vec<Choice> {
     .collect()
 }
 
+/// "Step n of m" on "Device options": a security key's wizard is shorter.
+fn progress(row: &EnrollmentRow) -> (u8, u8) {
+    match kind_of(row) {
+        Ok(DeviceKind::SecurityKey) => (EnrollStep::KEY_COUNT, EnrollStep::KEY_COUNT),
+        _ => (EnrollStep::Options.number(), EnrollStep::COUNT),
+    }
+}
+
 async fn device_name(state: &AppState, row: &EnrollmentRow) -> Result<String, AppError> {
     let devices = store::devices::list_for_user(&state.db, &row.user_id).await?;
     Ok(devices.into_iter().find(|d| Some(&d.id) == row.device_id.as_ref()).map(|d| d.name).unwrap_or_default())
@@ -171,8 +179,8 @@ pub async fn options_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
     let row = at_step(&state, &auth, EnrollStep::Options).await?;
     let page = OptionsPage {
         chrome: chrome(&state, &auth),
-        step: 5,
-        steps: EnrollStep::COUNT,
+        step: progress(&row).0,
+        steps: progress(&row).1,
         name: device_name(&state, &row).await?,
         choices: action_choices(kind_of(&row)?, LoginAction::Ask),
         error: None,
@@ -198,8 +206,8 @@ pub async fn options_post(
             let name: String = form.name.chars().take(DeviceName::MAX_CHARS * 2).collect();
             let page = OptionsPage {
                 chrome: chrome(&state, &auth),
-                step: 5,
-                steps: EnrollStep::COUNT,
+                step: progress(&row).0,
+                steps: progress(&row).1,
                 name,
                 choices: action_choices(kind_of(&row)?, action),
                 error: Some(e.0),
