@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use webauthn_rs::prelude::RegisterPublicKeyCredential;
+use webauthn_rs::prelude::{Credential, RegisterPublicKeyCredential};
 
 use crate::csrf_form;
 use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Platform};
@@ -95,64 +95,14 @@ pub async fn finish_post(
     form: CsrfForm<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::SecurityKey).await?;
-    let retry = |status, message: &str| page(&state, &auth, status, Some(message.to_string()));
-    if form.0.credential.trim().is_empty() {
-        return retry(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "A security key needs JavaScript. Turn on JavaScript in your browser and try again, or go back and choose another type of device.",
-        );
-    }
-    let Ok(response) = serde_json::from_str::<RegisterPublicKeyCredential>(&form.0.credential) else {
-        return retry(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Your browser's answer could not be read. Select Continue to try again.",
-        );
-    };
-    let t = now();
-    let ip = client_ip(&req);
-    // Consumed before it is verified: a second submission finds nothing.
-    let Some(ceremony) = keys::take::<RegistrationState>(&state, &auth.user.id, REGISTER).await? else {
-        return retry(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "That request has expired or was already used. Select Continue to try again.",
-        );
-    };
-    let Some(rp) = keys::rp(&state) else {
-        return retry(StatusCode::SERVICE_UNAVAILABLE, "Security keys are not available on this server.");
-    };
-    // The browser refuses excluded keys; a response that names one anyway is refused here too.
-    let new_id = credential_id_text(&response.raw_id);
-    let existing = store::webauthn::list_for_user(&state.db, &auth.user.id).await?;
-    if existing.iter().any(|r| r.credential_id == new_id) {
-        return retry(StatusCode::CONFLICT, ALREADY_REGISTERED);
-    }
-    let credential = match finish_registration(&rp, &ceremony, &response) {
+    let (t, ip) = (now(), client_ip(&req));
+    let credential = match verify(&state, &auth, &form.0.credential).await? {
         Ok(c) => c,
-        Err(e) => {
-            let failure = Failure::of(&e);
-            let detail = format!("{}: {e:?}", failure.as_str());
-            store::audit::record(
-                &state.db,
-                Event::new("enroll.security_key", Outcome::Failure)
-                    .user(&auth.user.id, &auth.user.username)
-                    .ip(ip.as_deref())
-                    .detail(&detail),
-                t,
-            )
-            .await?;
-            if failure == Failure::AlreadyRegistered {
-                return retry(StatusCode::CONFLICT, ALREADY_REGISTERED);
+        Err(refusal) => {
+            if let Some(detail) = &refusal.audit {
+                audit(&state, &auth, ip.as_deref(), ("enroll.security_key", Outcome::Failure), detail, t).await?;
             }
-            let message = match failure {
-                Failure::NotVerified => {
-                    "Your security key did not check that it's you. Try again and enter the key's PIN or use its fingerprint reader when asked."
-                }
-                Failure::WrongSite => {
-                    "Your security key answered for a different website. Open this page at its usual address and try again."
-                }
-                _ => "Your security key could not be registered. Select Continue to try again.",
-            };
-            return retry(StatusCode::UNPROCESSABLE_ENTITY, message);
+            return page(&state, &auth, refusal.status, Some(refusal.message.into()));
         }
     };
     let (credential_id, sealed) = keys::seal_credential(&state, &auth.user.id, &credential)?;
@@ -172,24 +122,80 @@ pub async fn finish_post(
         user_verified: credential.user_verified,
     };
     let step = (EnrollStep::SecurityKey.as_str(), EnrollStep::Options.as_str());
-    let device_id =
-        match store::webauthn::create_device(&state.db, (&row.id, &auth.user.id), step, device, new, t).await {
-            Ok(Some(id)) => id,
-            Ok(None) => return Ok(see_other("/enroll")),
-            Err(StoreError::Conflict) => {
-                return retry(StatusCode::CONFLICT, ALREADY_REGISTERED);
-            }
-            Err(e) => return Err(e.into()),
-        };
+    let device_id = match store::webauthn::create_device(&state.db, (&row.id, &auth.user.id), step, device, new, t)
+        .await
+    {
+        Ok(Some(id)) => id,
+        Ok(None) => return Ok(see_other("/enroll")),
+        Err(StoreError::Conflict) => return page(&state, &auth, StatusCode::CONFLICT, Some(ALREADY_REGISTERED.into())),
+        Err(e) => return Err(e.into()),
+    };
     let detail = format!("device {device_id} (security_key, credential {credential_id})");
-    store::audit::record(
-        &state.db,
-        Event::new("enroll.device_added", Outcome::Success)
-            .user(&auth.user.id, &auth.user.username)
-            .ip(ip.as_deref())
-            .detail(&detail),
-        t,
-    )
-    .await?;
+    audit(&state, &auth, ip.as_deref(), ("enroll.device_added", Outcome::Success), &detail, t).await?;
     Ok(see_other(EnrollStep::Options.path()))
+}
+
+/// Why a registration was refused: status and message for the page; the audit detail when a
+/// response was actually checked and failed.
+struct Refusal {
+    status: StatusCode,
+    message: &'static str,
+    audit: Option<String>,
+}
+
+fn refused(message: &'static str) -> Result<Result<Credential, Refusal>, AppError> {
+    Ok(Err(Refusal { status: StatusCode::UNPROCESSABLE_ENTITY, message, audit: None }))
+}
+
+/// Checks the key's answer against the ceremony, which is taken (deleted) first: single use.
+async fn verify(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    submitted: &str,
+) -> Result<Result<Credential, Refusal>, AppError> {
+    if submitted.trim().is_empty() {
+        return refused(
+            "A security key needs JavaScript. Turn on JavaScript in your browser and try again, or go back and choose another type of device.",
+        );
+    }
+    let Ok(response) = serde_json::from_str::<RegisterPublicKeyCredential>(submitted) else {
+        return refused("Your browser's answer could not be read. Select Continue to try again.");
+    };
+    let Some(ceremony) = keys::take::<RegistrationState>(state, &auth.user.id, REGISTER).await? else {
+        return refused("That request has expired or was already used. Select Continue to try again.");
+    };
+    let Some(rp) = keys::rp(state) else { return refused("Security keys are not available on this server.") };
+    // The browser refuses excluded keys; a response that names one anyway is refused here too.
+    let new_id = credential_id_text(&response.raw_id);
+    let existing = store::webauthn::list_for_user(&state.db, &auth.user.id).await?;
+    if existing.iter().any(|r| r.credential_id == new_id) {
+        return Ok(Err(Refusal { status: StatusCode::CONFLICT, message: ALREADY_REGISTERED, audit: None }));
+    }
+    finish_registration(&rp, &ceremony, &response).map(Ok).or_else(|e| {
+        let failure = Failure::of(&e);
+        let message = match failure {
+            Failure::AlreadyRegistered => ALREADY_REGISTERED,
+            Failure::NotVerified => {
+                "Your security key did not check that it's you. Try again and enter the key's PIN or use its fingerprint reader when asked."
+            }
+            Failure::WrongSite => {
+                "Your security key answered for a different website. Open this page at its usual address and try again."
+            }
+            _ => "Your security key could not be registered. Select Continue to try again.",
+        };
+        let audit = Some(format!("{}: {e:?}", failure.as_str()));
+        Ok(Err(Refusal { status: StatusCode::UNPROCESSABLE_ENTITY, message, audit }))
+    })
+}
+
+async fn audit(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    ip: Option<&str>,
+    (event, outcome): (&str, Outcome),
+    detail: &str,
+    t: i64,
+) -> Result<(), AppError> {
+    let e = Event::new(event, outcome).user(&auth.user.id, &auth.user.username).ip(ip).detail(detail);
+    Ok(store::audit::record(&state.db, e, t).await?)
 }
