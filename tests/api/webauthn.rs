@@ -370,3 +370,39 @@ async fn a_key_is_renamed_and_removed_in_my_settings_and_then_no_longer_signs_in
     let opts = options(&c, "/prompt/security-key/options").await;
     assert_eq!(location(&submit_assertion(&c, &second.assert(&opts)).await), "/prompt/trust");
 }
+
+#[tokio::test]
+async fn a_key_confirms_it_is_you_before_settings_when_the_second_factor_is_old() {
+    let app = key_app().await;
+    let mut key = SoftKey::new(&origin(&app), 1);
+    user_with_key(&app, "ada", &mut key).await;
+    let b = at_prompt(&app, "ada").await;
+    let opts = options(&b, "/prompt/security-key/options").await;
+    assert_eq!(location(&submit_assertion(&b, &key.assert(&opts)).await), "/prompt/trust");
+    b.edit_sessions(|s| {
+        if s.contains_key("mfa_at") {
+            s.insert("mfa_at".into(), (crate::helpers::now() - 3600).to_string());
+        }
+    })
+    .await;
+    assert_eq!(location(&b.get("/settings").await), "/prompt");
+    let page = b.get_html("/prompt").await;
+    assert!(page.contains("Confirm it") && page.contains("Use a security key"));
+    assert!(!page.contains("id=\"passcode\""), "no passcode form for a user with only a key");
+    let opts = options(&b, "/prompt/security-key/options").await;
+    assert_eq!(location(&submit_assertion(&b, &key.assert(&opts)).await), "/settings", "back to where Ada was going");
+}
+
+#[tokio::test]
+async fn a_key_registered_to_another_account_cannot_be_registered_again() {
+    let app = key_app().await;
+    let mut key = SoftKey::new(&origin(&app), 1);
+    user_with_key(&app, "ada", &mut key).await;
+    let bob = app.other_browser();
+    bob.add_user("bob").await;
+    bob.login("bob", PASSWORD).await;
+    let opts = start_key_wizard(&bob).await;
+    let response = submit_registration(&bob, &key.register(&opts)).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(app.table_text("webauthn_credentials", &["user_id"]).await.lines().count(), 1);
+}
