@@ -83,6 +83,7 @@ async fn add_a_key_and_sign_in(transport: &str, uv: UserVerification) {
     expect_heading(b, "My Settings & Devices").await;
     let card = b.text(&find(b, &device_card("Ada's YubiKey")).await).await.unwrap();
     assert!(card.contains("Security key"), "{card}");
+    assert!(main_text(b).await.contains("Verified with a security key"), "recent activity names the key");
     shots.take(b, &format!("webauthn-{transport}-04-settings")).await;
     let events = app.audit_events(&ada.id).await;
     assert!(events.iter().any(|(e, o)| e == "mfa.security_key" && o == "success"), "{events:?}");
