@@ -80,10 +80,11 @@ pub async fn create_device(
         tx.rollback().await?;
         return Ok(None);
     }
-    // The same key on one of this user's removed devices: that old row gives way to the new one.
+    // The same key on a device of this user's that is no longer in use (removed, or already
+    // purged): that old row gives way to the new one.
     sqlx::query(
         "DELETE FROM webauthn_credentials WHERE credential_id = $1 AND user_id = $2 \
-         AND device_id IN (SELECT id FROM devices WHERE user_id = $3 AND removed_at IS NOT NULL)",
+         AND device_id NOT IN (SELECT id FROM devices WHERE user_id = $3 AND removed_at IS NULL)",
     )
     .bind(credential.credential_id)
     .bind(user_id)

@@ -369,6 +369,10 @@ async fn a_key_is_renamed_and_removed_in_my_settings_and_then_no_longer_signs_in
     assert!(response.text().await.unwrap().contains("not registered to your account"));
     let opts = options(&c, "/prompt/security-key/options").await;
     assert_eq!(location(&submit_assertion(&c, &second.assert(&opts)).await), "/prompt/trust");
+
+    // The removed key can be added again.
+    let opts = start_key_wizard(&c).await;
+    assert_eq!(location(&submit_registration(&c, &first.register(&opts)).await), "/enroll/options");
 }
 
 #[tokio::test]
