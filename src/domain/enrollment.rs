@@ -116,6 +116,14 @@ mod tests {
     }
 
     #[test]
+    fn a_security_key_goes_from_its_ceremony_to_options_and_back_to_the_type() {
+        assert_eq!(EnrollStep::parse("security_key"), Some(EnrollStep::SecurityKey));
+        assert_eq!(EnrollStep::SecurityKey.next(), EnrollStep::Options);
+        assert_eq!(EnrollStep::SecurityKey.back(), Some(EnrollStep::DeviceType));
+        assert_eq!(EnrollStep::SecurityKey.path(), "/enroll/security-key");
+    }
+
+    #[test]
     fn unknown_steps_do_not_parse() {
         assert_eq!(EnrollStep::parse("admin"), None);
     }
