@@ -4,6 +4,7 @@
 mod metrics;
 
 pub use metrics::MetricsSettings;
+pub mod webauthn;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,7 @@ pub struct Settings {
     pub oidc: OidcSettings,
     #[serde(default)]
     pub tokens: tokens::TokenSettings,
+    pub webauthn: webauthn::WebauthnSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -207,6 +209,7 @@ impl Default for Settings {
             applications: ApplicationsSettings::default(),
             oidc: OidcSettings::default(),
             tokens: tokens::TokenSettings::default(),
+            webauthn: webauthn::WebauthnSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),
@@ -279,6 +282,9 @@ impl Settings {
         }
         if self.enrollment.invitation_days == 0 || self.enrollment.invitation_days > 90 {
             return Err(invalid("enrollment.invitation_days", "must be from 1 to 90"));
+        }
+        if !(10..=600).contains(&self.webauthn.timeout_seconds) {
+            return Err(invalid("webauthn.timeout_seconds", "must be from 10 to 600"));
         }
         if self.enrollment.wizard_expiry_minutes == 0 {
             return Err(invalid("enrollment.wizard_expiry_minutes", "must be greater than 0"));

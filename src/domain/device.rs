@@ -9,17 +9,21 @@ pub enum DeviceKind {
     Tablet,
     /// An OATH or Yubico OTP token from the institution's inventory (claimed with its serial).
     HardwareToken,
+    /// A WebAuthn authenticator: a roaming key (YubiKey) or a platform one (Touch ID, Windows Hello).
+    SecurityKey,
 }
 
 impl DeviceKind {
     /// The kinds the wizard offers, in the order shown.
-    pub const OFFERED: [DeviceKind; 3] = [DeviceKind::MobilePhone, DeviceKind::Tablet, DeviceKind::HardwareToken];
+    pub const OFFERED: [DeviceKind; 4] =
+        [DeviceKind::MobilePhone, DeviceKind::Tablet, DeviceKind::SecurityKey, DeviceKind::HardwareToken];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceKind::MobilePhone => "mobile",
             DeviceKind::Tablet => "tablet",
             DeviceKind::HardwareToken => "hardware_token",
+            DeviceKind::SecurityKey => "security_key",
         }
     }
 
@@ -28,6 +32,7 @@ impl DeviceKind {
             "mobile" => Ok(DeviceKind::MobilePhone),
             "tablet" => Ok(DeviceKind::Tablet),
             "hardware_token" => Ok(DeviceKind::HardwareToken),
+            "security_key" => Ok(DeviceKind::SecurityKey),
             _ => Err(InputError::new("Choose the type of device you are adding.")),
         }
     }
@@ -37,6 +42,7 @@ impl DeviceKind {
             DeviceKind::MobilePhone => "Mobile phone",
             DeviceKind::Tablet => "Tablet",
             DeviceKind::HardwareToken => "Hardware token",
+            DeviceKind::SecurityKey => "Security key",
         }
     }
 
@@ -45,6 +51,8 @@ impl DeviceKind {
             DeviceKind::MobilePhone => &[Platform::Iphone, Platform::Android, Platform::Other],
             DeviceKind::Tablet => &[Platform::Ipad, Platform::Android, Platform::Other],
             DeviceKind::HardwareToken => &[Platform::Other],
+            // No operating system to choose: the browser finds the key.
+            DeviceKind::SecurityKey => &[Platform::Other],
         }
     }
 }
@@ -139,6 +147,7 @@ impl DeviceName {
             (DeviceKind::MobilePhone, Platform::Other) => "My phone".to_string(),
             (DeviceKind::Tablet, Platform::Other) => "My tablet".to_string(),
             (DeviceKind::HardwareToken, _) => "Hardware token".to_string(),
+            (DeviceKind::SecurityKey, _) => "Security key".to_string(),
             (DeviceKind::Tablet, Platform::Android) => "Android tablet".to_string(),
             (_, p) => p.label().to_string(),
         };

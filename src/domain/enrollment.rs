@@ -11,6 +11,8 @@ pub enum EnrollStep {
     Install,
     /// "Scan this QR code with the app", then "Passcode" + "Verify".
     Activate,
+    /// "Use a security key": the browser's registration ceremony (security keys only).
+    SecurityKey,
     /// "Device options": name and "When I log in".
     Options,
     /// "Continue to Login".
@@ -26,13 +28,14 @@ impl EnrollStep {
             EnrollStep::Platform => "platform",
             EnrollStep::Install => "install",
             EnrollStep::Activate => "activate",
+            EnrollStep::SecurityKey => "security_key",
             EnrollStep::Options => "options",
             EnrollStep::Done => "done",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::DeviceType, Self::Platform, Self::Install, Self::Activate, Self::Options, Self::Done]
+        [Self::DeviceType, Self::Platform, Self::Install, Self::Activate, Self::SecurityKey, Self::Options, Self::Done]
             .into_iter()
             .find(|s| s.as_str() == value)
     }
@@ -44,6 +47,7 @@ impl EnrollStep {
             EnrollStep::Platform => "/enroll/platform",
             EnrollStep::Install => "/enroll/install",
             EnrollStep::Activate => "/enroll/activate",
+            EnrollStep::SecurityKey => "/enroll/security-key",
             EnrollStep::Options => "/enroll/options",
             EnrollStep::Done => "/enroll/done",
         }
@@ -55,7 +59,7 @@ impl EnrollStep {
             EnrollStep::DeviceType => EnrollStep::Platform,
             EnrollStep::Platform => EnrollStep::Install,
             EnrollStep::Install => EnrollStep::Activate,
-            EnrollStep::Activate => EnrollStep::Options,
+            EnrollStep::Activate | EnrollStep::SecurityKey => EnrollStep::Options,
             EnrollStep::Options | EnrollStep::Done => EnrollStep::Done,
         }
     }
@@ -66,6 +70,7 @@ impl EnrollStep {
             EnrollStep::Platform => Some(EnrollStep::DeviceType),
             EnrollStep::Install => Some(EnrollStep::Platform),
             EnrollStep::Activate => Some(EnrollStep::Install),
+            EnrollStep::SecurityKey => Some(EnrollStep::DeviceType),
             EnrollStep::DeviceType | EnrollStep::Options | EnrollStep::Done => None,
         }
     }
@@ -74,7 +79,7 @@ impl EnrollStep {
     pub fn number(self) -> u8 {
         match self {
             EnrollStep::DeviceType => 1,
-            EnrollStep::Platform => 2,
+            EnrollStep::Platform | EnrollStep::SecurityKey => 2,
             EnrollStep::Install => 3,
             EnrollStep::Activate => 4,
             EnrollStep::Options | EnrollStep::Done => 5,
@@ -82,6 +87,8 @@ impl EnrollStep {
     }
 
     pub const COUNT: u8 = 5;
+    /// Steps in a security key's wizard: type, "Use a security key", options.
+    pub const KEY_COUNT: u8 = 3;
 }
 
 #[cfg(test)]
@@ -106,6 +113,14 @@ mod tests {
         assert_eq!(EnrollStep::Options.back(), None);
         assert_eq!(EnrollStep::Done.back(), None);
         assert_eq!(EnrollStep::Activate.back(), Some(EnrollStep::Install));
+    }
+
+    #[test]
+    fn a_security_key_goes_from_its_ceremony_to_options_and_back_to_the_type() {
+        assert_eq!(EnrollStep::parse("security_key"), Some(EnrollStep::SecurityKey));
+        assert_eq!(EnrollStep::SecurityKey.next(), EnrollStep::Options);
+        assert_eq!(EnrollStep::SecurityKey.back(), Some(EnrollStep::DeviceType));
+        assert_eq!(EnrollStep::SecurityKey.path(), "/enroll/security-key");
     }
 
     #[test]

@@ -5,3 +5,4 @@ pub mod codes;
 pub mod hotp;
 pub mod totp;
 pub mod yubico_otp;
+pub mod webauthn;

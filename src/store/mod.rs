@@ -23,6 +23,7 @@ pub mod tokens;
 pub mod trusted_browsers;
 pub mod universal_codes;
 pub mod users;
+pub mod webauthn;
 
 use std::str::FromStr;
 use std::sync::Arc;

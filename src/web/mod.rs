@@ -13,6 +13,7 @@ pub mod ops;
 mod oidc;
 pub(crate) mod prompt;
 mod recover;
+pub(crate) mod security_key;
 pub mod session;
 mod settings;
 pub use settings::format_time as settings_time;
@@ -117,6 +118,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(duo::routes)
         .configure(oidc::routes)
         .configure(tokens::routes)
+        .configure(security_key::routes)
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(ops::healthz))
@@ -185,7 +187,7 @@ pub fn security_headers(secure: bool) -> DefaultHeaders {
     let mut headers = DefaultHeaders::new()
         .add((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

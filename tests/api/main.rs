@@ -2,6 +2,7 @@
 
 mod browser_steps;
 mod helpers;
+mod soft_key;
 mod webdriver;
 
 mod admin;
@@ -11,6 +12,7 @@ mod browser_oidc;
 mod browser_recovery;
 mod browser_universal;
 mod browser_tokens;
+mod browser_webauthn;
 mod cli;
 mod duo;
 mod duo_apps;
@@ -34,3 +36,4 @@ mod tokens_prompt;
 mod trust;
 mod universal;
 mod universal_setup;
+mod webauthn;

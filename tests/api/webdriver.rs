@@ -265,6 +265,23 @@ impl Browser<'_> {
         self.command(Method::POST, "/goog/cdp/execute", Some(json!({ "cmd": cmd, "params": params }))).await
     }
 
+    /// Adds a WebAuthn virtual authenticator (W3C WebAuthn §11.3), e.g.
+    /// `{"protocol": "ctap2", "transport": "usb", "hasResidentKey": true, "hasUserVerification": true,
+    /// "isUserVerified": true}`; returns its id.
+    pub async fn add_virtual_authenticator(&self, options: Value) -> Result<String, String> {
+        let value = self.command(Method::POST, "/webauthn/authenticator", Some(options)).await?;
+        value.as_str().map(str::to_string).ok_or_else(|| format!("no authenticator id in {value}"))
+    }
+
+    /// The credentials a virtual authenticator holds (id, rpId, signCount …).
+    pub async fn virtual_credentials(&self, authenticator: &str) -> Result<Value, String> {
+        self.command(Method::GET, &format!("/webauthn/authenticator/{authenticator}/credentials"), None).await
+    }
+
+    pub async fn remove_virtual_authenticator(&self, authenticator: &str) -> Result<(), String> {
+        self.command(Method::DELETE, &format!("/webauthn/authenticator/{authenticator}"), None).await.map(drop)
+    }
+
     /// A PNG of the whole page, below the fold too.
     pub async fn full_page_png(&self) -> Vec<u8> {
         // The window's width (the page is laid out again without a scrollbar for the capture).

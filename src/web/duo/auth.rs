@@ -112,6 +112,8 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
     let devices: Vec<_> = m
         .devices
         .iter()
+        // Security keys need a browser ceremony; the Auth API cannot use them.
+        .filter(|d| d.kind != crate::domain::DeviceKind::SecurityKey.as_str())
         .map(|d| {
             let platform = Platform::parse(&d.platform).map(Platform::label).unwrap_or("Other");
             json!({

@@ -50,9 +50,12 @@ struct InstallPage {
     platform_key: &'static str,
 }
 
-fn kind_choices(selected: Option<DeviceKind>) -> Vec<Choice> {
+/// Security keys are offered only when the server can be a WebAuthn relying party (a domain name).
+fn kind_choices(state: &AppState, selected: Option<DeviceKind>) -> Vec<Choice> {
+    let keys = crate::web::security_key::rp(state).is_some();
     DeviceKind::OFFERED
         .iter()
+        .filter(|k| keys || **k != DeviceKind::SecurityKey)
         .map(|k| Choice {
             value: k.as_str(),
             label: k.label(),
@@ -60,6 +63,7 @@ fn kind_choices(selected: Option<DeviceKind>) -> Vec<Choice> {
                 DeviceKind::MobilePhone => "Recommended",
                 DeviceKind::Tablet => "iPad, Android tablet",
                 DeviceKind::HardwareToken => "A key fob or card from your institution",
+                DeviceKind::SecurityKey => "YubiKey, Touch ID, Windows Hello",
             },
             checked: Some(*k) == selected,
         })
@@ -73,7 +77,7 @@ pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -
         chrome: chrome(&state, &auth),
         step: 1,
         steps: EnrollStep::COUNT,
-        choices: kind_choices(selected),
+        choices: kind_choices(&state, selected),
         error: None,
     };
     html(StatusCode::OK, &page)
@@ -90,6 +94,15 @@ pub async fn device_type_post(
     match DeviceKind::parse(&form.0.kind) {
         // A token from the inventory is claimed on its own page ("Serial number" + "Passcode").
         Ok(DeviceKind::HardwareToken) => Ok(crate::error::see_other(crate::web::tokens::CLAIM_PATH)),
+        Ok(DeviceKind::SecurityKey) => {
+            let kind = DeviceKind::SecurityKey.as_str();
+            let change = StepChange {
+                device_kind: Some(kind),
+                platform: Some(Platform::Other.as_str()),
+                ..StepChange::default()
+            };
+            advance(&state, &row, EnrollStep::DeviceType, EnrollStep::SecurityKey, change).await
+        }
         Ok(kind) => {
             let change = StepChange { device_kind: Some(kind.as_str()), ..StepChange::default() };
             advance(&state, &row, EnrollStep::DeviceType, EnrollStep::Platform, change).await
@@ -99,7 +112,7 @@ pub async fn device_type_post(
                 chrome: chrome(&state, &auth),
                 step: 1,
                 steps: EnrollStep::COUNT,
-                choices: kind_choices(None),
+                choices: kind_choices(&state, None),
                 error: Some(e.0),
             };
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::csrf_form;
-use crate::domain::{DeviceName, EnrollStep, LoginAction, Passcode};
+use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Passcode};
 use crate::error::{AppError, see_other};
 use crate::factors::totp::{TotpSeed, Verification, qr_svg_data_uri};
 use crate::store::{
@@ -150,14 +150,24 @@ pub async fn activate_post(
     Ok(see_other(EnrollStep::Options.path()))
 }
 
-fn action_choices(selected: LoginAction) -> Vec<Choice> {
+fn action_choices(kind: DeviceKind, selected: LoginAction) -> Vec<Choice> {
     [
         (LoginAction::Ask, "Ask me to choose an authentication method", ""),
         (LoginAction::Passcode, "Automatically ask me for a passcode from this device", ""),
     ]
     .into_iter()
+    // A security key shows no passcode: "Ask me to choose" is its only choice.
+    .filter(|(a, _, _)| *a == LoginAction::Ask || kind != DeviceKind::SecurityKey)
     .map(|(a, label, hint)| Choice { value: a.as_str(), label, hint, checked: a == selected })
     .collect()
+}
+
+/// "Step n of m" on "Device options": a security key's wizard is shorter.
+fn progress(row: &EnrollmentRow) -> (u8, u8) {
+    match kind_of(row) {
+        Ok(DeviceKind::SecurityKey) => (EnrollStep::KEY_COUNT, EnrollStep::KEY_COUNT),
+        _ => (EnrollStep::Options.number(), EnrollStep::COUNT),
+    }
 }
 
 async fn device_name(state: &AppState, row: &EnrollmentRow) -> Result<String, AppError> {
@@ -169,10 +179,10 @@ pub async fn options_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
     let row = at_step(&state, &auth, EnrollStep::Options).await?;
     let page = OptionsPage {
         chrome: chrome(&state, &auth),
-        step: 5,
-        steps: EnrollStep::COUNT,
+        step: progress(&row).0,
+        steps: progress(&row).1,
         name: device_name(&state, &row).await?,
-        choices: action_choices(LoginAction::Ask),
+        choices: action_choices(kind_of(&row)?, LoginAction::Ask),
         error: None,
     };
     html(StatusCode::OK, &page)
@@ -196,10 +206,10 @@ pub async fn options_post(
             let name: String = form.name.chars().take(DeviceName::MAX_CHARS * 2).collect();
             let page = OptionsPage {
                 chrome: chrome(&state, &auth),
-                step: 5,
-                steps: EnrollStep::COUNT,
+                step: progress(&row).0,
+                steps: progress(&row).1,
                 name,
-                choices: action_choices(action),
+                choices: action_choices(kind_of(&row)?, action),
                 error: Some(e.0),
             };
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);

@@ -3,6 +3,7 @@
 //! backup code. Failures count towards lockout across every method.
 
 pub(crate) mod passcode;
+pub(crate) mod security_key;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -31,6 +32,8 @@ pub struct PromptPage {
     device_names: Vec<String>,
     /// Hardware tokens (their passcodes come from a button or a touch, not an app).
     token_names: Vec<String>,
+    /// The user has a security key: "Use a security key" is offered.
+    security_keys: bool,
     /// Never had a device: "Not enrolled yet" and "Start setup".
     never_enrolled: bool,
     /// Something to verify with: a device, a backup code or a temporary passcode.
@@ -98,6 +101,10 @@ pub(crate) async fn methods(state: &AppState, user_id: &str) -> Result<Methods, 
     })
 }
 
+fn is_security_key(device: &DeviceRow) -> bool {
+    device.kind == crate::domain::DeviceKind::SecurityKey.as_str()
+}
+
 /// True when the user has a fresh second factor for the step-up window.
 async fn stepped_up(state: &AppState, auth: &PasswordAuthed) -> Result<bool, AppError> {
     let window = i64::from(state.policy().await?.step_up_minutes) * 60;
@@ -119,8 +126,14 @@ async fn page(
     let policy = state.policy().await?;
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
-        device_names: methods.devices.iter().filter(|d| d.kind != "hardware_token").map(|d| d.name.clone()).collect(),
+        device_names: methods
+            .devices
+            .iter()
+            .filter(|d| d.kind != "hardware_token" && !is_security_key(d))
+            .map(|d| d.name.clone())
+            .collect(),
         token_names: methods.devices.iter().filter(|d| d.kind == "hardware_token").map(|d| d.name.clone()).collect(),
+        security_keys: methods.devices.iter().any(is_security_key),
         never_enrolled: auth.user.enrolled_at.is_none() && !methods.any(),
         can_verify: methods.any(),
         temporary_codes: methods.temporary_codes > 0,

@@ -40,8 +40,11 @@ pub async fn check(
         return check_temporary_code(state, user_id, code, t).await;
     }
     let mut replayed = false;
-    // Hardware tokens are devices too, but their secrets live in the token inventory (below).
-    for device in devices.iter().filter(|d| d.kind != DeviceKind::HardwareToken.as_str()) {
+    // Hardware tokens are devices too, but their secrets live in the token inventory (below);
+    // devices without a seed (security keys) have no passcode to check.
+    for device in
+        devices.iter().filter(|d| d.kind != DeviceKind::HardwareToken.as_str() && !d.totp_secret.is_empty())
+    {
         let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(user_id), &device.totp_secret)?);
         match seed.verify(code, t as u64, device.totp_last_step) {
             Verification::Accepted { step } => {

@@ -23,6 +23,10 @@ fn describe(event: &str, outcome: &str) -> Option<&'static str> {
         ("login.password", false) => "Wrong password or disabled account",
         ("mfa.passcode", true) => "Verified with a passcode",
         ("mfa.passcode", false) => "Wrong or reused passcode",
+        ("mfa.security_key", true) => "Verified with a security key",
+        ("mfa.security_key", false) => "Security key not accepted",
+        ("security_key.clone_warning", _) => "A security key that may have been copied was refused",
+        ("enroll.security_key", _) => "A security key could not be added",
         ("mfa.backup_code", _) => "Verified with a backup code",
         ("mfa.token", _) => "Verified with a hardware token",
         ("enroll.token_claim", _) => "Hardware token not added (no match)",
@@ -79,6 +83,7 @@ mod tests {
     #[test]
     fn failures_and_successes_read_differently() {
         assert_ne!(describe("mfa.passcode", "success"), describe("mfa.passcode", "failure"));
+        assert_ne!(describe("mfa.security_key", "success"), describe("mfa.security_key", "failure"));
         assert_eq!(describe("setup.admin_created", "success"), None);
     }
 }

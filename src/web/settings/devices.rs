@@ -58,9 +58,11 @@ async fn audit(
     Ok(store::audit::record(&state.db, e, now()).await?)
 }
 
-fn choices(selected: LoginAction) -> Vec<Choice> {
+fn choices(device: &DeviceRow, selected: LoginAction) -> Vec<Choice> {
     [LoginAction::Ask, LoginAction::Passcode]
         .into_iter()
+        // A security key has no passcode to ask for.
+        .filter(|a| *a == LoginAction::Ask || device.kind != crate::domain::DeviceKind::SecurityKey.as_str())
         .map(|a| Choice {
             value: a.as_str(),
             label: super::login_action_label(a.as_str()),
@@ -78,7 +80,7 @@ pub async fn options_get(
     let device = own_device(&state, &auth, &id).await?;
     let page = OptionsPage {
         chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-        choices: choices(LoginAction::parse(&device.login_action).unwrap_or(LoginAction::Ask)),
+        choices: choices(&device, LoginAction::parse(&device.login_action).unwrap_or(LoginAction::Ask)),
         id: device.id,
         name: device.name,
         is_default: device.is_default == 1,
@@ -104,7 +106,7 @@ pub async fn options_post(
         Err(e) => {
             let page = OptionsPage {
                 chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-                choices: choices(LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask)),
+                choices: choices(&device, LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask)),
                 id: device.id,
                 name: form.name.chars().take(DeviceName::MAX_CHARS * 2).collect(),
                 is_default: device.is_default == 1,

@@ -77,7 +77,7 @@ pub fn device_view(d: DeviceRow) -> DeviceView {
         login_action: login_action_label(&d.login_action),
         id: d.id,
         name: d.name,
-        kind: if d.kind == DeviceKind::HardwareToken.as_str() {
+        kind: if d.kind == DeviceKind::HardwareToken.as_str() || d.kind == DeviceKind::SecurityKey.as_str() {
             kind.to_string()
         } else {
             format!("{kind} · {platform} · Authenticator app")
