@@ -153,7 +153,8 @@ pub async fn claim(
     let mut tx = db.pool().begin().await?;
     if let Claim::Wizard { enrollment_id, from, to, .. } = how {
         let moved = sqlx::query(
-            "UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3 WHERE id = $4 AND step = $5",
+            "UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3, device_kind = 'hardware_token', \
+             platform = 'other' WHERE id = $4 AND step = $5",
         )
         .bind(to)
         .bind(&device_id)
