@@ -75,8 +75,26 @@ impl Application {
         let logo = settings.institution.logo_file.as_deref().map(crate::config::Logo::load).transpose()?;
         let mailer = Arc::new(Mailer::new(&settings.mail)?);
         mailer.clone().spawn_sender(db.clone(), keys.clone());
-        let state =
-            web::Data::new(AppState { db, settings, keys, public_url, logo, mailer, policy_cache: Default::default() });
+        let phones = Arc::new(crate::channels::telephony::Phones::new(
+            &settings.telephony,
+            &settings.institution.name,
+            db.clone(),
+            keys.clone(),
+            public_url.clone(),
+        )?);
+        if phones.is_simulator() {
+            tracing::warn!("telephony simulator: texts and calls are shown on /simulator/phone and reach no phone");
+        }
+        let state = web::Data::new(AppState {
+            db,
+            settings,
+            keys,
+            public_url,
+            logo,
+            mailer,
+            phones,
+            policy_cache: Default::default(),
+        });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;

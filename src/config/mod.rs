@@ -9,6 +9,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub mod telephony;
+pub use telephony::{PhoneBudgets, TelephonyMode, TelephonySettings};
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -31,6 +34,8 @@ pub struct Settings {
     pub mail: MailSettings,
     pub recovery: RecoverySettings,
     pub duo: DuoSettings,
+    #[serde(default)]
+    pub telephony: TelephonySettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -179,6 +184,7 @@ impl Default for Settings {
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60, invitation_days: 7 },
             recovery: RecoverySettings { enabled: true, passcode_minutes: 60 },
             duo: DuoSettings { api_hostname: None, clock_skew_seconds: 300 },
+            telephony: TelephonySettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),
@@ -270,6 +276,7 @@ impl Settings {
         if let Some(path) = &self.institution.logo_file {
             Logo::load(path)?;
         }
+        self.telephony.validate(self.public_url()?.as_ref())?;
         Ok(())
     }
 

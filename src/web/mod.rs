@@ -9,6 +9,7 @@ pub(crate) mod enroll;
 pub(crate) mod invite;
 mod login;
 pub mod notices;
+mod phone;
 pub(crate) mod prompt;
 mod recover;
 pub mod session;
@@ -109,6 +110,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/v2/preauth", web::post().to(duo::preauth_post))
         .route("/auth/v2/auth", web::post().to(duo::auth_post))
         .route("/auth/v2/auth_status", get().to(duo::auth_status_get))
+        .configure(phone::routes)
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))

@@ -67,6 +67,8 @@ pub fn test_settings(dir: &std::path::Path, database_url: Option<String>) -> Set
         ..Settings::default()
     };
     settings.institution.name = "Example University".into();
+    // Tests run with the telephony simulator, also when they set an https public_url.
+    settings.telephony.allow_simulator = true;
     settings
 }
 
