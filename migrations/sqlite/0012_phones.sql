@@ -53,3 +53,8 @@ CREATE INDEX phone_sends_at ON phone_sends(at);
 CREATE INDEX phone_sends_number ON phone_sends(to_number, at);
 CREATE INDEX phone_sends_prefix ON phone_sends(prefix, at);
 CREATE INDEX phone_sends_user ON phone_sends(user_id, at);
+
+ALTER TABLE enrollments ADD COLUMN phone TEXT;
+ALTER TABLE enrollments ADD COLUMN phone_extension TEXT;
+ALTER TABLE enrollments ADD COLUMN phone_verified_at BIGINT;
+ALTER TABLE enrollments ADD COLUMN phone_call_id TEXT;

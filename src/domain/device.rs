@@ -7,16 +7,19 @@ use super::InputError;
 pub enum DeviceKind {
     MobilePhone,
     Tablet,
+    /// A phone without apps: called ("Call Me"), never texted.
+    Landline,
 }
 
 impl DeviceKind {
     /// The kinds the wizard offers, in the order shown.
-    pub const OFFERED: [DeviceKind; 2] = [DeviceKind::MobilePhone, DeviceKind::Tablet];
+    pub const OFFERED: [DeviceKind; 3] = [DeviceKind::MobilePhone, DeviceKind::Tablet, DeviceKind::Landline];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceKind::MobilePhone => "mobile",
             DeviceKind::Tablet => "tablet",
+            DeviceKind::Landline => "landline",
         }
     }
 
@@ -24,6 +27,7 @@ impl DeviceKind {
         match value {
             "mobile" => Ok(DeviceKind::MobilePhone),
             "tablet" => Ok(DeviceKind::Tablet),
+            "landline" => Ok(DeviceKind::Landline),
             _ => Err(InputError::new("Choose the type of device you are adding.")),
         }
     }
@@ -32,6 +36,7 @@ impl DeviceKind {
         match self {
             DeviceKind::MobilePhone => "Mobile phone",
             DeviceKind::Tablet => "Tablet",
+            DeviceKind::Landline => "Landline",
         }
     }
 
@@ -39,7 +44,13 @@ impl DeviceKind {
         match self {
             DeviceKind::MobilePhone => &[Platform::Iphone, Platform::Android, Platform::Other],
             DeviceKind::Tablet => &[Platform::Ipad, Platform::Android, Platform::Other],
+            DeviceKind::Landline => &[Platform::Other],
         }
+    }
+
+    /// Kinds enrolled by phone number (and reached by "Call Me"; mobiles also by "Text Me").
+    pub fn has_number(self) -> bool {
+        matches!(self, DeviceKind::MobilePhone | DeviceKind::Landline)
     }
 }
 
@@ -88,6 +99,8 @@ pub enum LoginAction {
     Ask,
     /// Go straight to "Enter a Passcode" for passcode-only devices.
     Passcode,
+    /// "Automatically call this device" (phones with a number).
+    Call,
 }
 
 impl LoginAction {
@@ -95,6 +108,7 @@ impl LoginAction {
         match self {
             LoginAction::Ask => "ask",
             LoginAction::Passcode => "passcode",
+            LoginAction::Call => "call",
         }
     }
 
@@ -102,6 +116,7 @@ impl LoginAction {
         match value {
             "ask" => Ok(LoginAction::Ask),
             "passcode" => Ok(LoginAction::Passcode),
+            "call" => Ok(LoginAction::Call),
             _ => Err(InputError::new("Choose what happens when you log in.")),
         }
     }
@@ -133,6 +148,7 @@ impl DeviceName {
             (DeviceKind::MobilePhone, Platform::Other) => "My phone".to_string(),
             (DeviceKind::Tablet, Platform::Other) => "My tablet".to_string(),
             (DeviceKind::Tablet, Platform::Android) => "Android tablet".to_string(),
+            (DeviceKind::Landline, _) => "Landline".to_string(),
             (_, p) => p.label().to_string(),
         };
         Self(name)
@@ -155,7 +171,8 @@ mod tests {
                 assert_eq!(Platform::parse(p.as_str()).unwrap(), *p);
             }
         }
-        assert!(DeviceKind::parse("landline").is_err(), "not offered until built");
+        assert_eq!(DeviceKind::parse("landline").unwrap(), DeviceKind::Landline);
+        assert!(DeviceKind::parse("pager").is_err());
         assert!(Platform::parse("symbian").is_err());
     }
 
@@ -175,7 +192,7 @@ mod tests {
 
     #[test]
     fn login_actions_round_trip() {
-        for a in [LoginAction::Ask, LoginAction::Passcode] {
+        for a in [LoginAction::Ask, LoginAction::Passcode, LoginAction::Call] {
             assert_eq!(LoginAction::parse(a.as_str()).unwrap(), a);
         }
         assert!(LoginAction::parse("push").is_err());

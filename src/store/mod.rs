@@ -16,6 +16,7 @@ pub mod one_time_codes;
 pub mod outbox;
 pub mod phone_calls;
 pub mod phone_codes;
+pub mod phone_devices;
 pub mod phone_sends;
 pub mod phone_texts;
 pub mod policies;

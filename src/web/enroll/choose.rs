@@ -59,6 +59,7 @@ fn kind_choices(selected: Option<DeviceKind>) -> Vec<Choice> {
             hint: match k {
                 DeviceKind::MobilePhone => "Recommended",
                 DeviceKind::Tablet => "iPad, Android tablet",
+                DeviceKind::Landline => "A desk or home phone: we call it",
             },
             checked: Some(*k) == selected,
         })
@@ -89,7 +90,8 @@ pub async fn device_type_post(
     match DeviceKind::parse(&form.0.kind) {
         Ok(kind) => {
             let change = StepChange { device_kind: Some(kind.as_str()), ..StepChange::default() };
-            advance(&state, &row, EnrollStep::DeviceType, EnrollStep::Platform, change).await
+            let next = if kind.has_number() { EnrollStep::Phone } else { EnrollStep::Platform };
+            advance(&state, &row, EnrollStep::DeviceType, next, change).await
         }
         Err(e) => {
             let page = DeviceTypePage {

@@ -3,6 +3,7 @@
 //! The wizard's state is a database row; each page checks it is the current step.
 
 mod choose;
+pub(crate) mod phone;
 mod verify;
 
 pub use choose::{device_type_get, device_type_post, install_get, install_post, platform_get, platform_post};

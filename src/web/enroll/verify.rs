@@ -137,6 +137,7 @@ pub async fn activate_post(
     else {
         return Ok(see_other("/enroll"));
     };
+    super::phone::attach_verified_number(&state, &row, &device_id).await?;
     let detail = format!("device {device_id} ({}, {})", kind.as_str(), platform.as_str());
     store::audit::record(
         &state.db,
@@ -150,12 +151,14 @@ pub async fn activate_post(
     Ok(see_other(EnrollStep::Options.path()))
 }
 
-fn action_choices(selected: LoginAction) -> Vec<Choice> {
+fn action_choices(selected: LoginAction, phone: bool) -> Vec<Choice> {
     [
         (LoginAction::Ask, "Ask me to choose an authentication method", ""),
         (LoginAction::Passcode, "Automatically ask me for a passcode from this device", ""),
+        (LoginAction::Call, "Automatically call this device", ""),
     ]
     .into_iter()
+    .filter(|(a, _, _)| phone || *a != LoginAction::Call)
     .map(|(a, label, hint)| Choice { value: a.as_str(), label, hint, checked: a == selected })
     .collect()
 }
@@ -172,7 +175,7 @@ pub async fn options_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
         step: 5,
         steps: EnrollStep::COUNT,
         name: device_name(&state, &row).await?,
-        choices: action_choices(LoginAction::Ask),
+        choices: action_choices(LoginAction::Ask, kind_of(&row)?.has_number()),
         error: None,
     };
     html(StatusCode::OK, &page)
@@ -199,7 +202,7 @@ pub async fn options_post(
                 step: 5,
                 steps: EnrollStep::COUNT,
                 name,
-                choices: action_choices(action),
+                choices: action_choices(action, kind_of(&row)?.has_number()),
                 error: Some(e.0),
             };
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);

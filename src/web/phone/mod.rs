@@ -6,13 +6,29 @@ mod webhooks;
 
 use actix_web::web;
 
-use super::get;
+use super::{enroll, get};
 use crate::channels::telephony::twilio::{GATHER_PATH, STATUS_PATH};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/simulator/phone", get().to(simulator::phone_get))
         .route("/simulator/phone/calls/{id}/answer", web::post().to(simulator::answer_post))
         .route("/simulator/phone/calls/{id}/decline", web::post().to(simulator::decline_post))
+        .route("/static/phone_wait.js", get().to(phone_wait_js))
+        .route("/enroll/phone", get().to(enroll::phone::phone_get))
+        .route("/enroll/phone", web::post().to(enroll::phone::phone_post))
+        .route("/enroll/phone/confirm", get().to(enroll::phone::confirm_get))
+        .route("/enroll/phone/confirm", web::post().to(enroll::phone::confirm_post))
+        .route("/enroll/phone/verify", get().to(enroll::phone::verify_get))
+        .route("/enroll/phone/verify", web::post().to(enroll::phone::verify_post))
+        .route("/enroll/phone/app", get().to(enroll::phone::app_get))
+        .route("/enroll/phone/app", web::post().to(enroll::phone::app_post))
         .route(&format!("{GATHER_PATH}{{id}}"), web::post().to(webhooks::gather_post))
         .route(&format!("{STATUS_PATH}{{id}}"), web::post().to(webhooks::status_post));
+}
+
+async fn phone_wait_js() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../../static/phone_wait.js"))
 }
