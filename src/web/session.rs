@@ -25,6 +25,7 @@ const CSRF: &str = "csrf";
 const WIZARD: &str = "wizard";
 const RETURN_TO: &str = "return_to";
 const REPLACING: &str = "replacing";
+const CALL: &str = "phone_call";
 
 /// actix-session storage backed by the `sessions` table.
 #[derive(Clone)]
@@ -207,6 +208,17 @@ impl UserSession {
     pub fn set_wizard(&self, enrollment_id: &str) -> Result<(), AppError> {
         self.0.insert(WIZARD, enrollment_id)?;
         Ok(())
+    }
+
+    /// The "Call Me" call this session is waiting for (a call placed for another session is
+    /// not accepted here).
+    pub fn set_call(&self, call_id: &str) -> Result<(), AppError> {
+        self.0.insert(CALL, call_id)?;
+        Ok(())
+    }
+
+    pub fn call(&self) -> Option<String> {
+        self.0.get::<String>(CALL).ok().flatten()
     }
 
     pub fn wizard(&self) -> Option<String> {

@@ -16,6 +16,7 @@ mod invitations;
 mod login;
 mod logs;
 mod mail;
+mod phones;
 mod policies;
 mod prompt;
 mod recovery;

@@ -1,7 +1,7 @@
 //! Telephony: the `Telephony` interface (send a text, place a call) and its two adapters, the
 //! simulator (embedded default) and a Twilio-compatible REST client; `Phones` adds the budgets.
 
-mod phones;
+pub mod phones;
 pub mod signature;
 pub mod simulator;
 pub mod twilio;

@@ -6,7 +6,7 @@ mod webhooks;
 
 use actix_web::web;
 
-use super::{enroll, get};
+use super::{enroll, get, prompt};
 use crate::channels::telephony::twilio::{GATHER_PATH, STATUS_PATH};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -14,6 +14,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/simulator/phone/calls/{id}/answer", web::post().to(simulator::answer_post))
         .route("/simulator/phone/calls/{id}/decline", web::post().to(simulator::decline_post))
         .route("/static/phone_wait.js", get().to(phone_wait_js))
+        .route("/prompt/text", web::post().to(prompt::phone::text_post))
+        .route("/prompt/call", web::post().to(prompt::phone::call_post))
+        .route("/prompt/call", get().to(prompt::phone::call_get))
+        .route("/prompt/call/continue", web::post().to(prompt::phone::call_continue_post))
         .route("/enroll/phone", get().to(enroll::phone::phone_get))
         .route("/enroll/phone", web::post().to(enroll::phone::phone_post))
         .route("/enroll/phone/confirm", get().to(enroll::phone::confirm_get))

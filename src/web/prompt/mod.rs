@@ -3,6 +3,7 @@
 //! backup code. Failures count towards lockout across every method.
 
 pub(crate) mod passcode;
+pub(crate) mod phone;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -43,6 +44,8 @@ pub struct PromptPage {
     backup_codes: i64,
     locked: Option<String>,
     error: Option<String>,
+    /// "Call Me" and "Text Me" for each device with a number.
+    phones: phone::PhoneMethods,
 }
 
 csrf_form!(PasscodeForm { passcode: String });
@@ -95,18 +98,18 @@ pub(crate) async fn methods(state: &AppState, user_id: &str) -> Result<Methods, 
 }
 
 /// True when the user has a fresh second factor for the step-up window.
-async fn stepped_up(state: &AppState, auth: &PasswordAuthed) -> Result<bool, AppError> {
+pub(crate) async fn stepped_up(state: &AppState, auth: &PasswordAuthed) -> Result<bool, AppError> {
     let window = i64::from(state.policy().await?.step_up_minutes) * 60;
     Ok(auth.full && auth.session.recently_verified(now(), window))
 }
 
 /// Where to go once the prompt is done with.
-fn onward(auth: &PasswordAuthed) -> HttpResponse {
+pub(crate) fn onward(auth: &PasswordAuthed) -> HttpResponse {
     let to = auth.session.take_return_to();
     see_other(to.as_ref().map(|p| p.as_str()).unwrap_or("/settings"))
 }
 
-async fn page(
+pub(crate) async fn page(
     state: &AppState,
     auth: &PasswordAuthed,
     methods: &Methods,
@@ -115,7 +118,7 @@ async fn page(
     let policy = state.policy().await?;
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
-        device_names: methods.devices.iter().map(|d| d.name.clone()).collect(),
+        device_names: methods.devices.iter().filter(|d| !d.totp_secret.is_empty()).map(|d| d.name.clone()).collect(),
         never_enrolled: auth.user.enrolled_at.is_none() && !methods.any(),
         can_verify: methods.any(),
         temporary_codes: methods.temporary_codes > 0,
@@ -126,6 +129,7 @@ async fn page(
         backup_codes: methods.backup_codes,
         locked: lock_message(state, &auth.user, now()).await?,
         error,
+        phones: phone::PhoneMethods::load(state, auth).await?,
     })
 }
 
@@ -212,7 +216,7 @@ pub async fn passcode_post(
     html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &methods, Some(message.into())).await?)
 }
 
-async fn succeed(
+pub(crate) async fn succeed(
     req: &HttpRequest,
     auth: &PasswordAuthed,
     state: &AppState,

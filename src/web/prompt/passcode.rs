@@ -38,8 +38,12 @@ pub async fn check(
     if code.as_str().len() == TEMPORARY_CODE_DIGITS {
         return check_temporary_code(state, user_id, code, t).await;
     }
+    if code.as_str().len() == crate::channels::telephony::phones::CODE_DIGITS {
+        return super::phone::check_texted_code(state, user_id, code, t).await;
+    }
     let mut replayed = false;
-    for device in devices {
+    // Devices known by their number only (landlines, phones without the app) have no seed.
+    for device in devices.iter().filter(|d| !d.totp_secret.is_empty()) {
         let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(user_id), &device.totp_secret)?);
         match seed.verify(code, t as u64, device.totp_last_step) {
             Verification::Accepted { step } => {
