@@ -17,6 +17,7 @@ mod login;
 mod logs;
 mod mail;
 mod phones;
+mod phones_twilio;
 mod policies;
 mod prompt;
 mod recovery;
