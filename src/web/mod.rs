@@ -9,7 +9,7 @@ pub(crate) mod enroll;
 pub(crate) mod invite;
 mod login;
 pub mod notices;
-mod phone;
+pub(crate) mod phone;
 pub(crate) mod prompt;
 mod recover;
 pub mod session;

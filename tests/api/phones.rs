@@ -322,3 +322,22 @@ async fn a_per_prefix_budget_stops_sequential_numbers() {
     let sent = twofold::store::phone_texts::recent(&app.db, 100).await.unwrap().len();
     assert_eq!(sent, 3, "only the prefix budget's worth reached the carrier");
 }
+
+#[tokio::test]
+async fn my_settings_show_the_number_and_the_console_finds_users_by_it() {
+    let app = spawn_app().await;
+    let (user, _) = app.signed_in_user("ada").await;
+    let e164 = twofold::store::phone_devices::for_user(&app.db, &user.id).await.unwrap().remove(0).phone;
+    let shown = twofold::domain::PhoneNumber::from_e164(&e164).unwrap().international().to_string();
+    let settings = app.get_html("/settings").await;
+    assert!(settings.contains(&shown), "the owner sees the whole number: {shown}");
+    let root = admin(&app).await;
+    let national = format!("({}) {}-{}", &e164[2..5], &e164[5..8], &e164[8..]);
+    for typed in [e164.as_str(), shown.as_str(), national.as_str()] {
+        let r = root.client.get(root.url("/admin/users")).query(&[("q", typed)]).send().await.unwrap();
+        let html = r.text().await.unwrap();
+        assert!(html.contains("ada Tester"), "search by {typed:?} finds the user");
+    }
+    let detail = root.get_html(&format!("/admin/users/{}", user.id)).await;
+    assert!(detail.contains(&twofold::domain::phone::mask(&e164)) && !detail.contains(&shown), "staff see it masked");
+}

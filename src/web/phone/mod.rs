@@ -1,6 +1,7 @@
 //! Phone pages outside the wizard and the prompt: the telephony simulator (administrators) and the
 //! carrier's signed webhooks (key pressed, call status).
 
+pub mod numbers;
 mod simulator;
 mod webhooks;
 

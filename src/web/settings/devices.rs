@@ -58,9 +58,15 @@ async fn audit(
     Ok(store::audit::record(&state.db, e, now()).await?)
 }
 
-fn choices(selected: LoginAction) -> Vec<Choice> {
-    [LoginAction::Ask, LoginAction::Passcode]
+/// Phones (mobile and landline) may be called automatically.
+fn has_number(kind: &str) -> bool {
+    crate::domain::DeviceKind::parse(kind).is_ok_and(crate::domain::DeviceKind::has_number)
+}
+
+fn choices(selected: LoginAction, phone: bool) -> Vec<Choice> {
+    [LoginAction::Ask, LoginAction::Passcode, LoginAction::Call]
         .into_iter()
+        .filter(|a| phone || *a != LoginAction::Call)
         .map(|a| Choice {
             value: a.as_str(),
             label: super::login_action_label(a.as_str()),
@@ -78,7 +84,10 @@ pub async fn options_get(
     let device = own_device(&state, &auth, &id).await?;
     let page = OptionsPage {
         chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-        choices: choices(LoginAction::parse(&device.login_action).unwrap_or(LoginAction::Ask)),
+        choices: choices(
+            LoginAction::parse(&device.login_action).unwrap_or(LoginAction::Ask),
+            has_number(&device.kind),
+        ),
         id: device.id,
         name: device.name,
         is_default: device.is_default == 1,
@@ -104,7 +113,10 @@ pub async fn options_post(
         Err(e) => {
             let page = OptionsPage {
                 chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-                choices: choices(LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask)),
+                choices: choices(
+                    LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask),
+                    has_number(&device.kind),
+                ),
                 id: device.id,
                 name: form.name.chars().take(DeviceName::MAX_CHARS * 2).collect(),
                 is_default: device.is_default == 1,
