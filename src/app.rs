@@ -180,6 +180,10 @@ fn spawn_housekeeping(db: Db) {
             if let Err(e) = store::devices::purge_removed_before(&db, now() - 8 * 86_400).await {
                 tracing::warn!(error = %e, "could not purge removed devices");
             }
+            // Telephony budgets look back one hour.
+            if let Err(e) = store::phone_sends::purge_before(&db, now() - 86_400).await {
+                tracing::warn!(error = %e, "could not purge old telephony sends");
+            }
             // Password failures older than a day no longer matter to any throttle window.
             if let Err(e) = store::login_failures::purge_before(&db, now() - 86_400).await {
                 tracing::warn!(error = %e, "could not purge old password failures");
