@@ -58,3 +58,4 @@ ALTER TABLE enrollments ADD COLUMN phone TEXT;
 ALTER TABLE enrollments ADD COLUMN phone_extension TEXT;
 ALTER TABLE enrollments ADD COLUMN phone_verified_at BIGINT;
 ALTER TABLE enrollments ADD COLUMN phone_call_id TEXT;
+ALTER TABLE enrollments ADD COLUMN phone_failures BIGINT NOT NULL DEFAULT 0;

@@ -60,3 +60,14 @@ pub async fn has_live(db: &Db, user_id: &str, purpose: &str, now: i64) -> Result
     .await?;
     Ok(n > 0)
 }
+
+/// Voids every live code of this purpose (too many wrong guesses): a new text is needed.
+pub async fn void_all(db: &Db, user_id: &str, purpose: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE phone_codes SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .bind(purpose)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -35,7 +35,7 @@ pub async fn set_wizard_phone(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE enrollments SET step = $1, phone = $2, phone_extension = $3, phone_verified_at = NULL, \
-         phone_call_id = NULL, updated_at = $4 WHERE id = $5 AND step = $6",
+         phone_call_id = NULL, phone_failures = 0, updated_at = $4 WHERE id = $5 AND step = $6",
     )
     .bind(to)
     .bind(phone)
@@ -46,6 +46,28 @@ pub async fn set_wizard_phone(
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Counts a wrong texted code in this wizard; returns the count so far.
+pub async fn wrong_code(db: &Db, enrollment_id: &str) -> Result<i64, StoreError> {
+    sqlx::query("UPDATE enrollments SET phone_failures = phone_failures + 1 WHERE id = $1")
+        .bind(enrollment_id)
+        .execute(db.pool())
+        .await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT phone_failures FROM enrollments WHERE id = $1")
+        .bind(enrollment_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
+/// Starts the wrong-code count again (after the codes were voided).
+pub async fn reset_wrong_codes(db: &Db, enrollment_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE enrollments SET phone_failures = 0 WHERE id = $1")
+        .bind(enrollment_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
 pub async fn set_wizard_call(db: &Db, enrollment_id: &str, call_id: &str) -> Result<(), StoreError> {

@@ -341,3 +341,22 @@ async fn my_settings_show_the_number_and_the_console_finds_users_by_it() {
     let detail = root.get_html(&format!("/admin/users/{}", user.id)).await;
     assert!(detail.contains(&twofold::domain::phone::mask(&e164)) && !detail.contains(&shown), "staff see it masked");
 }
+
+#[tokio::test]
+async fn five_wrong_codes_at_enrolment_void_the_texted_code() {
+    let app = spawn_app().await;
+    at_phone_step(&app, "ada", "mobile").await;
+    let number = next_mobile_number();
+    app.post_form("/enroll/phone", &[("country", "CA"), ("number", &number)]).await;
+    app.post_form("/enroll/phone/confirm", &[]).await;
+    app.post_form("/enroll/phone/verify", &[("action", "text")]).await;
+    let code = app.texted_codes(&number).await.pop().unwrap();
+    let wrong = if code == "1111111" { "2222222" } else { "1111111" };
+    for _ in 0..4 {
+        app.post_form("/enroll/phone/verify", &[("action", "code"), ("passcode", wrong)]).await;
+    }
+    let r = app.post_form("/enroll/phone/verify", &[("action", "code"), ("passcode", wrong)]).await;
+    assert!(r.text().await.unwrap().contains("Too many wrong codes"));
+    let r = app.post_form("/enroll/phone/verify", &[("action", "code"), ("passcode", &code)]).await;
+    assert_eq!(r.status(), 422, "the right code no longer works");
+}

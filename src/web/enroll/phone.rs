@@ -245,9 +245,7 @@ pub async fn verify_post(
         "code" if !landline => {
             let typed: String = form.0.passcode.chars().filter(char::is_ascii_digit).collect();
             if !state.phones.use_code(&user.id, PURPOSE, &typed, t).await? {
-                let message =
-                    "That code is not right or has expired. Enter the newest code we texted, or send a new one.";
-                return retry(&state, &auth, &row, message.into()).await;
+                return wrong_code(&state, &auth, &row, t).await;
             }
             return verified(&req, &state, &auth, &row, &number, &wp).await;
         }
@@ -271,6 +269,28 @@ pub async fn verify_post(
             None => Err(AppError::Internal(e.into())),
         },
     }
+}
+
+/// Wrong guesses at enrolment do not lock the account (the person holding the number is the one
+/// typing), but after `MAX_WRONG_CODES` the codes are void: with the hourly text budget this keeps
+/// guessing a 7-digit code hopeless.
+const MAX_WRONG_CODES: i64 = 5;
+
+async fn wrong_code(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    t: i64,
+) -> Result<HttpResponse, AppError> {
+    let wrong = phone_devices::wrong_code(&state.db, &row.id).await?;
+    if wrong >= MAX_WRONG_CODES {
+        store::phone_codes::void_all(&state.db, &auth.user.id, PURPOSE, t).await?;
+        phone_devices::reset_wrong_codes(&state.db, &row.id).await?;
+        let message = "Too many wrong codes: the codes we sent no longer work. Send a new code and enter it.";
+        return retry(state, auth, row, message.into()).await;
+    }
+    let message = "That code is not right or has expired. Enter the newest code we texted, or send a new one.";
+    retry(state, auth, row, message.into()).await
 }
 
 async fn retry(
