@@ -360,3 +360,20 @@ async fn five_wrong_codes_at_enrolment_void_the_texted_code() {
     let r = app.post_form("/enroll/phone/verify", &[("action", "code"), ("passcode", &code)]).await;
     assert_eq!(r.status(), 422, "the right code no longer works");
 }
+
+#[tokio::test]
+async fn a_mobile_number_can_be_verified_by_a_call_instead() {
+    let app = spawn_app().await;
+    let root = admin(&app).await;
+    let id = at_phone_step(&app, "ada", "mobile").await;
+    app.post_form("/enroll/phone", &[("country", "AU"), ("number", "0491 570 156")]).await;
+    app.post_form("/enroll/phone/confirm", &[]).await;
+    assert!(app.get_html("/enroll/phone/verify").await.contains("Call me instead"));
+    app.post_form("/enroll/phone/verify", &[("action", "call")]).await;
+    let call = ringing_call(&app, &id).await;
+    root.post_form(&format!("/simulator/phone/calls/{call}/answer"), &[("key", "1")]).await;
+    assert_eq!(location(&app.post_form("/enroll/phone/verify", &[("action", "check")]).await), "/enroll/phone/app");
+    assert_eq!(location(&app.post_form("/enroll/phone/app", &[("choice", "skip")]).await), "/enroll/options");
+    let devices = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap();
+    assert_eq!((devices[0].kind.as_str(), devices[0].phone.as_str()), ("mobile", "+61491570156"));
+}
