@@ -204,3 +204,32 @@ pub async fn users_with_phone(db: &Db, phone: &str) -> Result<Vec<String>, Store
             .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
+
+/// A phone added by the help desk for a user (identity checked by them): the number only. The
+/// one-mobile-per-account rule is the wizard's; the help desk may override it.
+pub async fn create_for_user(db: &Db, user_id: &str, device: NumberDevice<'_>, now: i64) -> Result<String, StoreError> {
+    let device_id = new_id();
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, created_at, phone, \
+         phone_extension, is_default) VALUES ($1, $2, $3, 'other', $4, 'ask', '', $5, $6, $7, \
+         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $8 AND removed_at IS NULL))",
+    )
+    .bind(&device_id)
+    .bind(user_id)
+    .bind(device.kind)
+    .bind(device.name)
+    .bind(now)
+    .bind(device.phone)
+    .bind(device.extension)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE users SET enrolled_at = COALESCE(enrolled_at, $1) WHERE id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(device_id)
+}

@@ -377,3 +377,24 @@ async fn a_mobile_number_can_be_verified_by_a_call_instead() {
     let devices = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap();
     assert_eq!((devices[0].kind.as_str(), devices[0].phone.as_str()), ("mobile", "+61491570156"));
 }
+
+#[tokio::test]
+async fn the_help_desk_can_add_a_mobile_number_another_account_holds() {
+    let app = spawn_app().await;
+    let (_, number) = mobile_only_user(&app, "ada", "ask").await;
+    let bob = app.add_user("bob").await;
+    let desk = app.other_browser();
+    let (grace, _) = desk.signed_in_user("grace").await;
+    app.sql(&format!("UPDATE users SET role = 'helpdesk' WHERE id = '{}'", grace.id)).await;
+    let page = desk.get_html(&format!("/admin/users/{}", bob.id)).await;
+    assert!(page.contains("Add a phone number"));
+    let r =
+        desk.post_form(&format!("/admin/users/{}/phone", bob.id), &[("kind", "mobile"), ("number", "204 555")]).await;
+    assert_eq!(r.status(), 422, "a bad number is explained");
+    let r = desk.post_form(&format!("/admin/users/{}/phone", bob.id), &[("kind", "mobile"), ("number", &number)]).await;
+    assert_eq!(location(&r), format!("/admin/users/{}", bob.id));
+    let devices = twofold::store::phone_devices::for_user(&app.db, &bob.id).await.unwrap();
+    assert_eq!(devices[0].phone, number);
+    let events = app.audit_events(&bob.id).await;
+    assert!(events.iter().any(|(e, _)| e == "device.phone_added"), "{events:?}");
+}

@@ -1,6 +1,7 @@
 //! Phone pages outside the wizard and the prompt: the telephony simulator (administrators) and the
 //! carrier's signed webhooks (key pressed, call status).
 
+mod helpdesk;
 pub mod numbers;
 mod simulator;
 mod webhooks;
@@ -14,6 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/simulator/phone", get().to(simulator::phone_get))
         .route("/simulator/phone/calls/{id}/answer", web::post().to(simulator::answer_post))
         .route("/simulator/phone/calls/{id}/decline", web::post().to(simulator::decline_post))
+        .route("/admin/users/{id}/phone", web::post().to(helpdesk::add_phone_post))
         .route("/static/phone_wait.js", get().to(phone_wait_js))
         .route("/prompt/text", web::post().to(prompt::phone::text_post))
         .route("/prompt/call", web::post().to(prompt::phone::call_post))
