@@ -90,6 +90,16 @@ impl Application {
         let metrics_port = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?.map(|a| a.port());
         let oidc = Arc::new(crate::oidc::Providers::new(&settings.oidc, &public_url)?);
         oidc.warm_up();
+        let phones = Arc::new(crate::channels::telephony::Phones::new(
+            &settings.telephony,
+            &settings.institution.name,
+            db.clone(),
+            keys.clone(),
+            public_url.clone(),
+        )?);
+        if phones.is_simulator() {
+            tracing::warn!("telephony simulator: texts and calls are shown on /simulator/phone and reach no phone");
+        }
         let state = web::Data::new(AppState {
             db,
             settings,
@@ -100,6 +110,7 @@ impl Application {
             policy_cache: Default::default(),
             metrics,
             oidc,
+            phones,
         });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
@@ -211,6 +222,10 @@ fn spawn_housekeeping(db: Db) {
             // Removed devices can be put back for a week ("This wasn't me"), then they are gone.
             if let Err(e) = store::devices::purge_removed_before(&db, now() - 8 * 86_400).await {
                 tracing::warn!(error = %e, "could not purge removed devices");
+            }
+            // Telephony budgets look back one hour.
+            if let Err(e) = store::phone_sends::purge_before(&db, now() - 86_400).await {
+                tracing::warn!(error = %e, "could not purge old telephony sends");
             }
             // Password failures older than a day no longer matter to any throttle window.
             if let Err(e) = store::login_failures::purge_before(&db, now() - 86_400).await {

@@ -19,6 +19,8 @@ pub use applications::ApplicationsSettings;
 pub mod oidc;
 pub use oidc::{OidcProvider, OidcSettings};
 pub mod tokens;
+pub mod telephony;
+pub use telephony::{PhoneBudgets, TelephonyMode, TelephonySettings};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +52,8 @@ pub struct Settings {
     #[serde(default)]
     pub tokens: tokens::TokenSettings,
     pub webauthn: webauthn::WebauthnSettings,
+    #[serde(default)]
+    pub telephony: TelephonySettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -210,6 +214,7 @@ impl Default for Settings {
             oidc: OidcSettings::default(),
             tokens: tokens::TokenSettings::default(),
             webauthn: webauthn::WebauthnSettings::default(),
+            telephony: TelephonySettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),
@@ -312,6 +317,7 @@ impl Settings {
                 "can be false only when an OpenID Connect provider is configured",
             ));
         }
+        self.telephony.validate(self.public_url()?.as_ref())?;
         Ok(())
     }
 

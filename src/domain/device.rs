@@ -11,12 +11,19 @@ pub enum DeviceKind {
     HardwareToken,
     /// A WebAuthn authenticator: a roaming key (YubiKey) or a platform one (Touch ID, Windows Hello).
     SecurityKey,
+    /// A phone without apps: called ("Call Me"), never texted.
+    Landline,
 }
 
 impl DeviceKind {
     /// The kinds the wizard offers, in the order shown.
-    pub const OFFERED: [DeviceKind; 4] =
-        [DeviceKind::MobilePhone, DeviceKind::Tablet, DeviceKind::SecurityKey, DeviceKind::HardwareToken];
+    pub const OFFERED: [DeviceKind; 5] = [
+        DeviceKind::MobilePhone,
+        DeviceKind::Tablet,
+        DeviceKind::Landline,
+        DeviceKind::SecurityKey,
+        DeviceKind::HardwareToken,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -24,6 +31,7 @@ impl DeviceKind {
             DeviceKind::Tablet => "tablet",
             DeviceKind::HardwareToken => "hardware_token",
             DeviceKind::SecurityKey => "security_key",
+            DeviceKind::Landline => "landline",
         }
     }
 
@@ -33,6 +41,7 @@ impl DeviceKind {
             "tablet" => Ok(DeviceKind::Tablet),
             "hardware_token" => Ok(DeviceKind::HardwareToken),
             "security_key" => Ok(DeviceKind::SecurityKey),
+            "landline" => Ok(DeviceKind::Landline),
             _ => Err(InputError::new("Choose the type of device you are adding.")),
         }
     }
@@ -43,6 +52,7 @@ impl DeviceKind {
             DeviceKind::Tablet => "Tablet",
             DeviceKind::HardwareToken => "Hardware token",
             DeviceKind::SecurityKey => "Security key",
+            DeviceKind::Landline => "Landline",
         }
     }
 
@@ -53,7 +63,13 @@ impl DeviceKind {
             DeviceKind::HardwareToken => &[Platform::Other],
             // No operating system to choose: the browser finds the key.
             DeviceKind::SecurityKey => &[Platform::Other],
+            DeviceKind::Landline => &[Platform::Other],
         }
+    }
+
+    /// Kinds enrolled by phone number (and reached by "Call Me"; mobiles also by "Text Me").
+    pub fn has_number(self) -> bool {
+        matches!(self, DeviceKind::MobilePhone | DeviceKind::Landline)
     }
 }
 
@@ -102,6 +118,8 @@ pub enum LoginAction {
     Ask,
     /// Go straight to "Enter a Passcode" for passcode-only devices.
     Passcode,
+    /// "Automatically call this device" (phones with a number).
+    Call,
 }
 
 impl LoginAction {
@@ -109,6 +127,7 @@ impl LoginAction {
         match self {
             LoginAction::Ask => "ask",
             LoginAction::Passcode => "passcode",
+            LoginAction::Call => "call",
         }
     }
 
@@ -116,6 +135,7 @@ impl LoginAction {
         match value {
             "ask" => Ok(LoginAction::Ask),
             "passcode" => Ok(LoginAction::Passcode),
+            "call" => Ok(LoginAction::Call),
             _ => Err(InputError::new("Choose what happens when you log in.")),
         }
     }
@@ -149,6 +169,7 @@ impl DeviceName {
             (DeviceKind::HardwareToken, _) => "Hardware token".to_string(),
             (DeviceKind::SecurityKey, _) => "Security key".to_string(),
             (DeviceKind::Tablet, Platform::Android) => "Android tablet".to_string(),
+            (DeviceKind::Landline, _) => "Landline".to_string(),
             (_, p) => p.label().to_string(),
         };
         Self(name)
@@ -171,7 +192,8 @@ mod tests {
                 assert_eq!(Platform::parse(p.as_str()).unwrap(), *p);
             }
         }
-        assert!(DeviceKind::parse("landline").is_err(), "not offered until built");
+        assert_eq!(DeviceKind::parse("landline").unwrap(), DeviceKind::Landline);
+        assert!(DeviceKind::parse("pager").is_err());
         assert!(Platform::parse("symbian").is_err());
     }
 
@@ -191,7 +213,7 @@ mod tests {
 
     #[test]
     fn login_actions_round_trip() {
-        for a in [LoginAction::Ask, LoginAction::Passcode] {
+        for a in [LoginAction::Ask, LoginAction::Passcode, LoginAction::Call] {
             assert_eq!(LoginAction::parse(a.as_str()).unwrap(), a);
         }
         assert!(LoginAction::parse("push").is_err());

@@ -5,6 +5,14 @@
 pub enum EnrollStep {
     /// "What type of device are you adding?"
     DeviceType,
+    /// Phones: country, "Phone number" ("Extension" for landlines).
+    Phone,
+    /// "Is this the correct number?"
+    PhoneConfirm,
+    /// A texted code (mobile) or "Call me to verify" (landline).
+    PhoneVerify,
+    /// A verified mobile number: also set up the authenticator app, or finish with the number.
+    PhoneApp,
     /// Phone or tablet operating system.
     Platform,
     /// "Install the authenticator app".
@@ -25,6 +33,10 @@ impl EnrollStep {
     pub fn as_str(self) -> &'static str {
         match self {
             EnrollStep::DeviceType => "device_type",
+            EnrollStep::Phone => "phone",
+            EnrollStep::PhoneConfirm => "phone_confirm",
+            EnrollStep::PhoneVerify => "phone_verify",
+            EnrollStep::PhoneApp => "phone_app",
             EnrollStep::Platform => "platform",
             EnrollStep::Install => "install",
             EnrollStep::Activate => "activate",
@@ -35,15 +47,31 @@ impl EnrollStep {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::DeviceType, Self::Platform, Self::Install, Self::Activate, Self::SecurityKey, Self::Options, Self::Done]
-            .into_iter()
-            .find(|s| s.as_str() == value)
+        [
+            Self::DeviceType,
+            Self::Phone,
+            Self::PhoneConfirm,
+            Self::PhoneVerify,
+            Self::PhoneApp,
+            Self::Platform,
+            Self::Install,
+            Self::Activate,
+            Self::SecurityKey,
+            Self::Options,
+            Self::Done,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
     }
 
     /// The page that shows this step.
     pub fn path(self) -> &'static str {
         match self {
             EnrollStep::DeviceType => "/enroll/device-type",
+            EnrollStep::Phone => "/enroll/phone",
+            EnrollStep::PhoneConfirm => "/enroll/phone/confirm",
+            EnrollStep::PhoneVerify => "/enroll/phone/verify",
+            EnrollStep::PhoneApp => "/enroll/phone/app",
             EnrollStep::Platform => "/enroll/platform",
             EnrollStep::Install => "/enroll/install",
             EnrollStep::Activate => "/enroll/activate",
@@ -57,6 +85,10 @@ impl EnrollStep {
     pub fn next(self) -> EnrollStep {
         match self {
             EnrollStep::DeviceType => EnrollStep::Platform,
+            EnrollStep::Phone => EnrollStep::PhoneConfirm,
+            EnrollStep::PhoneConfirm => EnrollStep::PhoneVerify,
+            EnrollStep::PhoneVerify => EnrollStep::PhoneApp,
+            EnrollStep::PhoneApp => EnrollStep::Platform,
             EnrollStep::Platform => EnrollStep::Install,
             EnrollStep::Install => EnrollStep::Activate,
             EnrollStep::Activate | EnrollStep::SecurityKey => EnrollStep::Options,
@@ -68,6 +100,9 @@ impl EnrollStep {
     pub fn back(self) -> Option<EnrollStep> {
         match self {
             EnrollStep::Platform => Some(EnrollStep::DeviceType),
+            EnrollStep::Phone => Some(EnrollStep::DeviceType),
+            EnrollStep::PhoneConfirm | EnrollStep::PhoneVerify => Some(EnrollStep::Phone),
+            EnrollStep::PhoneApp => None,
             EnrollStep::Install => Some(EnrollStep::Platform),
             EnrollStep::Activate => Some(EnrollStep::Install),
             EnrollStep::SecurityKey => Some(EnrollStep::DeviceType),
@@ -80,6 +115,7 @@ impl EnrollStep {
         match self {
             EnrollStep::DeviceType => 1,
             EnrollStep::Platform | EnrollStep::SecurityKey => 2,
+            EnrollStep::Phone | EnrollStep::PhoneConfirm | EnrollStep::PhoneVerify | EnrollStep::PhoneApp => 2,
             EnrollStep::Install => 3,
             EnrollStep::Activate => 4,
             EnrollStep::Options | EnrollStep::Done => 5,

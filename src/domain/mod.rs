@@ -5,6 +5,7 @@ mod device;
 mod enrollment;
 pub mod import;
 mod passcode;
+pub mod phone;
 mod return_path;
 pub mod token;
 mod user;
@@ -13,6 +14,7 @@ pub mod user_agent;
 pub use device::{DeviceKind, DeviceName, LoginAction, Platform};
 pub use enrollment::EnrollStep;
 pub use passcode::Passcode;
+pub use phone::PhoneNumber;
 pub use return_path::ReturnPath;
 pub use user::{DisplayName, Email, Password, Role, Username};
 

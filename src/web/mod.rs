@@ -11,6 +11,7 @@ mod login;
 pub mod notices;
 pub mod ops;
 mod oidc;
+pub(crate) mod phone;
 pub(crate) mod prompt;
 mod recover;
 pub(crate) mod security_key;
@@ -119,6 +120,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(oidc::routes)
         .configure(tokens::routes)
         .configure(security_key::routes)
+        .configure(phone::routes)
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(ops::healthz))

@@ -30,6 +30,7 @@ const REPLACING: &str = "replacing";
 pub const APPLICATION_FLOW: &str = "app_flow";
 const FIRST_FACTOR: &str = "first_factor";
 const OIDC_PENDING: &str = "oidc_pending";
+const CALL: &str = "phone_call";
 
 /// actix-session storage backed by the `sessions` table.
 #[derive(Clone)]
@@ -232,6 +233,17 @@ impl UserSession {
     pub fn set_wizard(&self, enrollment_id: &str) -> Result<(), AppError> {
         self.0.insert(WIZARD, enrollment_id)?;
         Ok(())
+    }
+
+    /// The "Call Me" call this session is waiting for (a call placed for another session is
+    /// not accepted here).
+    pub fn set_call(&self, call_id: &str) -> Result<(), AppError> {
+        self.0.insert(CALL, call_id)?;
+        Ok(())
+    }
+
+    pub fn call(&self) -> Option<String> {
+        self.0.get::<String>(CALL).ok().flatten()
     }
 
     pub fn wizard(&self) -> Option<String> {

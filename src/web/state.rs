@@ -24,6 +24,8 @@ pub struct AppState {
     /// The institution's logo, when configured.
     pub logo: Option<Logo>,
     pub mailer: Arc<Mailer>,
+    /// Texts and calls (the simulator or a carrier), with the anti-pumping budgets.
+    pub phones: Arc<crate::channels::telephony::Phones>,
     /// The last policy read and when (see `policy`).
     pub policy_cache: Mutex<Option<(Instant, Policy)>>,
     pub metrics: Arc<Metrics>,

@@ -174,6 +174,7 @@ async fn a_lost_phone_is_replaced_with_a_temporary_passcode_from_the_help_desk()
     let r = phone_less.post_form("/prompt/passcode", &[("passcode", &format!("{} {}", &code[..4], &code[4..]))]).await;
     assert_eq!(location(&r), "/enroll/device-type");
     phone_less.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
+    phone_less.verify_mobile_number().await;
     phone_less.post_form("/enroll/platform", &[("platform", "android")]).await;
     phone_less.post_form("/enroll/install", &[]).await;
     let page = phone_less.get_html("/enroll/activate").await;

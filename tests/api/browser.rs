@@ -47,6 +47,8 @@ async fn a_new_user_enrols_an_authenticator_app_and_signs_in_in_a_real_browser()
     choose(b, "Mobile phone").await;
     shots.take(b, "03-device-type").await;
     click_button(b, "Continue").await;
+    crate::browser_steps::verify_mobile_number(b, &app).await;
+    click_button(b, "Set up the app").await;
 
     expect_heading(b, "What type of mobile phone is it?").await;
     choose(b, "iPhone").await;

@@ -106,7 +106,7 @@ async fn a_help_desk_call_replaces_a_lost_phone_in_a_real_browser() {
     click_button(b, "Verify").await;
 
     // Straight on to add a new phone (no "Trust this browser?").
-    add_phone(b, "Android", "New phone").await;
+    add_phone(b, &app, "Android", "New phone").await;
     expect_heading(b, "You're all set").await;
     assert!(main_text(b).await.contains("New phone is ready to use."));
     click_button(b, "Continue").await;

@@ -85,7 +85,7 @@ async fn a_user_who_lost_their_phone_replaces_it_with_a_recovery_passcode_in_a_r
     click_button(b, "Verify").await;
 
     // Straight on to add a new phone (no "Trust this browser?").
-    add_phone(b, "iPhone", "Replacement phone").await;
+    add_phone(b, &app, "iPhone", "Replacement phone").await;
 
     // Done, and offered to remove the phone she lost.
     expect_heading(b, "You're all set").await;

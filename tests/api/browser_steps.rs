@@ -28,7 +28,7 @@ pub(crate) async fn log_in(b: &Browser<'_>, username: &str) {
 
 /// Adds a `platform` phone ("iPhone", "Android") named `name` with the authenticator app, from the
 /// wizard's first question to saving the device options.
-pub(crate) async fn add_phone(b: &Browser<'_>, platform: &str, name: &str) {
+pub(crate) async fn add_phone(b: &Browser<'_>, app: &TestApp, platform: &str, name: &str) {
     let (store, sent_to) = match platform {
         "iPhone" => ("App Store", "the App Store"),
         "Android" => ("Google Play", "Google Play"),
@@ -37,6 +37,8 @@ pub(crate) async fn add_phone(b: &Browser<'_>, platform: &str, name: &str) {
     expect_heading(b, "What type of device are you adding?").await;
     choose(b, "Mobile phone").await;
     click_button(b, "Continue").await;
+    verify_mobile_number(b, app).await;
+    click_button(b, "Set up the app").await;
     expect_heading(b, "What type of mobile phone is it?").await;
     choose(b, platform).await;
     click_button(b, "Continue").await;
@@ -50,6 +52,25 @@ pub(crate) async fn add_phone(b: &Browser<'_>, platform: &str, name: &str) {
     expect_heading(b, "Device options").await;
     fill(b, "Device name", name).await;
     click_button(b, "Save").await;
+}
+
+/// On "Enter your phone number": types a fresh fictional number, confirms it, and enters the code
+/// the telephony simulator texted. Ends on "Use the authenticator app too?". Returns the number.
+pub(crate) async fn verify_mobile_number(b: &Browser<'_>, app: &TestApp) -> String {
+    let number = crate::helpers::next_mobile_number();
+    expect_heading(b, "Enter your phone number").await;
+    fill(b, "Phone number", &number).await;
+    click_button(b, "Continue").await;
+    expect_heading(b, "Is this the correct number?").await;
+    click_button(b, "Yes, it's correct").await;
+    expect_heading(b, "Verify your number").await;
+    click_button(b, "Text me a code").await;
+    expect_text(b, "We texted a code to").await;
+    let code = app.texted_codes(&number).await.pop().expect("the simulator texted a code");
+    fill(b, "Passcode", &code).await;
+    click_button(b, "Verify").await;
+    expect_heading(b, "Use the authenticator app too?").await;
+    number
 }
 
 /// On the QR-code page: opens "Can't scan the QR code?" and reads the setup key as the app would.

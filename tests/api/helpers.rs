@@ -69,6 +69,11 @@ pub fn test_settings(dir: &std::path::Path, database_url: Option<String>) -> Set
         ..Settings::default()
     };
     settings.institution.name = "Example University".into();
+    // Tests run with the telephony simulator, also when they set an https public_url.
+    settings.telephony.allow_simulator = true;
+    // Every test phone shares the fictional +1 204 555 01xx range; budget tests set their own limits.
+    settings.telephony.budgets.per_prefix_per_hour = 10_000;
+    settings.telephony.budgets.global_per_hour = 10_000;
     settings
 }
 
@@ -233,7 +238,8 @@ impl TestApp {
     /// Runs the wizard for a mobile phone (iPhone) and returns the seed read from "Can't scan the QR code?".
     pub async fn enroll_phone(&self) -> TotpSeed {
         assert_eq!(location(&self.post_form("/enroll/start", &[]).await), "/enroll/device-type");
-        assert_eq!(location(&self.post_form("/enroll/device-type", &[("kind", "mobile")]).await), "/enroll/platform");
+        assert_eq!(location(&self.post_form("/enroll/device-type", &[("kind", "mobile")]).await), "/enroll/phone");
+        self.verify_mobile_number().await;
         assert_eq!(location(&self.post_form("/enroll/platform", &[("platform", "iphone")]).await), "/enroll/install");
         assert_eq!(location(&self.post_form("/enroll/install", &[]).await), "/enroll/activate");
         let page = self.get_html("/enroll/activate").await;
@@ -368,4 +374,48 @@ impl TestApp {
 /// How many of `results` went on to `path`.
 pub fn count_to(results: &[(u16, Option<String>)], path: &str) -> usize {
     results.iter().filter(|(_, to)| to.as_deref() == Some(path)).count()
+}
+
+/// A fresh fictional mobile number (+1 204 555 0100 to 0199), a different one for each call.
+pub fn next_mobile_number() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 100;
+    format!("+1204555{:04}", 100 + n)
+}
+
+impl TestApp {
+    /// Every passcode texted to `e164` by the telephony simulator (read from its sealed store).
+    pub async fn texted_codes(&self, e164: &str) -> Vec<String> {
+        let key = MasterKey::from_base64(self.settings.master_key.as_deref().expect("tests set a key")).unwrap();
+        let keys = twofold::secrets::Keys::new(&key);
+        let mut codes = Vec::new();
+        for text in store::phone_texts::recent(&self.db, 1000).await.unwrap() {
+            if text.to_number != e164 {
+                continue;
+            }
+            let body = twofold::channels::telephony::simulator::Simulator::open_body(&keys, &text.id, &text.body)
+                .expect("a simulated text opens");
+            let digits: String = body.chars().map(|c| if c.is_ascii_digit() { c } else { ' ' }).collect();
+            codes.extend(digits.split_whitespace().filter(|d| d.len() == 7).map(str::to_string));
+        }
+        codes
+    }
+
+    /// From the wizard's phone step: enters a fresh mobile number, confirms it, verifies the
+    /// texted code and chooses to set up the app too. Returns the number (E.164).
+    pub async fn verify_mobile_number(&self) -> String {
+        let number = next_mobile_number();
+        let r = self.post_form("/enroll/phone", &[("country", "CA"), ("number", &number)]).await;
+        assert_eq!(location(&r), "/enroll/phone/confirm");
+        assert_eq!(location(&self.post_form("/enroll/phone/confirm", &[]).await), "/enroll/phone/verify");
+        assert_eq!(
+            location(&self.post_form("/enroll/phone/verify", &[("action", "text")]).await),
+            "/enroll/phone/verify"
+        );
+        let code = self.texted_codes(&number).await.pop().expect("a code was texted");
+        let r = self.post_form("/enroll/phone/verify", &[("action", "code"), ("passcode", &code)]).await;
+        assert_eq!(location(&r), "/enroll/phone/app");
+        assert_eq!(location(&self.post_form("/enroll/phone/app", &[("choice", "app")]).await), "/enroll/platform");
+        number
+    }
 }

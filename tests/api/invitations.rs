@@ -53,6 +53,7 @@ async fn an_invited_user_enrols_from_the_link_and_then_signs_in_with_the_passwor
         assert_eq!(location(&invited.get(path).await), "/login", "{path}");
     }
     invited.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
+    invited.verify_mobile_number().await;
     invited.post_form("/enroll/platform", &[("platform", "android")]).await;
     invited.post_form("/enroll/install", &[]).await;
     let activate = invited.get_html("/enroll/activate").await;

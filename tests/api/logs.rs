@@ -62,7 +62,8 @@ async fn the_log_names_routes_but_never_secrets() {
     let token = csrf_in(&client.get(format!("{base}/prompt")).send().await.unwrap().text().await.unwrap());
     let t = || ("csrf_token", token.clone());
     post("/enroll/start", vec![t()]).await;
-    post("/enroll/device-type", vec![t(), ("kind", "mobile".into())]).await;
+    // A tablet: the app path without a phone number (phones have their own log checks).
+    post("/enroll/device-type", vec![t(), ("kind", "tablet".into())]).await;
     post("/enroll/platform", vec![t(), ("platform", "android".into())]).await;
     post("/enroll/install", vec![t()]).await;
     let activate = client.get(format!("{base}/enroll/activate")).send().await.unwrap().text().await.unwrap();

@@ -60,6 +60,7 @@ async fn the_right_facts_and_password_give_a_single_use_recovery_passcode() {
     assert_eq!(location(&lost.login("ada", PASSWORD).await), "/prompt");
     assert_eq!(location(&lost.post_form("/prompt/passcode", &[("passcode", &code)]).await), "/enroll/device-type");
     lost.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
+    lost.verify_mobile_number().await;
     lost.post_form("/enroll/platform", &[("platform", "iphone")]).await;
     lost.post_form("/enroll/install", &[]).await;
     let page = lost.get_html("/enroll/activate").await;

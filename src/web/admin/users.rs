@@ -109,7 +109,10 @@ pub async fn users_get(
 ) -> Result<HttpResponse, AppError> {
     let q: String = query.q.chars().take(100).collect();
     let page = query.page.unwrap_or(1).max(1);
-    let (rows, total) = store::users::search(&state.db, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let (mut rows, mut total) = store::users::search(&state.db, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    if total == 0 {
+        (rows, total) = crate::web::phone::numbers::users_by_number(&state, &q).await?;
+    }
     let mut users = Vec::with_capacity(rows.len());
     for u in rows {
         let status = status_of(&state, &u).await?;
@@ -145,7 +148,9 @@ pub(super) async fn user_page(
     error: Option<String>,
 ) -> Result<UserPage, AppError> {
     let t = now();
-    let devices = store::devices::list_for_user(&state.db, &user.id).await?.into_iter().map(device_view).collect();
+    let mut devices: Vec<DeviceView> =
+        store::devices::list_for_user(&state.db, &user.id).await?.into_iter().map(device_view).collect();
+    crate::web::phone::numbers::add_numbers(state, &user.id, &mut devices, false).await?;
     let activity = store::audit::for_user(&state.db, &user.id, 25)
         .await?
         .into_iter()

@@ -64,6 +64,7 @@ fn kind_choices(state: &AppState, selected: Option<DeviceKind>) -> Vec<Choice> {
                 DeviceKind::Tablet => "iPad, Android tablet",
                 DeviceKind::HardwareToken => "A key fob or card from your institution",
                 DeviceKind::SecurityKey => "YubiKey, Touch ID, Windows Hello",
+                DeviceKind::Landline => "A desk or home phone: we call it",
             },
             checked: Some(*k) == selected,
         })
@@ -105,7 +106,8 @@ pub async fn device_type_post(
         }
         Ok(kind) => {
             let change = StepChange { device_kind: Some(kind.as_str()), ..StepChange::default() };
-            advance(&state, &row, EnrollStep::DeviceType, EnrollStep::Platform, change).await
+            let next = if kind.has_number() { EnrollStep::Phone } else { EnrollStep::Platform };
+            advance(&state, &row, EnrollStep::DeviceType, next, change).await
         }
         Err(e) => {
             let page = DeviceTypePage {

@@ -5,6 +5,7 @@
 mod choose;
 mod token;
 pub(crate) mod security_key;
+pub(crate) mod phone;
 mod verify;
 
 pub use choose::{device_type_get, device_type_post, install_get, install_post, platform_get, platform_post};

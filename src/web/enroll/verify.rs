@@ -137,6 +137,7 @@ pub async fn activate_post(
     else {
         return Ok(see_other("/enroll"));
     };
+    super::phone::attach_verified_number(&state, &row, &device_id).await?;
     let detail = format!("device {device_id} ({}, {})", kind.as_str(), platform.as_str());
     store::audit::record(
         &state.db,
@@ -154,10 +155,15 @@ fn action_choices(kind: DeviceKind, selected: LoginAction) -> Vec<Choice> {
     [
         (LoginAction::Ask, "Ask me to choose an authentication method", ""),
         (LoginAction::Passcode, "Automatically ask me for a passcode from this device", ""),
+        (LoginAction::Call, "Automatically call this device", ""),
     ]
     .into_iter()
-    // A security key shows no passcode: "Ask me to choose" is its only choice.
-    .filter(|(a, _, _)| *a == LoginAction::Ask || kind != DeviceKind::SecurityKey)
+    // Only what the device can do: a security key shows no passcode, only phones are called.
+    .filter(|(a, _, _)| match a {
+        LoginAction::Ask => true,
+        LoginAction::Passcode => !matches!(kind, DeviceKind::SecurityKey | DeviceKind::Landline),
+        LoginAction::Call => kind.has_number(),
+    })
     .map(|(a, label, hint)| Choice { value: a.as_str(), label, hint, checked: a == selected })
     .collect()
 }

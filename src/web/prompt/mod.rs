@@ -4,6 +4,7 @@
 
 pub(crate) mod passcode;
 pub(crate) mod security_key;
+pub(crate) mod phone;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -50,6 +51,8 @@ pub struct PromptPage {
     error: Option<String>,
     /// The application a Universal Prompt sign-in continues to.
     application: Option<String>,
+    /// "Call Me" and "Text Me" for each device with a number.
+    phones: phone::PhoneMethods,
 }
 
 csrf_form!(PasscodeForm { passcode: String });
@@ -106,18 +109,18 @@ fn is_security_key(device: &DeviceRow) -> bool {
 }
 
 /// True when the user has a fresh second factor for the step-up window.
-async fn stepped_up(state: &AppState, auth: &PasswordAuthed) -> Result<bool, AppError> {
+pub(crate) async fn stepped_up(state: &AppState, auth: &PasswordAuthed) -> Result<bool, AppError> {
     let window = i64::from(state.policy().await?.step_up_minutes) * 60;
     Ok(auth.full && auth.session.recently_verified(now(), window))
 }
 
 /// Where to go once the prompt is done with.
-fn onward(auth: &PasswordAuthed) -> HttpResponse {
+pub(crate) fn onward(auth: &PasswordAuthed) -> HttpResponse {
     let to = auth.session.take_return_to();
     see_other(to.as_ref().map(|p| p.as_str()).unwrap_or("/settings"))
 }
 
-async fn page(
+pub(crate) async fn page(
     state: &AppState,
     auth: &PasswordAuthed,
     methods: &Methods,
@@ -126,12 +129,8 @@ async fn page(
     let policy = state.policy().await?;
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
-        device_names: methods
-            .devices
-            .iter()
-            .filter(|d| d.kind != "hardware_token" && !is_security_key(d))
-            .map(|d| d.name.clone())
-            .collect(),
+        // Devices with an app seed; hardware tokens, security keys and phones known by number only have none.
+        device_names: methods.devices.iter().filter(|d| !d.totp_secret.is_empty()).map(|d| d.name.clone()).collect(),
         token_names: methods.devices.iter().filter(|d| d.kind == "hardware_token").map(|d| d.name.clone()).collect(),
         security_keys: methods.devices.iter().any(is_security_key),
         never_enrolled: auth.user.enrolled_at.is_none() && !methods.any(),
@@ -145,6 +144,7 @@ async fn page(
         locked: lock_message(state, &auth.user, now()).await?,
         error,
         application: crate::web::duo::authorize::application_name(state, &auth.session).await?,
+        phones: phone::PhoneMethods::load(state, auth).await?,
     })
 }
 
@@ -231,7 +231,7 @@ pub async fn passcode_post(
     html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &methods, Some(message.into())).await?)
 }
 
-async fn succeed(
+pub(crate) async fn succeed(
     req: &HttpRequest,
     auth: &PasswordAuthed,
     state: &AppState,

@@ -2,7 +2,7 @@
 //! app (TOTP, 6 digits), hardware tokens (HOTP/TOTP, Yubico OTP) and the unused backup codes
 //! (10 digits). Each success is single use.
 
-use crate::domain::{DeviceKind, Passcode};
+use crate::domain::Passcode;
 use crate::error::AppError;
 use crate::factors::codes::{self, BACKUP_CODE_DIGITS, TEMPORARY_CODE_DIGITS};
 use crate::factors::totp::{TotpSeed, Verification};
@@ -39,12 +39,13 @@ pub async fn check(
     if code.as_str().len() == TEMPORARY_CODE_DIGITS {
         return check_temporary_code(state, user_id, code, t).await;
     }
+    if code.as_str().len() == crate::channels::telephony::phones::CODE_DIGITS {
+        return super::phone::check_texted_code(state, user_id, code, t).await;
+    }
     let mut replayed = false;
-    // Hardware tokens are devices too, but their secrets live in the token inventory (below);
-    // devices without a seed (security keys) have no passcode to check.
-    for device in
-        devices.iter().filter(|d| d.kind != DeviceKind::HardwareToken.as_str() && !d.totp_secret.is_empty())
-    {
+    // Devices without an app seed have no passcode to check here: hardware tokens (their secrets
+    // live in the token inventory, below), security keys, phones known by their number only.
+    for device in devices.iter().filter(|d| !d.totp_secret.is_empty()) {
         let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(user_id), &device.totp_secret)?);
         match seed.verify(code, t as u64, device.totp_last_step) {
             Verification::Accepted { step } => {

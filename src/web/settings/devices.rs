@@ -58,11 +58,19 @@ async fn audit(
     Ok(store::audit::record(&state.db, e, now()).await?)
 }
 
+/// What "When I log in" may say for this device: a security key has no passcode to ask for,
+/// a landline none either, and only phones are called.
 fn choices(device: &DeviceRow, selected: LoginAction) -> Vec<Choice> {
-    [LoginAction::Ask, LoginAction::Passcode]
+    let kind = crate::domain::DeviceKind::parse(&device.kind).ok();
+    [LoginAction::Ask, LoginAction::Passcode, LoginAction::Call]
         .into_iter()
-        // A security key has no passcode to ask for.
-        .filter(|a| *a == LoginAction::Ask || device.kind != crate::domain::DeviceKind::SecurityKey.as_str())
+        .filter(|a| match a {
+            LoginAction::Ask => true,
+            LoginAction::Passcode => {
+                !matches!(kind, Some(crate::domain::DeviceKind::SecurityKey | crate::domain::DeviceKind::Landline))
+            }
+            LoginAction::Call => kind.is_some_and(crate::domain::DeviceKind::has_number),
+        })
         .map(|a| Choice {
             value: a.as_str(),
             label: super::login_action_label(a.as_str()),

@@ -31,6 +31,8 @@ pub struct DeviceView {
     pub last_used: String,
     pub login_action: &'static str,
     pub is_default: bool,
+    /// The phone number, for devices that have one (see `web::phone::numbers`).
+    pub number: Option<String>,
 }
 
 pub struct BrowserView {
@@ -66,6 +68,7 @@ pub fn format_time(ts: i64) -> String {
 pub fn login_action_label(action: &str) -> &'static str {
     match LoginAction::parse(action) {
         Ok(LoginAction::Passcode) => "Automatically ask me for a passcode from this device",
+        Ok(LoginAction::Call) => "Automatically call this device",
         _ => "Ask me to choose an authentication method",
     }
 }
@@ -79,18 +82,23 @@ pub fn device_view(d: DeviceRow) -> DeviceView {
         name: d.name,
         kind: if d.kind == DeviceKind::HardwareToken.as_str() || d.kind == DeviceKind::SecurityKey.as_str() {
             kind.to_string()
+        } else if d.totp_secret.is_empty() {
+            format!("{kind} · Calls and texts")
         } else {
             format!("{kind} · {platform} · Authenticator app")
         },
         added: format_time(d.created_at),
         last_used: d.last_used_at.map(format_time).unwrap_or_else(|| "Never".into()),
         is_default: d.is_default == 1,
+        number: None,
     }
 }
 
 pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let t = now();
-    let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?.into_iter().map(device_view).collect();
+    let mut devices: Vec<DeviceView> =
+        store::devices::list_for_user(&state.db, &auth.user.id).await?.into_iter().map(device_view).collect();
+    crate::web::phone::numbers::add_numbers(&state, &auth.user.id, &mut devices, true).await?;
     let browsers = store::trusted_browsers::list_for_user(&state.db, &auth.user.id, t)
         .await?
         .into_iter()

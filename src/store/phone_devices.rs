@@ -1,0 +1,235 @@
+//! Phone numbers on devices and in the enrolment wizard: the number being enrolled, its
+//! verification, the device it ends up on, and the one-mobile-number-per-account rule.
+
+use sqlx::FromRow;
+
+use super::enrollments::EnrollmentRow;
+use super::{Db, StoreError};
+use crate::secrets::new_id;
+
+/// The number a wizard is enrolling.
+#[derive(Debug, Clone, FromRow)]
+pub struct WizardPhone {
+    pub phone: Option<String>,
+    pub phone_extension: Option<String>,
+    pub phone_verified_at: Option<i64>,
+    pub phone_call_id: Option<String>,
+}
+
+pub async fn wizard_phone(db: &Db, enrollment_id: &str) -> Result<Option<WizardPhone>, StoreError> {
+    Ok(sqlx::query_as("SELECT phone, phone_extension, phone_verified_at, phone_call_id FROM enrollments WHERE id = $1")
+        .bind(enrollment_id)
+        .fetch_optional(db.pool())
+        .await?)
+}
+
+/// Stores the typed number and moves on (from `from` only); any earlier verification is void.
+pub async fn set_wizard_phone(
+    db: &Db,
+    enrollment_id: &str,
+    from: &str,
+    to: &str,
+    phone: &str,
+    extension: Option<&str>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE enrollments SET step = $1, phone = $2, phone_extension = $3, phone_verified_at = NULL, \
+         phone_call_id = NULL, phone_failures = 0, updated_at = $4 WHERE id = $5 AND step = $6",
+    )
+    .bind(to)
+    .bind(phone)
+    .bind(extension)
+    .bind(now)
+    .bind(enrollment_id)
+    .bind(from)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Counts a wrong texted code in this wizard; returns the count so far.
+pub async fn wrong_code(db: &Db, enrollment_id: &str) -> Result<i64, StoreError> {
+    sqlx::query("UPDATE enrollments SET phone_failures = phone_failures + 1 WHERE id = $1")
+        .bind(enrollment_id)
+        .execute(db.pool())
+        .await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT phone_failures FROM enrollments WHERE id = $1")
+        .bind(enrollment_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
+/// Starts the wrong-code count again (after the codes were voided).
+pub async fn reset_wrong_codes(db: &Db, enrollment_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE enrollments SET phone_failures = 0 WHERE id = $1")
+        .bind(enrollment_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn set_wizard_call(db: &Db, enrollment_id: &str, call_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE enrollments SET phone_call_id = $1 WHERE id = $2")
+        .bind(call_id)
+        .bind(enrollment_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Marks the number verified and moves the wizard on, once.
+pub async fn wizard_verified(db: &Db, enrollment_id: &str, from: &str, to: &str, now: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE enrollments SET step = $1, phone_verified_at = $2, updated_at = $3 WHERE id = $4 AND step = $5",
+    )
+    .bind(to)
+    .bind(now)
+    .bind(now)
+    .bind(enrollment_id)
+    .bind(from)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// True when another account has this number on a mobile phone in use. A landline may be shared.
+pub async fn mobile_taken_by_other(db: &Db, phone: &str, user_id: &str) -> Result<bool, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM devices WHERE phone = $1 AND kind = 'mobile' AND user_id <> $2 AND removed_at IS NULL",
+    )
+    .bind(phone)
+    .bind(user_id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(n > 0)
+}
+
+/// Puts the verified number on a device the wizard just created (the app path of a mobile phone).
+pub async fn attach(db: &Db, device_id: &str, phone: &str, extension: Option<&str>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE devices SET phone = $1, phone_extension = $2 WHERE id = $3")
+        .bind(phone)
+        .bind(extension)
+        .bind(device_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// A phone device without an app: the number only. Created and the wizard moved in one
+/// transaction, so a double submission stores one device.
+pub struct NumberDevice<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub phone: &'a str,
+    pub extension: Option<&'a str>,
+}
+
+pub async fn create_number_device(
+    db: &Db,
+    enrollment: &EnrollmentRow,
+    from: &str,
+    to: &str,
+    device: NumberDevice<'_>,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let device_id = new_id();
+    let mut tx = db.pool().begin().await?;
+    let moved =
+        sqlx::query("UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3 WHERE id = $4 AND step = $5")
+            .bind(to)
+            .bind(&device_id)
+            .bind(now)
+            .bind(&enrollment.id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+    if moved.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    sqlx::query(
+        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, created_at, phone, \
+         phone_extension, is_default) VALUES ($1, $2, $3, 'other', $4, 'ask', '', $5, $6, $7, \
+         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $8 AND removed_at IS NULL))",
+    )
+    .bind(&device_id)
+    .bind(&enrollment.user_id)
+    .bind(device.kind)
+    .bind(device.name)
+    .bind(now)
+    .bind(device.phone)
+    .bind(device.extension)
+    .bind(&enrollment.user_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE users SET enrolled_at = COALESCE(enrolled_at, $1) WHERE id = $2")
+        .bind(now)
+        .bind(&enrollment.user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(device_id))
+}
+
+/// A user's devices that have a number, default first.
+#[derive(Debug, Clone, FromRow)]
+pub struct PhoneDevice {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub phone: String,
+    pub phone_extension: Option<String>,
+    pub login_action: String,
+    pub is_default: i64,
+}
+
+pub async fn for_user(db: &Db, user_id: &str) -> Result<Vec<PhoneDevice>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, name, phone, phone_extension, login_action, is_default FROM devices \
+         WHERE user_id = $1 AND removed_at IS NULL AND phone IS NOT NULL ORDER BY is_default DESC, created_at, id",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Users with a device on this number (the console's search by phone number).
+pub async fn users_with_phone(db: &Db, phone: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT user_id FROM devices WHERE phone = $1 AND removed_at IS NULL")
+            .bind(phone)
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// A phone added by the help desk for a user (identity checked by them): the number only. The
+/// one-mobile-per-account rule is the wizard's; the help desk may override it.
+pub async fn create_for_user(db: &Db, user_id: &str, device: NumberDevice<'_>, now: i64) -> Result<String, StoreError> {
+    let device_id = new_id();
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, created_at, phone, \
+         phone_extension, is_default) VALUES ($1, $2, $3, 'other', $4, 'ask', '', $5, $6, $7, \
+         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $8 AND removed_at IS NULL))",
+    )
+    .bind(&device_id)
+    .bind(user_id)
+    .bind(device.kind)
+    .bind(device.name)
+    .bind(now)
+    .bind(device.phone)
+    .bind(device.extension)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE users SET enrolled_at = COALESCE(enrolled_at, $1) WHERE id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(device_id)
+}

@@ -1,0 +1,410 @@
+//! Wizard steps for phones: country and "Phone number" ("Extension" for landlines), "Is this the
+//! correct number?", verification (a texted code, or "Call me to verify"), then the app or not.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::channels::telephony::{CallOutcome, PhoneError};
+use crate::csrf_form;
+use crate::domain::phone::{country_name, parse_extension};
+use crate::domain::{DeviceKind, DeviceName, EnrollStep, PhoneNumber, Platform};
+use crate::error::{AppError, see_other};
+use crate::store::audit::{Event, Outcome};
+use crate::store::enrollments::EnrollmentRow;
+use crate::store::phone_devices::{self, NumberDevice, WizardPhone};
+use crate::store::{self, enrollments::StepChange};
+use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
+use crate::web::session::PasswordAuthed;
+use crate::web::state::{AppState, now};
+use crate::web::{client_ip, html};
+
+use super::{advance, at_step, chrome, kind_of};
+
+/// Purpose of texted codes and calls made by the wizard.
+pub const PURPOSE: &str = "enroll";
+
+pub struct Country {
+    pub code: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "enroll/phone.html")]
+struct PhonePage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    landline: bool,
+    countries: Vec<Country>,
+    number: String,
+    extension: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll/phone_confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    number: String,
+    extension: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll/phone_verify.html")]
+struct VerifyPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    landline: bool,
+    number: String,
+    code_sent: bool,
+    /// ringing, answered, or how the last call ended.
+    call: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll/phone_app.html")]
+struct AppPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    number: String,
+}
+
+fn countries(state: &AppState, selected: &str) -> Vec<Country> {
+    let allowed = &state.settings.telephony.allowed_countries;
+    let selected = if selected.is_empty() { allowed.first().map(String::as_str).unwrap_or("") } else { selected };
+    allowed
+        .iter()
+        .map(|c| Country {
+            code: c.to_ascii_uppercase(),
+            name: country_name(c).trim_start_matches("the ").to_string(),
+            selected: c.eq_ignore_ascii_case(selected),
+        })
+        .collect()
+}
+
+/// The number the wizard holds (set at the Phone step).
+async fn wizard_number(state: &AppState, row: &EnrollmentRow) -> Result<(PhoneNumber, WizardPhone), AppError> {
+    let wp = phone_devices::wizard_phone(&state.db, &row.id).await?.ok_or(AppError::NotFound)?;
+    let number = PhoneNumber::from_e164(wp.phone.as_deref().unwrap_or_default())
+        .map_err(|_| AppError::Redirect(EnrollStep::Phone.path().into()))?;
+    Ok((number, wp))
+}
+
+pub async fn phone_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Phone).await?;
+    let page = PhonePage {
+        chrome: chrome(&state, &auth),
+        step: EnrollStep::Phone.number(),
+        steps: EnrollStep::COUNT,
+        landline: kind_of(&row)? == DeviceKind::Landline,
+        countries: countries(&state, ""),
+        number: String::new(),
+        extension: String::new(),
+        error: None,
+    };
+    html(StatusCode::OK, &page)
+}
+
+csrf_form!(PhoneForm { country: String, number: String, extension: String });
+
+pub async fn phone_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<PhoneForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Phone).await?;
+    let form = form.0;
+    let kind = kind_of(&row)?;
+    let landline = kind == DeviceKind::Landline;
+    let allowed = &state.settings.telephony.allowed_countries;
+    let parsed = PhoneNumber::parse(&form.number, &form.country, allowed)
+        .and_then(|n| if landline { parse_extension(&form.extension).map(|e| (n, e)) } else { Ok((n, None)) });
+    let problem = match &parsed {
+        Err(e) => Some(e.0.clone()),
+        Ok((n, _)) if !landline && phone_devices::mobile_taken_by_other(&state.db, n.e164(), &auth.user.id).await? => {
+            Some("This mobile number is already registered to another account. Enter another number, or contact your help desk if it is yours.".to_string())
+        }
+        Ok(_) => None,
+    };
+    if let (Ok((number, extension)), None) = (&parsed, &problem) {
+        let (from, to) = (EnrollStep::Phone.as_str(), EnrollStep::PhoneConfirm.as_str());
+        phone_devices::set_wizard_phone(&state.db, &row.id, from, to, number.e164(), extension.as_deref(), now())
+            .await?;
+        return Ok(see_other(EnrollStep::PhoneConfirm.path()));
+    }
+    let page = PhonePage {
+        chrome: chrome(&state, &auth),
+        step: EnrollStep::Phone.number(),
+        steps: EnrollStep::COUNT,
+        landline,
+        countries: countries(&state, &form.country),
+        number: form.number.chars().take(40).collect(),
+        extension: form.extension.chars().take(20).collect(),
+        error: problem,
+    };
+    html(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+pub async fn confirm_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::PhoneConfirm).await?;
+    let (number, wp) = wizard_number(&state, &row).await?;
+    let page = ConfirmPage {
+        chrome: chrome(&state, &auth),
+        step: EnrollStep::PhoneConfirm.number(),
+        steps: EnrollStep::COUNT,
+        number: number.international().to_string(),
+        extension: wp.phone_extension,
+    };
+    html(StatusCode::OK, &page)
+}
+
+csrf_form!(ConfirmForm {});
+
+/// "Yes, it's correct".
+pub async fn confirm_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<ConfirmForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::PhoneConfirm).await?;
+    advance(&state, &row, EnrollStep::PhoneConfirm, EnrollStep::PhoneVerify, StepChange::default()).await
+}
+
+async fn verify_page(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    error: Option<String>,
+) -> Result<VerifyPage, AppError> {
+    let (number, wp) = wizard_number(state, row).await?;
+    let t = now();
+    let call = match wp.phone_call_id.as_deref() {
+        Some(id) => state.phones.call_for_user(id, &auth.user.id, t).await?.map(|c| c.status),
+        None => None,
+    };
+    Ok(VerifyPage {
+        chrome: chrome(state, auth),
+        step: EnrollStep::PhoneVerify.number(),
+        steps: EnrollStep::COUNT,
+        landline: kind_of(row)? == DeviceKind::Landline,
+        number: number.international().to_string(),
+        code_sent: store::phone_codes::has_live(&state.db, &auth.user.id, PURPOSE, t).await?,
+        call,
+        error,
+    })
+}
+
+pub async fn verify_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::PhoneVerify).await?;
+    html(StatusCode::OK, &verify_page(&state, &auth, &row, None).await?)
+}
+
+/// What to tell the person when a text or call could not be made. Other methods stay available.
+pub fn phone_problem(e: &PhoneError) -> Option<String> {
+    match e {
+        PhoneError::Budget(_) => Some(
+            "We cannot send more texts or place more calls to this number right now. Try again later, or choose another method."
+                .into(),
+        ),
+        PhoneError::Carrier(_) => Some(
+            "We could not reach the phone network just now. Try again in a few minutes, or choose another method.".into(),
+        ),
+        PhoneError::Store(_) => None,
+    }
+}
+
+csrf_form!(VerifyForm { action: String, passcode: String });
+
+pub async fn verify_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<VerifyForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::PhoneVerify).await?;
+    let (number, wp) = wizard_number(&state, &row).await?;
+    let landline = kind_of(&row)? == DeviceKind::Landline;
+    let (user, t) = (&auth.user, now());
+    let sent = match form.0.action.as_str() {
+        "text" if !landline => state.phones.send_codes(&user.id, &user.username, &number, PURPOSE, t).await.map(|_| ()),
+        "call" => {
+            let ext = wp.phone_extension.as_deref();
+            match state.phones.start_call(&user.id, &user.username, &number, ext, PURPOSE, t).await {
+                Ok(id) => Ok(phone_devices::set_wizard_call(&state.db, &row.id, &id).await?),
+                Err(e) => Err(e),
+            }
+        }
+        "code" if !landline => {
+            let typed: String = form.0.passcode.chars().filter(char::is_ascii_digit).collect();
+            if !state.phones.use_code(&user.id, PURPOSE, &typed, t).await? {
+                return wrong_code(&state, &auth, &row, t).await;
+            }
+            return verified(&req, &state, &auth, &row, &number, &wp).await;
+        }
+        "check" => {
+            let call_id = wp.phone_call_id.clone().unwrap_or_default();
+            match state.phones.call_for_user(&call_id, &user.id, t).await?.map(|c| CallOutcome::of(&c.status)) {
+                Some(CallOutcome::Answered)
+                    if store::phone_calls::consume_answered(&state.db, &call_id, &user.id, t).await? =>
+                {
+                    return verified(&req, &state, &auth, &row, &number, &wp).await;
+                }
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    };
+    match sent {
+        Ok(()) => Ok(see_other(EnrollStep::PhoneVerify.path())),
+        Err(e) => match phone_problem(&e) {
+            Some(message) => retry(&state, &auth, &row, message).await,
+            None => Err(AppError::Internal(e.into())),
+        },
+    }
+}
+
+/// Wrong guesses at enrolment do not lock the account (the person holding the number is the one
+/// typing), but after `MAX_WRONG_CODES` the codes are void: with the hourly text budget this keeps
+/// guessing a 7-digit code hopeless.
+const MAX_WRONG_CODES: i64 = 5;
+
+async fn wrong_code(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    t: i64,
+) -> Result<HttpResponse, AppError> {
+    let wrong = phone_devices::wrong_code(&state.db, &row.id).await?;
+    if wrong >= MAX_WRONG_CODES {
+        store::phone_codes::void_all(&state.db, &auth.user.id, PURPOSE, t).await?;
+        phone_devices::reset_wrong_codes(&state.db, &row.id).await?;
+        let message = "Too many wrong codes: the codes we sent no longer work. Send a new code and enter it.";
+        return retry(state, auth, row, message.into()).await;
+    }
+    let message = "That code is not right or has expired. Enter the newest code we texted, or send a new one.";
+    retry(state, auth, row, message.into()).await
+}
+
+async fn retry(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    html(StatusCode::UNPROCESSABLE_ENTITY, &verify_page(state, auth, row, Some(message)).await?)
+}
+
+/// The number is proven: a landline becomes a device now; a mobile goes on to the app question.
+async fn verified(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    number: &PhoneNumber,
+    wp: &WizardPhone,
+) -> Result<HttpResponse, AppError> {
+    let t = now();
+    let detail = format!("number {} verified", number.masked());
+    let ip = client_ip(req);
+    let event = Event::new("enroll.phone_verified", Outcome::Success)
+        .user(&auth.user.id, &auth.user.username)
+        .ip(ip.as_deref())
+        .detail(&detail);
+    store::audit::record(&state.db, event, t).await?;
+    if kind_of(row)? != DeviceKind::Landline {
+        let (from, to) = (EnrollStep::PhoneVerify.as_str(), EnrollStep::PhoneApp.as_str());
+        phone_devices::wizard_verified(&state.db, &row.id, from, to, t).await?;
+        return Ok(see_other(EnrollStep::PhoneApp.path()));
+    }
+    let name = DeviceName::suggested(DeviceKind::Landline, Platform::Other);
+    let device = NumberDevice {
+        kind: DeviceKind::Landline.as_str(),
+        name: name.as_str(),
+        phone: number.e164(),
+        extension: wp.phone_extension.as_deref(),
+    };
+    let (from, to) = (EnrollStep::PhoneVerify.as_str(), EnrollStep::Options.as_str());
+    device_added(req, state, auth, row, number, device, from, to).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn device_added(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    number: &PhoneNumber,
+    device: NumberDevice<'_>,
+    from: &str,
+    to: &str,
+) -> Result<HttpResponse, AppError> {
+    let t = now();
+    let kind = device.kind.to_string();
+    let Some(device_id) = phone_devices::create_number_device(&state.db, row, from, to, device, t).await? else {
+        return Ok(see_other("/enroll"));
+    };
+    let detail = format!("device {device_id} ({kind}, {})", number.masked());
+    let ip = client_ip(req);
+    let event = Event::new("enroll.device_added", Outcome::Success)
+        .user(&auth.user.id, &auth.user.username)
+        .ip(ip.as_deref())
+        .detail(&detail);
+    store::audit::record(&state.db, event, t).await?;
+    Ok(see_other(EnrollStep::Options.path()))
+}
+
+pub async fn app_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::PhoneApp).await?;
+    let (number, _) = wizard_number(&state, &row).await?;
+    let page = AppPage {
+        chrome: chrome(&state, &auth),
+        step: EnrollStep::PhoneApp.number(),
+        steps: EnrollStep::COUNT,
+        number: number.international().to_string(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+csrf_form!(AppForm { choice: String });
+
+/// "Set up the app" goes on to the operating system; "Not now" stores the phone with its number.
+pub async fn app_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<AppForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::PhoneApp).await?;
+    if form.0.choice == "app" {
+        return advance(&state, &row, EnrollStep::PhoneApp, EnrollStep::Platform, StepChange::default()).await;
+    }
+    let (number, _) = wizard_number(&state, &row).await?;
+    let name = DeviceName::suggested(DeviceKind::MobilePhone, Platform::Other);
+    let device = NumberDevice {
+        kind: DeviceKind::MobilePhone.as_str(),
+        name: name.as_str(),
+        phone: number.e164(),
+        extension: None,
+    };
+    let (from, to) = (EnrollStep::PhoneApp.as_str(), EnrollStep::Options.as_str());
+    device_added(&req, &state, &auth, &row, &number, device, from, to).await
+}
+
+/// After the app path created the device: give it the verified number too.
+pub async fn attach_verified_number(state: &AppState, row: &EnrollmentRow, device_id: &str) -> Result<(), AppError> {
+    if kind_of(row)? == DeviceKind::MobilePhone
+        && let Some(wp) = phone_devices::wizard_phone(&state.db, &row.id).await?
+        && let (Some(phone), Some(_)) = (wp.phone.as_deref(), wp.phone_verified_at)
+    {
+        phone_devices::attach(&state.db, device_id, phone, wp.phone_extension.as_deref()).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! "Text Me" and "Call Me" at the prompt: texted passcodes (entered through "Enter a Passcode"),
+//! and a call that waits for a key press on a page that updates by itself.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::passcode::Checked;
+use super::{lock_message, methods, onward, page, stepped_up, succeed};
+use crate::channels::telephony::{CallOutcome, PhoneError};
+use crate::csrf_form;
+use crate::domain::{DeviceKind, Passcode, PhoneNumber};
+use crate::error::{AppError, see_other};
+use crate::store::{self, phone_devices::PhoneDevice};
+use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
+use crate::web::enroll::phone::phone_problem;
+use crate::web::html;
+use crate::web::session::PasswordAuthed;
+use crate::web::state::{AppState, now};
+
+/// Purpose of texted codes and calls made at the prompt.
+pub const PURPOSE: &str = "login";
+
+pub struct PhoneChoice {
+    pub id: String,
+    pub name: String,
+    /// The number with its middle hidden (the prompt is reached with the password alone).
+    pub masked: String,
+    pub mobile: bool,
+}
+
+/// The prompt's phone section.
+#[derive(Default)]
+pub struct PhoneMethods {
+    pub choices: Vec<PhoneChoice>,
+    /// Unused texted passcodes are waiting to be entered.
+    pub texted: bool,
+    /// "Automatically call this device": the device to call as soon as the page opens (by a form
+    /// the page's script submits; without script the person presses "Call Me").
+    pub auto_call: Option<String>,
+}
+
+impl PhoneMethods {
+    pub async fn load(state: &AppState, auth: &PasswordAuthed) -> Result<Self, AppError> {
+        let devices = store::phone_devices::for_user(&state.db, &auth.user.id).await?;
+        let auto_call = devices
+            .first()
+            .filter(|d| d.is_default == 1 && d.login_action == "call")
+            .filter(|_| !auth.full && auth.session.call().is_none())
+            .map(|d| d.id.clone());
+        Ok(Self {
+            texted: store::phone_codes::has_live(&state.db, &auth.user.id, PURPOSE, now()).await?,
+            choices: devices
+                .into_iter()
+                .map(|d| PhoneChoice {
+                    masked: crate::domain::phone::mask(&d.phone),
+                    mobile: d.kind == DeviceKind::MobilePhone.as_str(),
+                    id: d.id,
+                    name: d.name,
+                })
+                .collect(),
+            auto_call,
+        })
+    }
+}
+
+/// A texted passcode typed at "Enter a Passcode": used once, within its expiry.
+pub async fn check_texted_code(state: &AppState, user_id: &str, code: &Passcode, t: i64) -> Result<Checked, AppError> {
+    if state.phones.use_code(user_id, PURPOSE, code.as_str(), t).await? {
+        let detail = "texted passcode".to_string();
+        return Ok(Checked::Accepted { method: "mfa.sms_passcode", detail, replace_device: false });
+    }
+    Ok(Checked::Wrong)
+}
+
+/// The user's phone device named in a form, when the prompt may be used at all.
+async fn usable_phone(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    device_id: &str,
+) -> Result<Option<PhoneDevice>, AppError> {
+    if auth.invited {
+        return Err(AppError::LoginRequired);
+    }
+    if lock_message(state, &auth.user, now()).await?.is_some() {
+        return Ok(None);
+    }
+    let devices = store::phone_devices::for_user(&state.db, &auth.user.id).await?;
+    Ok(devices.into_iter().find(|d| d.id == device_id))
+}
+
+/// The prompt again, with what went wrong; every other method stays on it.
+async fn prompt_with(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    status: StatusCode,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    let methods = methods(state, &auth.user.id).await?;
+    html(status, &page(state, auth, &methods, Some(message)).await?)
+}
+
+async fn refused(state: &AppState, auth: &PasswordAuthed, e: PhoneError) -> Result<HttpResponse, AppError> {
+    let status = match e {
+        PhoneError::Budget(_) => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    match phone_problem(&e) {
+        Some(message) => prompt_with(state, auth, status, message).await,
+        None => Err(AppError::Internal(e.into())),
+    }
+}
+
+csrf_form!(PhoneForm { device: String });
+
+/// "Text Me": a batch of passcodes to a mobile phone. Sending never resets the failure count.
+pub async fn text_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<PhoneForm>,
+) -> Result<HttpResponse, AppError> {
+    if stepped_up(&state, &auth).await? {
+        return Ok(onward(&auth));
+    }
+    let Some(device) = usable_phone(&state, &auth, &form.0.device).await? else { return Ok(see_other("/prompt")) };
+    if device.kind != DeviceKind::MobilePhone.as_str() {
+        return Ok(see_other("/prompt"));
+    }
+    let number = PhoneNumber::from_e164(&device.phone).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    match state.phones.send_codes(&auth.user.id, &auth.user.username, &number, PURPOSE, now()).await {
+        Ok(()) => Ok(see_other("/prompt")),
+        Err(e) => refused(&state, &auth, e).await,
+    }
+}
+
+/// "Call Me": places the call and waits for it on /prompt/call.
+pub async fn call_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<PhoneForm>,
+) -> Result<HttpResponse, AppError> {
+    if stepped_up(&state, &auth).await? {
+        return Ok(onward(&auth));
+    }
+    let Some(device) = usable_phone(&state, &auth, &form.0.device).await? else { return Ok(see_other("/prompt")) };
+    let number = PhoneNumber::from_e164(&device.phone).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let ext = device.phone_extension.as_deref();
+    match state.phones.start_call(&auth.user.id, &auth.user.username, &number, ext, PURPOSE, now()).await {
+        Ok(call_id) => {
+            auth.session.set_call(&call_id)?;
+            Ok(see_other("/prompt/call"))
+        }
+        Err(e) => {
+            // Remember that a call was tried, so "Automatically call this device" does not loop.
+            auth.session.set_call("")?;
+            refused(&state, &auth, e).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "prompt/call.html")]
+struct CallPage {
+    chrome: Chrome,
+    masked: String,
+    /// ringing, answered, declined, fraud, or how it ended otherwise.
+    status: String,
+}
+
+/// The waiting page: refreshes itself while the phone rings; once answered, continues.
+pub async fn call_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    if auth.invited {
+        return Err(AppError::LoginRequired);
+    }
+    let call_id = auth.session.call().unwrap_or_default();
+    let Some(call) = state.phones.call_for_user(&call_id, &auth.user.id, now()).await? else {
+        return Ok(see_other("/prompt"));
+    };
+    let status = match CallOutcome::of(&call.status) {
+        CallOutcome::Ringing => "ringing",
+        CallOutcome::Answered => "answered",
+        CallOutcome::Declined => "declined",
+        CallOutcome::Fraud => "fraud",
+        CallOutcome::Used => "used",
+        CallOutcome::NotAnswered if call.status == "busy" => "busy",
+        CallOutcome::NotAnswered if call.status == "failed" => "failed",
+        CallOutcome::NotAnswered => "not_answered",
+    };
+    let page = CallPage {
+        chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
+        masked: crate::domain::phone::mask(&call.to_number),
+        status: status.to_string(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+csrf_form!(ContinueForm {});
+
+/// Continues a sign-in whose call was answered. The answer is consumed once, by this session.
+pub async fn call_continue_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<ContinueForm>,
+) -> Result<HttpResponse, AppError> {
+    if stepped_up(&state, &auth).await? {
+        return Ok(onward(&auth));
+    }
+    let t = now();
+    let call_id = auth.session.call().unwrap_or_default();
+    if auth.invited {
+        return Err(AppError::LoginRequired);
+    }
+    if lock_message(&state, &auth.user, t).await?.is_some() {
+        return Ok(see_other("/prompt"));
+    }
+    if call_id.is_empty() || !store::phone_calls::consume_answered(&state.db, &call_id, &auth.user.id, t).await? {
+        return Ok(see_other("/prompt/call"));
+    }
+    succeed(&req, &auth, &state, ("mfa.phone_call", &format!("call {call_id}")), false, t).await
+}
