@@ -42,8 +42,8 @@ async fn enroll_hands_out_an_activation_that_enroll_status_follows() {
     let path = link.strip_prefix(&app.address).unwrap().to_string();
     assert!(phone.get_html(&path).await.contains("Set up your sign-in"));
     assert_eq!(location(&phone.post_form(&path, &[]).await), "/enroll/device-type");
-    phone.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
-    phone.post_form("/enroll/platform", &[("platform", "iphone")]).await;
+    phone.post_form("/enroll/device-type", &[("kind", "tablet")]).await;
+    phone.post_form("/enroll/platform", &[("platform", "android")]).await;
     phone.post_form("/enroll/install", &[]).await;
     let page = phone.get_html("/enroll/activate").await;
     let seed = twofold::factors::totp::TotpSeed::from_base32(&element_text(&page, "setup-key")).unwrap();
