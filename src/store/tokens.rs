@@ -210,11 +210,12 @@ pub async fn claim(
 }
 
 /// Takes a token away from its user: `available` again (unassign) or `lost` (never verifies
-/// again). Its device is removed in the same transaction. False when it is not the user's.
+/// again, for good: a lost token is never released again). Its device is removed in the same
+/// transaction. False when it is not the user's assigned token.
 pub async fn release(db: &Db, token_id: &str, user_id: &str, status: &str, now: i64) -> Result<bool, StoreError> {
     let mut tx = db.pool().begin().await?;
     let device: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT device_id FROM hardware_tokens WHERE id = $1 AND user_id = $2")
+        sqlx::query_as("SELECT device_id FROM hardware_tokens WHERE id = $1 AND user_id = $2 AND status = 'assigned'")
             .bind(token_id)
             .bind(user_id)
             .fetch_optional(&mut *tx)
@@ -226,7 +227,7 @@ pub async fn release(db: &Db, token_id: &str, user_id: &str, status: &str, now: 
     let keep_user = status == "lost";
     let done = sqlx::query(
         "UPDATE hardware_tokens SET status = $1, user_id = CASE WHEN $2 = 1 THEN user_id ELSE NULL END, \
-         device_id = CASE WHEN $3 = 1 THEN device_id ELSE NULL END WHERE id = $4 AND user_id = $5",
+         device_id = CASE WHEN $3 = 1 THEN device_id ELSE NULL END WHERE id = $4 AND user_id = $5 AND status = 'assigned'",
     )
     .bind(status)
     .bind(i64::from(keep_user))

@@ -46,6 +46,7 @@ async fn a_user_claims_a_hardware_token_in_the_wizard_and_signs_in_with_it_in_a_
     expect_heading(b, "Device options").await;
     click_button(b, "Save").await;
     expect_heading(b, "You're all set").await;
+    assert!(main_text(b).await.contains("a passcode from your token"), "{}", main_text(b).await);
     click_button(b, "Continue to Login").await;
 
     expect_heading(b, "Choose an authentication method").await;

@@ -163,6 +163,8 @@ async fn the_help_desk_assigns_unassigns_and_marks_a_token_lost() {
     assert_ne!(location(&r), "/prompt/trust", "a lost token never verifies");
     let page = desk.get_html(&user_path).await;
     assert!(page.contains("HOTP-1 <span class=\"badge\">lost</span>"), "{page}");
+    let unlost = desk.post_form(&format!("{user_path}/tokens/{token_id}"), &[("action", "unassign")]).await;
+    assert_eq!(unlost.status(), 404, "lost is for good: it does not go back to the inventory");
     let relost = desk.post_form(&format!("{user_path}/tokens"), &[("serial", "HOTP-1")]).await;
     assert_eq!(relost.status(), 422, "a lost token cannot be handed out again");
     let events: Vec<String> = app.audit_events(&ada.id).await.into_iter().map(|e| e.0).collect();

@@ -57,6 +57,8 @@ struct DonePage {
     next: &'static str,
     /// After a temporary or recovery passcode: the other devices, which may be the lost one.
     old_devices: Vec<(String, String)>,
+    /// A hardware token: its passcodes come from its button or a touch, not an app.
+    token: bool,
 }
 
 fn activate_page(
@@ -259,7 +261,14 @@ pub async fn done_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Resul
     } else {
         Vec::new()
     };
+    let token = match &row.device_id {
+        Some(id) => {
+            store::devices::for_user(&state.db, &auth.user.id, id).await?.is_some_and(|d| d.kind == "hardware_token")
+        }
+        None => false,
+    };
     let page = DonePage {
+        token,
         chrome: chrome(&state, &auth),
         name: device_name(&state, &row).await?,
         next: if auth.full {
