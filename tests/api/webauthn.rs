@@ -410,3 +410,16 @@ async fn a_key_registered_to_another_account_cannot_be_registered_again() {
     assert_eq!(response.status(), 409);
     assert_eq!(app.table_text("webauthn_credentials", &["user_id"]).await.lines().count(), 1);
 }
+
+#[tokio::test]
+async fn a_ceremony_is_finished_only_by_the_session_that_started_it() {
+    let app = key_app().await;
+    let mut key = SoftKey::new(&origin(&app), 1);
+    user_with_key(&app, "ada", &mut key).await;
+    let mine = at_prompt(&app, "ada").await;
+    let other = at_prompt(&app, "ada").await;
+    let opts = options(&mine, "/prompt/security-key/options").await;
+    let answer = key.assert(&opts);
+    assert_eq!(submit_assertion(&other, &answer).await.status(), 422, "another session (same password) is refused");
+    assert_eq!(location(&submit_assertion(&mine, &answer).await), "/prompt/trust", "and took nothing from this one");
+}
