@@ -27,3 +27,4 @@ mod setup;
 mod storage;
 mod trust;
 mod webauthn;
+mod webauthn_devices;
