@@ -184,13 +184,14 @@ pub async fn put_ceremony(
     sealed_state: &str,
     now: i64,
     expires_at: i64,
-) -> Result<(), StoreError> {
+) -> Result<String, StoreError> {
+    let id = new_id();
     sqlx::query(
         "INSERT INTO webauthn_ceremonies (id, user_id, purpose, sealed_state, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, purpose) DO UPDATE SET id = excluded.id, \
          sealed_state = excluded.sealed_state, created_at = excluded.created_at, expires_at = excluded.expires_at",
     )
-    .bind(new_id())
+    .bind(&id)
     .bind(user_id)
     .bind(purpose)
     .bind(sealed_state)
@@ -200,15 +201,20 @@ pub async fn put_ceremony(
     .await?;
     // Ceremonies nobody finished are removed by the next one started (by anyone).
     sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1").bind(now).execute(db.pool()).await?;
-    Ok(())
+    Ok(id)
 }
 
-/// Takes the user's ceremony for `purpose`: deleted first, returned only to the request whose
-/// DELETE removed it, and only if it has not expired. Single use, also under concurrency.
-pub async fn take_ceremony(db: &Db, user_id: &str, purpose: &str, now: i64) -> Result<Option<String>, StoreError> {
+/// Takes ceremony `id` of the user for `purpose`: deleted first, returned only to the request
+/// whose DELETE removed it, and only if it has not expired. Single use, also under concurrency.
+pub async fn take_ceremony(
+    db: &Db,
+    (user_id, purpose, id): (&str, &str, &str),
+    now: i64,
+) -> Result<Option<String>, StoreError> {
     let row: Option<(String, String, i64)> = sqlx::query_as(
-        "SELECT id, sealed_state, expires_at FROM webauthn_ceremonies WHERE user_id = $1 AND purpose = $2",
+        "SELECT id, sealed_state, expires_at FROM webauthn_ceremonies WHERE id = $1 AND user_id = $2 AND purpose = $3",
     )
+    .bind(id)
     .bind(user_id)
     .bind(purpose)
     .fetch_optional(db.pool())

@@ -14,6 +14,7 @@ use crate::factors::webauthn::relying_party;
 use crate::store::{self, webauthn::CredentialRow};
 use crate::web::enroll::security_key as enroll;
 use crate::web::prompt::security_key as prompt;
+use crate::web::session::UserSession;
 use crate::web::state::{AppState, now};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -52,19 +53,30 @@ pub fn credential_context(user_id: &str, credential_id: &str) -> String {
     format!("webauthn-credential:{user_id}:{credential_id}")
 }
 
-/// Stores a new ceremony (replacing the user's earlier one for the same purpose), sealed.
-pub async fn begin<T: Serialize>(state: &AppState, user_id: &str, purpose: &str, value: &T) -> Result<(), AppError> {
+/// Stores a new ceremony (replacing the user's earlier one for the same purpose), sealed, and
+/// remembers it in this session: only this session can finish it.
+pub async fn begin<T: Serialize>(
+    state: &AppState,
+    session: &UserSession,
+    (user_id, purpose): (&str, &str),
+    value: &T,
+) -> Result<(), AppError> {
     let json = serde_json::to_vec(value).map_err(|e| AppError::Internal(e.into()))?;
     let sealed = state.keys.seal(&state_context(user_id, purpose), &json)?;
     let t = now();
     let expires = t + i64::from(state.settings.webauthn.timeout_seconds) + 30;
-    store::webauthn::put_ceremony(&state.db, user_id, purpose, &sealed, t, expires).await?;
-    Ok(())
+    let id = store::webauthn::put_ceremony(&state.db, user_id, purpose, &sealed, t, expires).await?;
+    session.set_webauthn_ceremony(purpose, &id)
 }
 
 /// Takes the user's ceremony: consumed before anything is verified, so it answers once.
-pub async fn take<T: DeserializeOwned>(state: &AppState, user_id: &str, purpose: &str) -> Result<Option<T>, AppError> {
-    let Some(sealed) = store::webauthn::take_ceremony(&state.db, user_id, purpose, now()).await? else {
+pub async fn take<T: DeserializeOwned>(
+    state: &AppState,
+    session: &UserSession,
+    (user_id, purpose): (&str, &str),
+) -> Result<Option<T>, AppError> {
+    let Some(id) = session.take_webauthn_ceremony(purpose) else { return Ok(None) };
+    let Some(sealed) = store::webauthn::take_ceremony(&state.db, (user_id, purpose, &id), now()).await? else {
         return Ok(None);
     };
     let json = state.keys.open(&state_context(user_id, purpose), &sealed)?;

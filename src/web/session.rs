@@ -266,6 +266,18 @@ impl UserSession {
         self.0.get::<T>(APPLICATION_FLOW).ok().flatten()
     }
 
+    /// Remembers the WebAuthn ceremony this session started (`purpose`: register or authenticate),
+    /// so only this session can finish it.
+    pub fn set_webauthn_ceremony(&self, purpose: &str, id: &str) -> Result<(), AppError> {
+        self.0.insert(format!("webauthn_{purpose}"), id)?;
+        Ok(())
+    }
+
+    /// Forgets the session's WebAuthn ceremony for `purpose` and returns its id.
+    pub fn take_webauthn_ceremony(&self, purpose: &str) -> Option<String> {
+        self.0.remove_as::<String>(&format!("webauthn_{purpose}"))?.ok()
+    }
+
     pub fn logout(&self) {
         self.0.purge();
     }

@@ -40,3 +40,4 @@ mod trust;
 mod universal;
 mod universal_setup;
 mod webauthn;
+mod webauthn_devices;

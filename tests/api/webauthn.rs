@@ -20,22 +20,22 @@ pub async fn key_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     .await
 }
 
-async fn key_app() -> TestApp {
+pub(crate) async fn key_app() -> TestApp {
     key_app_with(|_| {}).await
 }
 
-fn origin(app: &TestApp) -> String {
+pub(crate) fn origin(app: &TestApp) -> String {
     format!("http://localhost:{}", app.port)
 }
 
-async fn options(app: &TestApp, path: &str) -> Value {
+pub(crate) async fn options(app: &TestApp, path: &str) -> Value {
     let response = app.post_form(path, &[]).await;
     assert_eq!(response.status(), 200, "options from {path}");
     response.json().await.unwrap()
 }
 
 /// Wizard up to "Use a security key"; returns the registration options.
-async fn start_key_wizard(app: &TestApp) -> Value {
+pub(crate) async fn start_key_wizard(app: &TestApp) -> Value {
     assert_eq!(location(&app.post_form("/enroll/start", &[]).await), "/enroll/device-type");
     let response = app.post_form("/enroll/device-type", &[("kind", "security_key")]).await;
     assert_eq!(location(&response), "/enroll/security-key");
@@ -44,12 +44,12 @@ async fn start_key_wizard(app: &TestApp) -> Value {
     options(app, "/enroll/security-key/options").await
 }
 
-async fn submit_registration(app: &TestApp, response: &Value) -> reqwest::Response {
+pub(crate) async fn submit_registration(app: &TestApp, response: &Value) -> reqwest::Response {
     app.post_form("/enroll/security-key", &[("credential", &response.to_string())]).await
 }
 
 /// A user who logged in with the password and registered `key` (named "YubiKey").
-async fn user_with_key(app: &TestApp, username: &str, key: &mut SoftKey) -> String {
+pub(crate) async fn user_with_key(app: &TestApp, username: &str, key: &mut SoftKey) -> String {
     let user = app.add_user(username).await;
     assert_eq!(location(&app.login(username, PASSWORD).await), "/prompt");
     let opts = start_key_wizard(app).await;
@@ -61,17 +61,17 @@ async fn user_with_key(app: &TestApp, username: &str, key: &mut SoftKey) -> Stri
 }
 
 /// A fresh browser signed in with the password, at the prompt.
-async fn at_prompt(app: &TestApp, username: &str) -> TestApp {
+pub(crate) async fn at_prompt(app: &TestApp, username: &str) -> TestApp {
     let b = app.other_browser();
     assert_eq!(location(&b.login(username, PASSWORD).await), "/prompt");
     b
 }
 
-async fn submit_assertion(app: &TestApp, response: &Value) -> reqwest::Response {
+pub(crate) async fn submit_assertion(app: &TestApp, response: &Value) -> reqwest::Response {
     app.post_form("/prompt/security-key", &[("credential", &response.to_string())]).await
 }
 
-async fn successes(app: &TestApp, user_id: &str) -> usize {
+pub(crate) async fn successes(app: &TestApp, user_id: &str) -> usize {
     app.audit_events(user_id).await.iter().filter(|(e, o)| e == "mfa.security_key" && o == "success").count()
 }
 
@@ -330,83 +330,4 @@ async fn without_javascript_the_pages_explain_that_a_key_needs_it() {
     let script = app.get("/static/webauthn.js").await;
     assert_eq!(script.status(), 200);
     assert!(script.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
-}
-
-#[tokio::test]
-async fn a_key_is_renamed_and_removed_in_my_settings_and_then_no_longer_signs_in() {
-    let app = key_app().await;
-    let mut first = SoftKey::new(&origin(&app), 1);
-    let user_id = user_with_key(&app, "ada", &mut first).await;
-    let b = at_prompt(&app, "ada").await;
-    let opts = options(&b, "/prompt/security-key/options").await;
-    assert_eq!(location(&submit_assertion(&b, &first.assert(&opts)).await), "/prompt/trust");
-
-    // A second key, added while signed in.
-    let mut second = SoftKey::new(&origin(&app), 2);
-    let opts = start_key_wizard(&b).await;
-    assert_eq!(location(&submit_registration(&b, &second.register(&opts)).await), "/enroll/options");
-    let page = b.get_html("/enroll/options").await;
-    assert!(page.contains("Step 3 of 3") && !page.contains("passcode from this device"), "{page}");
-    b.post_form("/enroll/options", &[("name", "Spare key"), ("login_action", "ask")]).await;
-
-    let keys = twofold::store::webauthn::list_for_user(&app.db, &user_id).await.unwrap();
-    assert_eq!(keys.len(), 2);
-    let first_device = keys.iter().find(|k| k.credential_id == first.id_text()).unwrap().device_id.clone();
-    let options_page = b.get_html(&format!("/settings/devices/{first_device}")).await;
-    assert!(!options_page.contains("passcode from this device"), "a key offers no passcode");
-    let response = b
-        .post_form(&format!("/settings/devices/{first_device}"), &[("name", "Blue YubiKey"), ("login_action", "ask")])
-        .await;
-    assert_eq!(location(&response), "/settings");
-    assert!(b.get_html("/settings").await.contains("Blue YubiKey"));
-    let response = b.post_form(&format!("/settings/devices/{first_device}/remove"), &[]).await;
-    assert_eq!(location(&response), "/settings");
-
-    let c = at_prompt(&app, "ada").await;
-    let opts = options(&c, "/prompt/security-key/options").await;
-    assert_eq!(opts["publicKey"]["allowCredentials"].as_array().unwrap().len(), 1, "only the spare key");
-    let response = submit_assertion(&c, &first.assert(&opts)).await;
-    assert!(response.text().await.unwrap().contains("not registered to your account"));
-    let opts = options(&c, "/prompt/security-key/options").await;
-    assert_eq!(location(&submit_assertion(&c, &second.assert(&opts)).await), "/prompt/trust");
-
-    // The removed key can be added again.
-    let opts = start_key_wizard(&c).await;
-    assert_eq!(location(&submit_registration(&c, &first.register(&opts)).await), "/enroll/options");
-}
-
-#[tokio::test]
-async fn a_key_confirms_it_is_you_before_settings_when_the_second_factor_is_old() {
-    let app = key_app().await;
-    let mut key = SoftKey::new(&origin(&app), 1);
-    user_with_key(&app, "ada", &mut key).await;
-    let b = at_prompt(&app, "ada").await;
-    let opts = options(&b, "/prompt/security-key/options").await;
-    assert_eq!(location(&submit_assertion(&b, &key.assert(&opts)).await), "/prompt/trust");
-    b.edit_sessions(|s| {
-        if s.contains_key("mfa_at") {
-            s.insert("mfa_at".into(), (crate::helpers::now() - 3600).to_string());
-        }
-    })
-    .await;
-    assert_eq!(location(&b.get("/settings").await), "/prompt");
-    let page = b.get_html("/prompt").await;
-    assert!(page.contains("Confirm it") && page.contains("Use a security key"));
-    assert!(!page.contains("id=\"passcode\""), "no passcode form for a user with only a key");
-    let opts = options(&b, "/prompt/security-key/options").await;
-    assert_eq!(location(&submit_assertion(&b, &key.assert(&opts)).await), "/settings", "back to where Ada was going");
-}
-
-#[tokio::test]
-async fn a_key_registered_to_another_account_cannot_be_registered_again() {
-    let app = key_app().await;
-    let mut key = SoftKey::new(&origin(&app), 1);
-    user_with_key(&app, "ada", &mut key).await;
-    let bob = app.other_browser();
-    bob.add_user("bob").await;
-    bob.login("bob", PASSWORD).await;
-    let opts = start_key_wizard(&bob).await;
-    let response = submit_registration(&bob, &key.register(&opts)).await;
-    assert_eq!(response.status(), 409);
-    assert_eq!(app.table_text("webauthn_credentials", &["user_id"]).await.lines().count(), 1);
 }

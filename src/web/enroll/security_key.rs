@@ -82,7 +82,7 @@ pub async fn options_post(
         Registrant { user_id: &auth.user.id, username: &auth.user.username, display_name: &auth.user.display_name };
     let (options, ceremony) = start_registration(&rp, state.settings.webauthn.user_verification, &who, exclude)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("starting a WebAuthn registration: {e:?}")))?;
-    keys::begin(&state, &auth.user.id, REGISTER, &ceremony).await?;
+    keys::begin(&state, &auth.session, (&auth.user.id, REGISTER), &ceremony).await?;
     Ok(keys::json(&options))
 }
 
@@ -161,7 +161,7 @@ async fn verify(
     let Ok(response) = serde_json::from_str::<RegisterPublicKeyCredential>(submitted) else {
         return refused("Your browser's answer could not be read. Select Continue to try again.");
     };
-    let Some(ceremony) = keys::take::<RegistrationState>(state, &auth.user.id, REGISTER).await? else {
+    let Some(ceremony) = keys::take::<RegistrationState>(state, &auth.session, (&auth.user.id, REGISTER)).await? else {
         return refused("That request has expired or was already used. Select Continue to try again.");
     };
     let Some(rp) = keys::rp(state) else { return refused("Security keys are not available on this server.") };

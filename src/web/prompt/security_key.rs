@@ -56,7 +56,7 @@ pub async fn options_post(
     }
     let (options, ceremony) = start_authentication(&rp, state.settings.webauthn.user_verification, &credentials)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("starting a WebAuthn sign-in: {e:?}")))?;
-    keys::begin(&state, &auth.user.id, AUTHENTICATE, &ceremony).await?;
+    keys::begin(&state, &auth.session, (&auth.user.id, AUTHENTICATE), &ceremony).await?;
     Ok(keys::json(&options))
 }
 
@@ -113,7 +113,8 @@ async fn verify(
         return Ok(Err(Refusal::new("unreadable response", "Your browser's answer could not be read. Try again.")));
     };
     // Consumed before verification: a replayed or second answer finds no ceremony.
-    let Some(ceremony) = keys::take::<AuthenticationState>(state, &auth.user.id, AUTHENTICATE).await? else {
+    let Some(ceremony) = keys::take::<AuthenticationState>(state, &auth.session, (&auth.user.id, AUTHENTICATE)).await?
+    else {
         return Ok(Err(Refusal::new(
             "no ceremony in progress (expired, replaced or already used)",
             "That security key request has expired or was already used. Select Use a security key to try again.",
