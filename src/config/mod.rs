@@ -1,6 +1,8 @@
 //! Typed settings: built-in defaults < `twofold.toml` (or `--config FILE`) < `TWOFOLD_*` environment.
 //! Every key is documented in docs/configuration.md; a bad value fails at start with its key and reason.
 
+pub mod push;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,8 @@ pub struct Settings {
     pub mail: MailSettings,
     pub recovery: RecoverySettings,
     pub duo: DuoSettings,
+    #[serde(default)]
+    pub push: push::PushSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -179,6 +183,7 @@ impl Default for Settings {
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60, invitation_days: 7 },
             recovery: RecoverySettings { enabled: true, passcode_minutes: 60 },
             duo: DuoSettings { api_hostname: None, clock_skew_seconds: 300 },
+            push: push::PushSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),

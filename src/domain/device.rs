@@ -88,6 +88,8 @@ pub enum LoginAction {
     Ask,
     /// Go straight to "Enter a Passcode" for passcode-only devices.
     Passcode,
+    /// "Automatically send this device a Push" (Twofold authenticator devices).
+    Push,
 }
 
 impl LoginAction {
@@ -95,6 +97,7 @@ impl LoginAction {
         match self {
             LoginAction::Ask => "ask",
             LoginAction::Passcode => "passcode",
+            LoginAction::Push => "push",
         }
     }
 
@@ -102,6 +105,7 @@ impl LoginAction {
         match value {
             "ask" => Ok(LoginAction::Ask),
             "passcode" => Ok(LoginAction::Passcode),
+            "push" => Ok(LoginAction::Push),
             _ => Err(InputError::new("Choose what happens when you log in.")),
         }
     }
@@ -175,9 +179,9 @@ mod tests {
 
     #[test]
     fn login_actions_round_trip() {
-        for a in [LoginAction::Ask, LoginAction::Passcode] {
+        for a in [LoginAction::Ask, LoginAction::Passcode, LoginAction::Push] {
             assert_eq!(LoginAction::parse(a.as_str()).unwrap(), a);
         }
-        assert!(LoginAction::parse("push").is_err());
+        assert!(LoginAction::parse("call").is_err());
     }
 }

@@ -2,4 +2,5 @@
 //! and say what to store next; the store makes that change single-use.
 
 pub mod codes;
+pub mod push;
 pub mod totp;

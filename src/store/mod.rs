@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod backup_codes;
 pub mod change_reports;
+pub mod changes;
 pub mod devices;
 pub mod enrollments;
 pub mod fraud_reports;
@@ -15,6 +16,8 @@ pub mod meta;
 pub mod one_time_codes;
 pub mod outbox;
 pub mod policies;
+pub mod push_devices;
+pub mod push_requests;
 pub mod sessions;
 pub mod setup_tokens;
 pub mod trusted_browsers;
@@ -58,6 +61,7 @@ impl StoreError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    changes: changes::ChangeFeed,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -95,7 +99,8 @@ impl Db {
             // WAL is a property of the database file: set once, kept across connections.
             pool.execute("PRAGMA journal_mode = WAL;").await?;
         }
-        Ok(Self { pool, backend })
+        let changes = changes::ChangeFeed::new((backend == Backend::Postgres).then(|| url.to_string()));
+        Ok(Self { pool, backend, changes })
     }
 
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so instances may race safely).
@@ -105,6 +110,11 @@ impl Db {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// Wakes waiters when something they wait on changed (see `changes`).
+    pub fn changes(&self) -> &changes::ChangeFeed {
+        &self.changes
     }
 
     pub fn backend(&self) -> Backend {

@@ -2,8 +2,10 @@
 //! (security headers, same-origin check, request span), and small helpers shared by handlers.
 
 mod admin;
+mod authenticator;
 pub mod chrome;
 pub mod csrf;
+mod device_api;
 mod duo;
 pub(crate) mod enroll;
 pub(crate) mod invite;
@@ -109,6 +111,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/v2/preauth", web::post().to(duo::preauth_post))
         .route("/auth/v2/auth", web::post().to(duo::auth_post))
         .route("/auth/v2/auth_status", get().to(duo::auth_status_get))
+        .configure(authenticator::routes)
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))
@@ -175,8 +178,8 @@ pub fn security_headers(secure: bool) -> DefaultHeaders {
     let mut headers = DefaultHeaders::new()
         .add((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'; worker-src 'self'",
         ))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))

@@ -18,6 +18,7 @@ mod logs;
 mod mail;
 mod policies;
 mod prompt;
+mod push;
 mod recovery;
 mod security;
 mod settings;

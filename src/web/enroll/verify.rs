@@ -87,6 +87,9 @@ fn activate_page(
 
 pub async fn activate_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Activate).await?;
+    if let Some(app_page) = super::app::page(&state, &auth, &row, None, None).await? {
+        return Ok(app_page);
+    }
     html(StatusCode::OK, &activate_page(&state, &auth, &row, None)?)
 }
 
@@ -150,14 +153,22 @@ pub async fn activate_post(
     Ok(see_other(EnrollStep::Options.path()))
 }
 
-fn action_choices(selected: LoginAction) -> Vec<Choice> {
+fn action_choices(selected: LoginAction, push: bool) -> Vec<Choice> {
     [
         (LoginAction::Ask, "Ask me to choose an authentication method", ""),
+        (LoginAction::Push, "Automatically send this device a Push", ""),
         (LoginAction::Passcode, "Automatically ask me for a passcode from this device", ""),
     ]
     .into_iter()
+    .filter(|(a, _, _)| push || *a != LoginAction::Push)
     .map(|(a, label, hint)| Choice { value: a.as_str(), label, hint, checked: a == selected })
     .collect()
+}
+
+/// The wizard's device was activated in the Twofold authenticator (it can receive pushes).
+async fn can_push(state: &AppState, row: &EnrollmentRow) -> Result<bool, AppError> {
+    let Some(id) = &row.device_id else { return Ok(false) };
+    Ok(store::push_devices::key(&state.db, id).await?.is_some())
 }
 
 async fn device_name(state: &AppState, row: &EnrollmentRow) -> Result<String, AppError> {
@@ -172,7 +183,7 @@ pub async fn options_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
         step: 5,
         steps: EnrollStep::COUNT,
         name: device_name(&state, &row).await?,
-        choices: action_choices(LoginAction::Ask),
+        choices: action_choices(LoginAction::Ask, can_push(&state, &row).await?),
         error: None,
     };
     html(StatusCode::OK, &page)
@@ -199,7 +210,7 @@ pub async fn options_post(
                 step: 5,
                 steps: EnrollStep::COUNT,
                 name,
-                choices: action_choices(action),
+                choices: action_choices(action, can_push(&state, &row).await?),
                 error: Some(e.0),
             };
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);

@@ -3,6 +3,7 @@
 //! backup code. Failures count towards lockout across every method.
 
 pub(crate) mod passcode;
+pub(crate) mod push;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -43,6 +44,10 @@ pub struct PromptPage {
     backup_codes: i64,
     locked: Option<String>,
     error: Option<String>,
+    /// A device can receive pushes: "Send Me a Push".
+    push: bool,
+    /// "Automatically send this device a Push": the page starts it by itself.
+    auto_push: bool,
 }
 
 csrf_form!(PasscodeForm { passcode: String });
@@ -125,6 +130,8 @@ async fn page(
         step_up: auth.full,
         backup_codes: methods.backup_codes,
         locked: lock_message(state, &auth.user, now()).await?,
+        push: !store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty(),
+        auto_push: error.is_none() && !auth.full && push::auto_push(state, &auth.user.id, &methods.devices).await?,
         error,
     })
 }

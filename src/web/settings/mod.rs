@@ -66,6 +66,7 @@ pub fn format_time(ts: i64) -> String {
 pub fn login_action_label(action: &str) -> &'static str {
     match LoginAction::parse(action) {
         Ok(LoginAction::Passcode) => "Automatically ask me for a passcode from this device",
+        Ok(LoginAction::Push) => "Automatically send this device a Push",
         _ => "Ask me to choose an authentication method",
     }
 }
