@@ -76,6 +76,18 @@ pub async fn count_since(db: &Db, user_id: &str, since: i64) -> Result<i64, Stor
     Ok(row.0)
 }
 
+/// Pushes since `since` that did not end in an approval (denied, timed out, cancelled, pending).
+pub async fn unapproved_since(db: &Db, user_id: &str, since: i64) -> Result<i64, StoreError> {
+    let row: (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM push_requests WHERE user_id = $1 AND created_at >= $2 AND status <> 'approved'",
+    )
+    .bind(user_id)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(row.0)
+}
+
 /// The user's requests still waiting for an answer, newest first.
 pub async fn pending_for_user(db: &Db, user_id: &str, now: i64) -> Result<Vec<PushRequestRow>, StoreError> {
     let sql = format!(

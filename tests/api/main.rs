@@ -7,6 +7,7 @@ mod webdriver;
 mod admin;
 mod browser;
 mod browser_helpdesk;
+mod browser_push;
 mod browser_recovery;
 mod cli;
 mod duo;

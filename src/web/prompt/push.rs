@@ -220,7 +220,8 @@ pub async fn push_cancel_post(
 }
 
 /// Whether the prompt should start a push by itself ("Automatically send this device a Push"):
-/// only when no push was sent in the last timeout, so coming back after a denial does not loop.
+/// not when a push in the last timeout ended without approval, so coming back after a denial,
+/// a time-out or "Use another method" does not send another one by itself.
 pub(crate) async fn auto_push(
     state: &AppState,
     user_id: &str,
@@ -232,7 +233,7 @@ pub(crate) async fn auto_push(
         return Ok(false);
     }
     let since = now() - i64::from(state.settings.push.timeout_seconds);
-    Ok(store::push_requests::count_since(&state.db, user_id, since).await? == 0)
+    Ok(store::push_requests::unapproved_since(&state.db, user_id, since).await? == 0)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
