@@ -122,6 +122,38 @@ pub async fn open_for_enrollment(db: &Db, enrollment_id: &str, now: i64) -> Resu
     Ok(sqlx::query_as(&sql).bind(enrollment_id).bind(now).fetch_optional(db.pool()).await?)
 }
 
+/// The reactivation link for a device still waiting to be opened.
+pub async fn open_for_device(db: &Db, device_id: &str, now: i64) -> Result<Option<ActivationRow>, StoreError> {
+    let sql = format!(
+        "SELECT {ACTIVATION_COLUMNS} FROM push_activations WHERE device_id = $1 AND used_at IS NULL \
+         AND expires_at > $2 ORDER BY created_at DESC LIMIT 1"
+    );
+    Ok(sqlx::query_as(&sql).bind(device_id).bind(now).fetch_optional(db.pool()).await?)
+}
+
+/// Devices that use the Twofold authenticator: activated, or waiting for reactivation.
+pub async fn twofold_device_ids(db: &Db, user_id: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT device_id FROM push_keys WHERE user_id = $1 \
+         UNION SELECT device_id FROM push_activations WHERE user_id = $2 AND device_id IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// A reactivated device gets a new TOTP seed: the lost phone's passcodes stop working.
+pub async fn replace_seed(db: &Db, device_id: &str, sealed_seed: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE devices SET totp_secret = $1, totp_last_step = NULL WHERE id = $2")
+        .bind(sealed_seed)
+        .bind(device_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
 /// Consumes an activation link by its keyed hash: exactly one caller gets the row, and only
 /// before it expires.
 pub async fn consume_activation(db: &Db, token_hash: &str, now: i64) -> Result<Option<ActivationRow>, StoreError> {

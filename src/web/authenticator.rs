@@ -14,6 +14,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/authenticator/sw.js", web::get().to(service_worker))
         .route("/authenticator/manifest.webmanifest", web::get().to(manifest))
         .route("/authenticator/icon.svg", web::get().to(icon));
+    cfg.route("/settings/devices/{id}/reactivate", web::get().to(super::settings::reactivate::reactivate_get))
+        .route("/settings/devices/{id}/reactivate", web::post().to(super::settings::reactivate::reactivate_post));
     super::device_api::routes(cfg);
     super::prompt::push::routes(cfg);
     super::enroll::app::routes(cfg);

@@ -336,3 +336,30 @@ async fn the_authenticator_app_is_served_with_its_manifest_and_service_worker() 
         }
     }
 }
+
+async fn pending_status(app: &TestApp, device_id: &str, key: &SigningKey) -> u16 {
+    let ts = now();
+    let signature = sign(key, &format!("twofold-push-pending\n{device_id}\n{ts}"));
+    api(app, "/device/v1/pending", json!({ "device_id": device_id, "timestamp": ts, "signature": signature })).await.0
+}
+
+#[tokio::test]
+async fn reactivate_issues_a_new_link_for_the_same_device_and_stops_the_old_key() {
+    let app = spawn_app().await;
+    let (_, phone) = user_with_app(&app, "ada").await;
+    let (id, number) = send_push(&app).await;
+    answer(&app, &phone, &id, "approve", &number).await;
+    assert_eq!(location(&app.post_form(&format!("/prompt/push/{id}/finish"), &[]).await), "/prompt/trust");
+    assert!(app.get_html("/settings").await.contains("Reactivate"));
+    assert_eq!(pending_status(&app, &phone.device_id, &phone.key).await, 200);
+
+    let path = format!("/settings/devices/{}/reactivate", phone.device_id);
+    assert_eq!(location(&app.post_form(&path, &[]).await), path);
+    assert_eq!(pending_status(&app, &phone.device_id, &phone.key).await, 401, "the old key stops at once");
+    let (status, body, new_key) = activate(&app, &token_in(&app.get_html(&path).await)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["device_id"], phone.device_id.as_str(), "the same device entry");
+    assert_ne!(body["totp_secret"], phone.totp_secret.as_str(), "a new seed");
+    assert_eq!(pending_status(&app, &phone.device_id, &new_key).await, 200);
+    assert_eq!(pending_status(&app, &phone.device_id, &phone.key).await, 401);
+}

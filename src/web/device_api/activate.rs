@@ -57,7 +57,12 @@ pub async fn activate_post(
     let activation = store::push_devices::consume_activation(&state.db, &hash, t).await?.ok_or_else(link_invalid)?;
     let user = store::users::by_id(&state.db, &activation.user_id).await?.ok_or_else(link_invalid)?;
     let device_id = match &activation.device_id {
-        Some(id) => store::devices::for_user(&state.db, &user.id, id).await?.ok_or_else(link_invalid)?.id,
+        Some(id) => {
+            let device = store::devices::for_user(&state.db, &user.id, id).await?.ok_or_else(link_invalid)?;
+            let sealed = state.keys.seal(&seed_context(&user.id), TotpSeed::generate().as_bytes())?;
+            store::push_devices::replace_seed(&state.db, &device.id, &sealed).await?;
+            device.id
+        }
         None => create_wizard_device(&state, &user, &activation, t).await?,
     };
     store::push_devices::set_key(&state.db, &device_id, &user.id, &body.public_key, t).await?;

@@ -90,6 +90,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::secrets::SealError> for ApiError {
+    fn from(e: crate::secrets::SealError) -> Self {
+        Self::internal(format!("{e:?}"))
+    }
+}
+
 impl From<crate::secrets::OpenError> for ApiError {
     fn from(e: crate::secrets::OpenError) -> Self {
         Self::internal(format!("{e:?}"))

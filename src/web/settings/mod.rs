@@ -5,6 +5,7 @@ mod activity;
 mod backup_codes;
 mod browsers;
 mod devices;
+pub(crate) mod reactivate;
 
 pub use backup_codes::backup_codes_post;
 pub use browsers::{revoke_all_post, revoke_post};
@@ -31,6 +32,8 @@ pub struct DeviceView {
     pub last_used: String,
     pub login_action: &'static str,
     pub is_default: bool,
+    /// Uses the Twofold authenticator: "Reactivate" is offered.
+    pub twofold: bool,
 }
 
 pub struct BrowserView {
@@ -82,12 +85,16 @@ pub fn device_view(d: DeviceRow) -> DeviceView {
         added: format_time(d.created_at),
         last_used: d.last_used_at.map(format_time).unwrap_or_else(|| "Never".into()),
         is_default: d.is_default == 1,
+        twofold: false,
     }
 }
 
 pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let t = now();
-    let devices = store::devices::list_for_user(&state.db, &auth.user.id).await?.into_iter().map(device_view).collect();
+    let mut devices: Vec<DeviceView> =
+        store::devices::list_for_user(&state.db, &auth.user.id).await?.into_iter().map(device_view).collect();
+    let twofold = store::push_devices::twofold_device_ids(&state.db, &auth.user.id).await?;
+    devices.iter_mut().for_each(|d| d.twofold = twofold.contains(&d.id));
     let browsers = store::trusted_browsers::list_for_user(&state.db, &auth.user.id, t)
         .await?
         .into_iter()
