@@ -363,3 +363,28 @@ async fn reactivate_issues_a_new_link_for_the_same_device_and_stops_the_old_key(
     assert_eq!(pending_status(&app, &phone.device_id, &new_key).await, 200);
     assert_eq!(pending_status(&app, &phone.device_id, &phone.key).await, 401);
 }
+
+#[tokio::test]
+async fn an_answer_handled_by_another_instance_wakes_the_waiting_prompt() {
+    let app = spawn_app().await;
+    let (_, phone) = user_with_app(&app, "ada").await;
+    // A second instance on the same database and master key (behind the same load balancer).
+    let other = twofold::app::Application::build(app.settings.clone()).await.expect("second instance builds");
+    let other_address = format!("http://127.0.0.1:{}", other.port());
+    tokio::spawn(other.run_until_stopped());
+    let (id, number) = send_push(&app).await;
+    let signature = sign(&phone.key, &format!("twofold-push-answer\n{id}\napprove\n{number}"));
+    let body = json!({ "device_id": phone.device_id, "request_id": id, "decision": "approve", "number": number,
+                       "signature": signature });
+    let started = std::time::Instant::now();
+    let (status, answered) = tokio::join!(push_status(&app, &id), async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let r = app.client.post(format!("{other_address}/device/v1/answer")).json(&body).send().await.unwrap();
+        r.status().as_u16()
+    });
+    assert_eq!((status.as_str(), answered), ("approved", 200));
+    // PostgreSQL: LISTEN/NOTIFY wakes the other instance's waiter at once. SQLite serves one
+    // instance; a second one still sees the change when its waiter reads the database again.
+    let limit = if crate::helpers::backend() == "postgres" { 4 } else { 8 };
+    assert!(started.elapsed() < std::time::Duration::from_secs(limit), "{:?}", started.elapsed());
+}
