@@ -38,3 +38,12 @@ CREATE TABLE push_requests (
     consumed_at BIGINT
 );
 CREATE INDEX push_requests_user ON push_requests(user_id, created_at);
+
+-- Web Push subscriptions of activated apps (RFC 8291 keys; the endpoint is the push service's).
+CREATE TABLE push_subscriptions (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+    endpoint TEXT NOT NULL,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

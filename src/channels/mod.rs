@@ -2,3 +2,4 @@
 //! clearly labelled simulator); texts, calls and Web Push join here behind the same outbox.
 
 pub mod mail;
+pub mod web_push;

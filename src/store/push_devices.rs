@@ -51,9 +51,62 @@ pub async fn set_key(db: &Db, device_id: &str, user_id: &str, public_key: &str, 
     Ok(())
 }
 
-/// Forgets the device's key (reactivation started: the old phone stops answering).
+/// Forgets the device's key and Web Push subscription (reactivation started: the old phone stops
+/// answering and is no longer notified).
 pub async fn remove_key(db: &Db, device_id: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM push_keys WHERE device_id = $1").bind(device_id).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM push_subscriptions WHERE device_id = $1").bind(device_id).execute(db.pool()).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SubscriptionRow {
+    pub device_id: String,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// Stores (or replaces) the device's Web Push subscription.
+pub async fn set_subscription(
+    db: &Db,
+    device_id: &str,
+    endpoint: &str,
+    p256dh: &str,
+    auth: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("DELETE FROM push_subscriptions WHERE device_id = $1").bind(device_id).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(device_id)
+    .bind(endpoint)
+    .bind(p256dh)
+    .bind(auth)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The Web Push subscriptions of the user's activated devices in use.
+pub async fn subscriptions_for_user(db: &Db, user_id: &str) -> Result<Vec<SubscriptionRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT s.device_id, s.endpoint, s.p256dh, s.auth FROM push_subscriptions s \
+         JOIN push_keys k ON k.device_id = s.device_id JOIN devices d ON d.id = s.device_id \
+         WHERE k.user_id = $1 AND d.removed_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Drops a subscription the push service says is gone (404/410).
+pub async fn remove_subscription(db: &Db, device_id: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM push_subscriptions WHERE device_id = $1").bind(device_id).execute(db.pool()).await?;
     Ok(())
 }
 

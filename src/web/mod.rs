@@ -5,7 +5,7 @@ mod admin;
 mod authenticator;
 pub mod chrome;
 pub mod csrf;
-mod device_api;
+pub(crate) mod device_api;
 mod duo;
 pub(crate) mod enroll;
 pub(crate) mod invite;

@@ -185,6 +185,46 @@
   $("fraud").addEventListener("click", function () { answer("fraud", ""); });
   $("mistake").addEventListener("click", function () { answer("deny", ""); });
 
+  // ---- Web Push (when the user allows notifications) ----
+  function fromB64url(text) {
+    var s = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    var out = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  function subscribe() {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window) || accounts.length === 0) return Promise.resolve();
+    return navigator.serviceWorker.ready
+      .then(function (reg) {
+        return fetch("/device/v1/vapid").then(function (r) { return r.json(); }).then(function (v) {
+          return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromB64url(v.public_key) });
+        });
+      })
+      .then(function (sub) {
+        var json = sub.toJSON();
+        return Promise.all(accounts.map(function (a) {
+          var ts = Math.floor(Date.now() / 1000);
+          return sign(a, "twofold-push-subscribe\n" + a.device_id + "\n" + ts + "\n" + json.endpoint).then(function (sig) {
+            return post("/device/v1/subscribe", { device_id: a.device_id, timestamp: ts, endpoint: json.endpoint,
+                                                  p256dh: json.keys.p256dh, auth: json.keys.auth, signature: sig });
+          });
+        }));
+      })
+      .then(function () { $("notify").hidden = true; })
+      .catch(function () {});
+  }
+  $("notify").addEventListener("click", function () {
+    Notification.requestPermission().then(function (p) {
+      if (p === "granted") subscribe().then(function () { say("Notifications are on."); });
+      else say("Notifications are off. Keep the app open to receive requests.");
+    });
+  });
+  function offerNotifications() {
+    if (!("Notification" in window) || !("PushManager" in window) || accounts.length === 0) return;
+    if (Notification.permission === "granted") subscribe();
+    else if (Notification.permission === "default") $("notify").hidden = false;
+  }
+
   // ---- start ----
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/authenticator/sw.js", { scope: "/authenticator/" }).catch(function () {});
@@ -195,8 +235,9 @@
     var m = /activate=([A-Za-z0-9_-]+)/.exec(location.hash);
     if (m) {
       history.replaceState(null, "", "/authenticator/");
-      return activate(m[1]);
+      return activate(m[1]).then(offerNotifications);
     }
+    offerNotifications();
   }).catch(function () { problem("This browser cannot store the app's keys (IndexedDB is unavailable)."); });
   setInterval(tick, 1000);
   setInterval(poll, POLL_MS);

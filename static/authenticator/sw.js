@@ -31,3 +31,24 @@ self.addEventListener("fetch", function (event) {
     })
   );
 });
+
+// Web Push: a new request. The payload names the request only; the app shows the details.
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {}; }
+  event.waitUntil(self.registration.showNotification("Are you logging in?", {
+    body: "Open the Twofold authenticator to approve or deny the request.",
+    tag: data.request_id || "twofold-push",
+    icon: "/authenticator/icon.svg",
+    requireInteraction: true
+  }));
+});
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then(function (list) {
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].url.indexOf("/authenticator/") >= 0 && "focus" in list[i]) return list[i].focus();
+    }
+    return self.clients.openWindow("/authenticator/");
+  }));
+});

@@ -26,3 +26,4 @@ mod settings;
 mod setup;
 mod storage;
 mod trust;
+mod web_push;

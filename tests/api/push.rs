@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use crate::helpers::{PASSWORD, TestApp, element_text, location, now, spawn_app};
 
 /// The phone: the key the app made and the account it got back.
-struct Phone {
-    device_id: String,
-    key: SigningKey,
+pub(crate) struct Phone {
+    pub(crate) device_id: String,
+    pub(crate) key: SigningKey,
     totp_secret: String,
 }
 
@@ -30,12 +30,12 @@ fn public(key: &SigningKey) -> String {
     URL_SAFE_NO_PAD.encode(key.verifying_key().to_sec1_point(false).as_bytes())
 }
 
-fn sign(key: &SigningKey, message: &str) -> String {
+pub(crate) fn sign(key: &SigningKey, message: &str) -> String {
     let sig: Signature = key.sign(message.as_bytes());
     URL_SAFE_NO_PAD.encode(sig.to_bytes())
 }
 
-async fn api(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn api(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let r = app.client.post(app.url(path)).json(&body).send().await.expect("POST");
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
@@ -79,7 +79,7 @@ async fn enroll_app(app: &TestApp, login_action: &str) -> Phone {
 }
 
 /// A user with the app enrolled, signed in with the password only (at the prompt).
-async fn user_with_app(app: &TestApp, name: &str) -> (String, Phone) {
+pub(crate) async fn user_with_app(app: &TestApp, name: &str) -> (String, Phone) {
     let user = app.add_user(name).await;
     assert_eq!(location(&app.login(name, PASSWORD).await), "/prompt");
     let phone = enroll_app(app, "ask").await;
@@ -87,7 +87,7 @@ async fn user_with_app(app: &TestApp, name: &str) -> (String, Phone) {
 }
 
 /// "Send Me a Push": the request id and the number shown on the page.
-async fn send_push(app: &TestApp) -> (String, String) {
+pub(crate) async fn send_push(app: &TestApp) -> (String, String) {
     let r = app.post_form("/prompt/push", &[]).await;
     let to = location(&r);
     assert!(to.starts_with("/prompt/push/"), "push sent: {to}");

@@ -4,6 +4,7 @@
 mod activate;
 mod answer;
 mod fraud;
+pub(crate) mod notify;
 
 use actix_web::error::{InternalError, JsonPayloadError};
 use actix_web::http::StatusCode;
@@ -23,7 +24,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(json_config())
             .route("/activate", web::post().to(activate::activate_post))
             .route("/pending", web::post().to(answer::pending_post))
-            .route("/answer", web::post().to(answer::answer_post)),
+            .route("/answer", web::post().to(answer::answer_post))
+            .route("/vapid", web::get().to(notify::vapid_get))
+            .route("/subscribe", web::post().to(notify::subscribe_post)),
     );
 }
 
@@ -58,12 +61,12 @@ impl ApiError {
         Self { status, code, message: message.into() }
     }
 
-    fn internal(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "device API failed");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong. Try again.")
     }
 
-    fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "bad_signature", "This device is not activated, or the signature is wrong.")
     }
 }

@@ -97,6 +97,7 @@ pub async fn push_post(
         expires_at: t + i64::from(cfg.timeout_seconds),
     };
     let id = store::push_requests::insert(&state.db, push, t).await?;
+    crate::web::device_api::notify::notify_new_request(state.clone(), auth.user.id.clone(), id.clone());
     let detail = format!("request {id}");
     let e = Event::new("push.sent", Outcome::Info)
         .user(&auth.user.id, &auth.user.username)
