@@ -20,6 +20,7 @@ mod mail;
 mod policies;
 mod prompt;
 mod push;
+mod push_setup;
 mod recovery;
 mod security;
 mod settings;

@@ -42,19 +42,19 @@ pub(crate) async fn api(app: &TestApp, path: &str, body: Value) -> (u16, Value) 
 }
 
 /// The activation link's token from the wizard's page.
-fn token_in(page: &str) -> String {
+pub(crate) fn token_in(page: &str) -> String {
     let start = page.find("#activate=").expect("the page holds the activation link") + "#activate=".len();
     page[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
-async fn activate(app: &TestApp, token: &str) -> (u16, Value, SigningKey) {
+pub(crate) async fn activate(app: &TestApp, token: &str) -> (u16, Value, SigningKey) {
     let key = new_key();
     let (status, body) = api(app, "/device/v1/activate", json!({ "token": token, "public_key": public(&key) })).await;
     (status, body, key)
 }
 
 /// Runs the wizard with the Twofold authenticator, activating it as the app does.
-async fn enroll_app(app: &TestApp, login_action: &str) -> Phone {
+pub(crate) async fn enroll_app(app: &TestApp, login_action: &str) -> Phone {
     assert_eq!(location(&app.post_form("/enroll/start", &[]).await), "/enroll/device-type");
     app.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
     app.post_form("/enroll/platform", &[("platform", "android")]).await;
@@ -97,7 +97,7 @@ pub(crate) async fn send_push(app: &TestApp) -> (String, String) {
     (id, element_text(&page, "push-number"))
 }
 
-async fn answer(app: &TestApp, phone: &Phone, id: &str, decision: &str, number: &str) -> (u16, Value) {
+pub(crate) async fn answer(app: &TestApp, phone: &Phone, id: &str, decision: &str, number: &str) -> (u16, Value) {
     let signature = sign(&phone.key, &format!("twofold-push-answer\n{id}\n{decision}\n{number}"));
     let body = json!({ "device_id": phone.device_id, "request_id": id, "decision": decision, "number": number,
                        "signature": signature });

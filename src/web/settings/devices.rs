@@ -58,9 +58,11 @@ async fn audit(
     Ok(store::audit::record(&state.db, e, now()).await?)
 }
 
-fn choices(selected: LoginAction) -> Vec<Choice> {
-    [LoginAction::Ask, LoginAction::Passcode]
+/// "When I log in" choices; "Automatically send this device a Push" only for a device that can.
+fn choices(selected: LoginAction, push: bool) -> Vec<Choice> {
+    [LoginAction::Ask, LoginAction::Push, LoginAction::Passcode]
         .into_iter()
+        .filter(|a| push || *a != LoginAction::Push)
         .map(|a| Choice {
             value: a.as_str(),
             label: super::login_action_label(a.as_str()),
@@ -76,9 +78,10 @@ pub async fn options_get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let device = own_device(&state, &auth, &id).await?;
+    let push = store::push_devices::key(&state.db, &device.id).await?.is_some();
     let page = OptionsPage {
         chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-        choices: choices(LoginAction::parse(&device.login_action).unwrap_or(LoginAction::Ask)),
+        choices: choices(LoginAction::parse(&device.login_action).unwrap_or(LoginAction::Ask), push),
         id: device.id,
         name: device.name,
         is_default: device.is_default == 1,
@@ -102,9 +105,10 @@ pub async fn options_post(
     let (name, action) = match parsed {
         Ok(v) => v,
         Err(e) => {
+            let push = store::push_devices::key(&state.db, &device.id).await?.is_some();
             let page = OptionsPage {
                 chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-                choices: choices(LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask)),
+                choices: choices(LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask), push),
                 id: device.id,
                 name: form.name.chars().take(DeviceName::MAX_CHARS * 2).collect(),
                 is_default: device.is_default == 1,
