@@ -72,3 +72,16 @@ async fn device_options_offer_push_only_for_the_twofold_authenticator() {
     let options = other.get_html(&format!("/settings/devices/{}", devices[0].id)).await;
     assert!(!options.contains("Automatically send this device a Push"));
 }
+
+#[tokio::test]
+async fn going_back_and_choosing_another_app_stops_the_activation_link() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    app.login("ada", PASSWORD).await;
+    start_twofold_wizard(&app).await;
+    let token = token_in(&app.get_html("/enroll/activate").await);
+    assert_eq!(location(&app.post_form("/enroll/back", &[]).await), "/enroll/install");
+    assert_eq!(location(&app.post_form("/enroll/install", &[("app", "other")]).await), "/enroll/activate");
+    assert!(app.get_html("/enroll/activate").await.contains("otpauth://totp/"));
+    assert_eq!(activate(&app, &token).await.0, 410, "the earlier link no longer works");
+}

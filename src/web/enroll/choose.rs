@@ -179,6 +179,9 @@ pub async fn install_post(
     if form.0.app == "twofold" {
         // The Twofold authenticator: the next step shows an activation link instead of otpauth.
         super::app::new_activation(&state, &auth.user.id, Some(&row.id), None).await?;
+    } else {
+        // Another app (perhaps after "Back"): an earlier activation link stops working.
+        crate::store::push_devices::cancel_for_enrollment(&state.db, &row.id, crate::web::state::now()).await?;
     }
     let sealed = state.keys.seal(&seed_context(&auth.user.id), TotpSeed::generate().as_bytes())?;
     let change = StepChange { totp_secret: Some(&sealed), ..StepChange::default() };

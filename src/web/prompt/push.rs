@@ -55,35 +55,11 @@ pub async fn push_post(
     if lock_message(&state, &auth.user, t).await?.is_some() {
         return Ok(see_other("/prompt"));
     }
-    if store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty() {
-        return refuse(
-            &state,
-            &auth,
-            &methods,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "None of your devices can receive pushes. Enter a passcode instead.".into(),
-        )
-        .await;
-    }
-    if store::push_devices::push_locked(&state.db, &auth.user.id).await? {
-        let m = format!(
-            "Push is turned off for your account because a push was reported as fraudulent. Enter a passcode instead, or contact {}.",
-            state.settings.institution.help_desk
-        );
-        return refuse(&state, &auth, &methods, StatusCode::FORBIDDEN, m).await;
+    let ip = client_ip(&req);
+    if let Some((status, message)) = refusal(&state, &auth, ip.as_deref(), t).await? {
+        return refuse(&state, &auth, &methods, status, message).await;
     }
     let cfg = &state.settings.push;
-    let since = t - i64::from(cfg.cap_window_minutes) * 60;
-    let ip = client_ip(&req);
-    if store::push_requests::count_since(&state.db, &auth.user.id, since).await? >= i64::from(cfg.cap_per_window) {
-        let e = Event::new("push.capped", Outcome::Failure).user(&auth.user.id, &auth.user.username).ip(ip.as_deref());
-        store::audit::record(&state.db, e, t).await?;
-        let m = format!(
-            "Too many pushes were sent in the last {} minutes. Enter a passcode instead, or try again later.",
-            cfg.cap_window_minutes
-        );
-        return refuse(&state, &auth, &methods, StatusCode::TOO_MANY_REQUESTS, m).await;
-    }
     let number = new_number(cfg.number_digits);
     let agent =
         req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(200).collect::<String>());
@@ -105,6 +81,38 @@ pub async fn push_post(
         .detail(&detail);
     store::audit::record(&state.db, e, t).await?;
     Ok(see_other(&format!("/prompt/push/{id}")))
+}
+
+/// Why no push may be sent now, if so: no push device, push locked after fraud, or the cap.
+async fn refusal(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    ip: Option<&str>,
+    t: i64,
+) -> Result<Option<(StatusCode, String)>, AppError> {
+    if store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty() {
+        let m = "None of your devices can receive pushes. Enter a passcode instead.";
+        return Ok(Some((StatusCode::UNPROCESSABLE_ENTITY, m.into())));
+    }
+    if store::push_devices::push_locked(&state.db, &auth.user.id).await? {
+        let m = format!(
+            "Push is turned off for your account because a push was reported as fraudulent. Enter a passcode instead, or contact {}.",
+            state.settings.institution.help_desk
+        );
+        return Ok(Some((StatusCode::FORBIDDEN, m)));
+    }
+    let cfg = &state.settings.push;
+    let since = t - i64::from(cfg.cap_window_minutes) * 60;
+    if store::push_requests::count_since(&state.db, &auth.user.id, since).await? >= i64::from(cfg.cap_per_window) {
+        let e = Event::new("push.capped", Outcome::Failure).user(&auth.user.id, &auth.user.username).ip(ip);
+        store::audit::record(&state.db, e, t).await?;
+        let m = format!(
+            "Too many pushes were sent in the last {} minutes. Enter a passcode instead, or try again later.",
+            cfg.cap_window_minutes
+        );
+        return Ok(Some((StatusCode::TOO_MANY_REQUESTS, m)));
+    }
+    Ok(None)
 }
 
 /// The prompt again, with why no push was sent.
