@@ -240,6 +240,8 @@ async fn the_waiting_prompt_wakes_as_soon_as_the_push_is_answered() {
 #[tokio::test]
 async fn pushes_are_capped_per_user_and_passcodes_still_work() {
     let app = spawn_app().await;
+    let grace = app.add_user("grace").await;
+    app.sql(&format!("UPDATE users SET role = 'admin' WHERE id = '{}'", grace.id)).await;
     let (user_id, phone) = user_with_app(&app, "ada").await;
     for _ in 0..5 {
         send_push(&app).await;
@@ -247,8 +249,11 @@ async fn pushes_are_capped_per_user_and_passcodes_still_work() {
     let r = app.post_form("/prompt/push", &[]).await;
     assert_eq!(r.status().as_u16(), 429);
     assert!(r.text().await.unwrap().contains("Too many pushes were sent"));
+    assert_eq!(app.post_form("/prompt/push", &[]).await.status().as_u16(), 429);
     let events = app.audit_events(&user_id).await;
-    assert!(events.iter().any(|(e, _)| e == "push.capped"), "{events:?}");
+    assert_eq!(events.iter().filter(|(e, _)| e == "push.capped").count(), 2, "{events:?}");
+    let alerts = twofold::store::outbox::for_recipient(&app.db, "grace@example.edu").await.unwrap();
+    assert_eq!(alerts.iter().filter(|m| m.subject == "Push limit reached for ada").count(), 1, "one alert per window");
     let seed = twofold::factors::totp::TotpSeed::from_base32(&phone.totp_secret).unwrap();
     assert_eq!(location(&app.pass_second_factor(&seed).await), "/prompt/trust", "the app's passcode works");
 }

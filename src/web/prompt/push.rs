@@ -9,6 +9,7 @@ use askama::Template;
 use serde::Serialize;
 
 use super::{lock_message, methods, onward, page, stepped_up, succeed};
+use crate::channels::mail::Mail;
 use crate::csrf_form;
 use crate::error::{AppError, see_other};
 use crate::factors::push::{PushStatus, new_number};
@@ -104,8 +105,14 @@ async fn refusal(
     let cfg = &state.settings.push;
     let since = t - i64::from(cfg.cap_window_minutes) * 60;
     if store::push_requests::count_since(&state.db, &auth.user.id, since).await? >= i64::from(cfg.cap_per_window) {
+        // The first refusal in a window alerts administrators (T20); later ones are only logged.
+        let recent = store::audit::for_user(&state.db, &auth.user.id, 50).await?;
+        let first = !recent.iter().any(|r| r.event == "push.capped" && r.at >= since);
         let e = Event::new("push.capped", Outcome::Failure).user(&auth.user.id, &auth.user.username).ip(ip);
         store::audit::record(&state.db, e, t).await?;
+        if first {
+            alert_cap(state, auth, ip, t).await?;
+        }
         let m = format!(
             "Too many pushes were sent in the last {} minutes. Enter a passcode instead, or try again later.",
             cfg.cap_window_minutes
@@ -113,6 +120,27 @@ async fn refusal(
         return Ok(Some((StatusCode::TOO_MANY_REQUESTS, m)));
     }
     Ok(None)
+}
+
+/// Tells administrators that pushes for a user were capped: someone may be trying to wear the
+/// user down with pushes ("push fatigue").
+async fn alert_cap(state: &AppState, auth: &PasswordAuthed, ip: Option<&str>, t: i64) -> Result<(), AppError> {
+    let cfg = &state.settings.push;
+    let subject = format!("Push limit reached for {}", auth.user.username);
+    let body = format!(
+        "{} ({}) caused more than {} pushes in {} minutes; more pushes are refused until the window passes.\n\n\
+         Last sign-in address: {}\n\nIf the user is not signing in right now, someone may know their password.\n",
+        auth.user.username,
+        auth.user.display_name,
+        cfg.cap_per_window,
+        cfg.cap_window_minutes,
+        ip.unwrap_or("unknown"),
+    );
+    for admin in store::users::admins(&state.db).await? {
+        let mail = Mail { to: &admin.email, subject: &subject, body: &body, user_id: Some(&admin.id) };
+        state.mailer.queue(&state.db, &state.keys, mail, t).await?;
+    }
+    Ok(())
 }
 
 /// The prompt again, with why no push was sent.
