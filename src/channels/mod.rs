@@ -3,3 +3,4 @@
 
 pub mod mail;
 pub mod telephony;
+pub mod web_push;

@@ -5,6 +5,7 @@ mod metrics;
 
 pub use metrics::MetricsSettings;
 pub mod webauthn;
+pub mod push;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,6 +55,8 @@ pub struct Settings {
     pub webauthn: webauthn::WebauthnSettings,
     #[serde(default)]
     pub telephony: TelephonySettings,
+    #[serde(default)]
+    pub push: push::PushSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
@@ -215,6 +218,7 @@ impl Default for Settings {
             tokens: tokens::TokenSettings::default(),
             webauthn: webauthn::WebauthnSettings::default(),
             telephony: TelephonySettings::default(),
+            push: push::PushSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),

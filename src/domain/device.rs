@@ -120,6 +120,8 @@ pub enum LoginAction {
     Passcode,
     /// "Automatically call this device" (phones with a number).
     Call,
+    /// "Automatically send this device a Push" (Twofold authenticator devices).
+    Push,
 }
 
 impl LoginAction {
@@ -128,6 +130,7 @@ impl LoginAction {
             LoginAction::Ask => "ask",
             LoginAction::Passcode => "passcode",
             LoginAction::Call => "call",
+            LoginAction::Push => "push",
         }
     }
 
@@ -136,6 +139,7 @@ impl LoginAction {
             "ask" => Ok(LoginAction::Ask),
             "passcode" => Ok(LoginAction::Passcode),
             "call" => Ok(LoginAction::Call),
+            "push" => Ok(LoginAction::Push),
             _ => Err(InputError::new("Choose what happens when you log in.")),
         }
     }
@@ -213,9 +217,9 @@ mod tests {
 
     #[test]
     fn login_actions_round_trip() {
-        for a in [LoginAction::Ask, LoginAction::Passcode, LoginAction::Call] {
+        for a in [LoginAction::Ask, LoginAction::Passcode, LoginAction::Call, LoginAction::Push] {
             assert_eq!(LoginAction::parse(a.as_str()).unwrap(), a);
         }
-        assert!(LoginAction::parse("push").is_err());
+        assert!(LoginAction::parse("sms").is_err());
     }
 }

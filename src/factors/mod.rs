@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod hotp;
+pub mod push;
 pub mod totp;
 pub mod yubico_otp;
 pub mod webauthn;

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod backup_codes;
 pub mod change_reports;
+pub mod changes;
 pub mod devices;
 pub mod enrollments;
 pub mod fraud_reports;
@@ -21,6 +22,8 @@ pub mod phone_devices;
 pub mod phone_sends;
 pub mod phone_texts;
 pub mod policies;
+pub mod push_devices;
+pub mod push_requests;
 pub mod rate_limits;
 pub mod sessions;
 pub mod setup_tokens;
@@ -69,6 +72,7 @@ impl StoreError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    changes: changes::ChangeFeed,
     pub(crate) events: EventSink,
 }
 
@@ -132,7 +136,8 @@ impl Db {
             // WAL is a property of the database file: set once, kept across connections.
             pool.execute("PRAGMA journal_mode = WAL;").await?;
         }
-        Ok(Self { pool, backend, events: EventSink::default() })
+        let changes = changes::ChangeFeed::new((backend == Backend::Postgres).then(|| url.to_string()));
+        Ok(Self { pool, backend, events: EventSink::default(), changes })
     }
 
     /// This handle, telling `events` of every audit event it stores.
@@ -153,6 +158,11 @@ impl Db {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// Wakes waiters when something they wait on changed (see `changes`).
+    pub fn changes(&self) -> &changes::ChangeFeed {
+        &self.changes
     }
 
     pub fn backend(&self) -> Backend {

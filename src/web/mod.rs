@@ -2,8 +2,10 @@
 //! (security headers, same-origin check, request span), and small helpers shared by handlers.
 
 mod admin;
+mod authenticator;
 pub mod chrome;
 pub mod csrf;
+pub(crate) mod device_api;
 mod duo;
 pub(crate) mod enroll;
 pub(crate) mod invite;
@@ -121,6 +123,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(tokens::routes)
         .configure(security_key::routes)
         .configure(phone::routes)
+        .configure(authenticator::routes)
         .route("/static/style.css", get().to(stylesheet))
         .route("/branding/logo", get().to(logo))
         .route("/healthz", get().to(ops::healthz))
@@ -190,7 +193,7 @@ pub fn security_headers(secure: bool) -> DefaultHeaders {
         .add((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'; worker-src 'self'",
         ))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))

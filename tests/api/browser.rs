@@ -58,6 +58,7 @@ async fn a_new_user_enrols_an_authenticator_app_and_signs_in_in_a_real_browser()
     expect_heading(b, "Install the authenticator app").await;
     assert!(main_text(b).await.contains("App Store"), "iPhone users are sent to the App Store");
     shots.take(b, "05-install").await;
+    choose(b, "Use another authenticator app").await;
     click_button(b, "I have the app installed").await;
 
     expect_heading(b, "Scan this QR code with the app").await;

@@ -44,6 +44,7 @@ pub(crate) async fn add_phone(b: &Browser<'_>, app: &TestApp, platform: &str, na
     click_button(b, "Continue").await;
     expect_heading(b, "Install the authenticator app").await;
     assert!(main_text(b).await.contains(store), "{platform} users are sent to {sent_to}");
+    choose(b, "Use another authenticator app").await;
     click_button(b, "I have the app installed").await;
     expect_heading(b, "Scan this QR code with the app").await;
     let seed = reveal_setup_key(b).await;

@@ -185,15 +185,22 @@ pub async fn install_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
     html(StatusCode::OK, &page)
 }
 
-csrf_form!(InstallForm {});
+csrf_form!(InstallForm { app: String });
 
 /// "I have the app installed": a fresh seed is made for this wizard, sealed before it is stored.
 pub async fn install_post(
     auth: PasswordAuthed,
     state: web::Data<AppState>,
-    _f: CsrfForm<InstallForm>,
+    form: CsrfForm<InstallForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Install).await?;
+    if form.0.app == "twofold" {
+        // The Twofold authenticator: the next step shows an activation link instead of otpauth.
+        super::app::new_activation(&state, &auth.user.id, Some(&row.id), None).await?;
+    } else {
+        // Another app (perhaps after "Back"): an earlier activation link stops working.
+        crate::store::push_devices::cancel_for_enrollment(&state.db, &row.id, crate::web::state::now()).await?;
+    }
     let sealed = state.keys.seal(&seed_context(&auth.user.id), TotpSeed::generate().as_bytes())?;
     let change = StepChange { totp_secret: Some(&sealed), ..StepChange::default() };
     advance(&state, &row, EnrollStep::Install, EnrollStep::Activate, change).await

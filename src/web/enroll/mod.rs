@@ -2,6 +2,7 @@
 //! scan the QR code and verify a passcode → device options → "Continue to Login".
 //! The wizard's state is a database row; each page checks it is the current step.
 
+pub(crate) mod app;
 mod choose;
 mod token;
 pub(crate) mod security_key;

@@ -89,6 +89,9 @@ fn activate_page(
 
 pub async fn activate_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Activate).await?;
+    if let Some(app_page) = super::app::page(&state, &auth, &row, None, None).await? {
+        return Ok(app_page);
+    }
     html(StatusCode::OK, &activate_page(&state, &auth, &row, None)?)
 }
 
@@ -153,16 +156,19 @@ pub async fn activate_post(
     Ok(see_other(EnrollStep::Options.path()))
 }
 
-fn action_choices(kind: DeviceKind, selected: LoginAction) -> Vec<Choice> {
+fn action_choices(kind: DeviceKind, selected: LoginAction, push: bool) -> Vec<Choice> {
     [
         (LoginAction::Ask, "Ask me to choose an authentication method", ""),
+        (LoginAction::Push, "Automatically send this device a Push", ""),
         (LoginAction::Passcode, "Automatically ask me for a passcode from this device", ""),
         (LoginAction::Call, "Automatically call this device", ""),
     ]
     .into_iter()
-    // Only what the device can do: a security key shows no passcode, only phones are called.
+    // Only what the device can do: a security key shows no passcode, only phones are called,
+    // only a device activated in the Twofold authenticator gets pushes.
     .filter(|(a, _, _)| match a {
         LoginAction::Ask => true,
+        LoginAction::Push => push,
         LoginAction::Passcode => !matches!(kind, DeviceKind::SecurityKey | DeviceKind::Landline),
         LoginAction::Call => kind.has_number(),
     })
@@ -178,6 +184,12 @@ fn progress(row: &EnrollmentRow) -> (u8, u8) {
     }
 }
 
+/// The wizard's device was activated in the Twofold authenticator (it can receive pushes).
+async fn can_push(state: &AppState, row: &EnrollmentRow) -> Result<bool, AppError> {
+    let Some(id) = &row.device_id else { return Ok(false) };
+    Ok(store::push_devices::key(&state.db, id).await?.is_some())
+}
+
 async fn device_name(state: &AppState, row: &EnrollmentRow) -> Result<String, AppError> {
     let devices = store::devices::list_for_user(&state.db, &row.user_id).await?;
     Ok(devices.into_iter().find(|d| Some(&d.id) == row.device_id.as_ref()).map(|d| d.name).unwrap_or_default())
@@ -190,7 +202,7 @@ pub async fn options_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
         step: progress(&row).0,
         steps: progress(&row).1,
         name: device_name(&state, &row).await?,
-        choices: action_choices(kind_of(&row)?, LoginAction::Ask),
+        choices: action_choices(kind_of(&row)?, LoginAction::Ask, can_push(&state, &row).await?),
         error: None,
     };
     html(StatusCode::OK, &page)
@@ -217,7 +229,7 @@ pub async fn options_post(
                 step: progress(&row).0,
                 steps: progress(&row).1,
                 name,
-                choices: action_choices(kind_of(&row)?, action),
+                choices: action_choices(kind_of(&row)?, action, can_push(&state, &row).await?),
                 error: Some(e.0),
             };
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);

@@ -5,6 +5,7 @@
 pub(crate) mod passcode;
 pub(crate) mod security_key;
 pub(crate) mod phone;
+pub(crate) mod push;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -53,6 +54,10 @@ pub struct PromptPage {
     application: Option<String>,
     /// "Call Me" and "Text Me" for each device with a number.
     phones: phone::PhoneMethods,
+    /// A device can receive pushes: "Send Me a Push".
+    push: bool,
+    /// "Automatically send this device a Push": the page starts it by itself.
+    auto_push: bool,
 }
 
 csrf_form!(PasscodeForm { passcode: String });
@@ -142,6 +147,8 @@ pub(crate) async fn page(
         step_up: auth.full,
         backup_codes: methods.backup_codes,
         locked: lock_message(state, &auth.user, now()).await?,
+        push: !store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty(),
+        auto_push: error.is_none() && !auth.full && push::auto_push(state, &auth.user.id, &methods.devices).await?,
         error,
         application: crate::web::duo::authorize::application_name(state, &auth.session).await?,
         phones: phone::PhoneMethods::load(state, auth).await?,

@@ -59,13 +59,15 @@ async fn audit(
 }
 
 /// What "When I log in" may say for this device: a security key has no passcode to ask for,
-/// a landline none either, and only phones are called.
-fn choices(device: &DeviceRow, selected: LoginAction) -> Vec<Choice> {
+/// a landline none either, only phones are called, and only a device that can receive pushes
+/// offers "Automatically send this device a Push".
+fn choices(device: &DeviceRow, selected: LoginAction, push: bool) -> Vec<Choice> {
     let kind = crate::domain::DeviceKind::parse(&device.kind).ok();
-    [LoginAction::Ask, LoginAction::Passcode, LoginAction::Call]
+    [LoginAction::Ask, LoginAction::Push, LoginAction::Passcode, LoginAction::Call]
         .into_iter()
         .filter(|a| match a {
             LoginAction::Ask => true,
+            LoginAction::Push => push,
             LoginAction::Passcode => {
                 !matches!(kind, Some(crate::domain::DeviceKind::SecurityKey | crate::domain::DeviceKind::Landline))
             }
@@ -86,9 +88,10 @@ pub async fn options_get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let device = own_device(&state, &auth, &id).await?;
+    let push = store::push_devices::key(&state.db, &device.id).await?.is_some();
     let page = OptionsPage {
         chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-        choices: choices(&device, LoginAction::parse(&device.login_action).unwrap_or(LoginAction::Ask)),
+        choices: choices(&device, LoginAction::parse(&device.login_action).unwrap_or(LoginAction::Ask), push),
         id: device.id,
         name: device.name,
         is_default: device.is_default == 1,
@@ -112,9 +115,10 @@ pub async fn options_post(
     let (name, action) = match parsed {
         Ok(v) => v,
         Err(e) => {
+            let push = store::push_devices::key(&state.db, &device.id).await?.is_some();
             let page = OptionsPage {
                 chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-                choices: choices(&device, LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask)),
+                choices: choices(&device, LoginAction::parse(&form.login_action).unwrap_or(LoginAction::Ask), push),
                 id: device.id,
                 name: form.name.chars().take(DeviceName::MAX_CHARS * 2).collect(),
                 is_default: device.is_default == 1,

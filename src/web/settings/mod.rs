@@ -5,6 +5,7 @@ mod activity;
 mod backup_codes;
 mod browsers;
 mod devices;
+pub(crate) mod reactivate;
 
 pub use backup_codes::backup_codes_post;
 pub use browsers::{revoke_all_post, revoke_post};
@@ -33,6 +34,8 @@ pub struct DeviceView {
     pub is_default: bool,
     /// The phone number, for devices that have one (see `web::phone::numbers`).
     pub number: Option<String>,
+    /// Uses the Twofold authenticator: "Reactivate" is offered.
+    pub twofold: bool,
 }
 
 pub struct BrowserView {
@@ -69,6 +72,7 @@ pub fn login_action_label(action: &str) -> &'static str {
     match LoginAction::parse(action) {
         Ok(LoginAction::Passcode) => "Automatically ask me for a passcode from this device",
         Ok(LoginAction::Call) => "Automatically call this device",
+        Ok(LoginAction::Push) => "Automatically send this device a Push",
         _ => "Ask me to choose an authentication method",
     }
 }
@@ -91,6 +95,7 @@ pub fn device_view(d: DeviceRow) -> DeviceView {
         last_used: d.last_used_at.map(format_time).unwrap_or_else(|| "Never".into()),
         is_default: d.is_default == 1,
         number: None,
+        twofold: false,
     }
 }
 
@@ -99,6 +104,8 @@ pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result
     let mut devices: Vec<DeviceView> =
         store::devices::list_for_user(&state.db, &auth.user.id).await?.into_iter().map(device_view).collect();
     crate::web::phone::numbers::add_numbers(&state, &auth.user.id, &mut devices, true).await?;
+    let twofold = store::push_devices::twofold_device_ids(&state.db, &auth.user.id).await?;
+    devices.iter_mut().for_each(|d| d.twofold = twofold.contains(&d.id));
     let browsers = store::trusted_browsers::list_for_user(&state.db, &auth.user.id, t)
         .await?
         .into_iter()

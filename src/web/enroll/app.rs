@@ -1,0 +1,158 @@
+//! The Twofold authenticator in the wizard: a single-use activation link (QR code or email) that
+//! the app opens; the page moves on by itself once the app has activated (or "Continue" without JS).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::channels::mail::Mail;
+use crate::csrf_form;
+use crate::domain::{Email, EnrollStep};
+use crate::error::{AppError, see_other};
+use crate::factors::totp::qr_svg_data_uri;
+use crate::secrets::random_token;
+use crate::store::{self, enrollments::EnrollmentRow, push_devices::NewActivation};
+use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
+use crate::web::html;
+use crate::web::session::PasswordAuthed;
+use crate::web::state::{AppState, now};
+
+use super::{at_step, chrome};
+
+#[derive(Template)]
+#[template(path = "enroll/activate_app.html")]
+struct ActivateAppPage {
+    chrome: Chrome,
+    step: u8,
+    steps: u8,
+    qr: String,
+    link: String,
+    email: String,
+    sent_to: Option<String>,
+    error: Option<String>,
+}
+
+fn sealing_context(user_id: &str) -> String {
+    format!("push-activation:{user_id}")
+}
+
+/// A new activation link for the wizard (`enrollment_id`) or for reactivating `device_id`; the
+/// token is stored as a keyed hash (to find it) and sealed (to show the QR code again).
+pub(crate) async fn new_activation(
+    state: &AppState,
+    user_id: &str,
+    enrollment_id: Option<&str>,
+    device_id: Option<&str>,
+) -> Result<(), AppError> {
+    let t = now();
+    let token = random_token();
+    let sealed = state.keys.seal(&sealing_context(user_id), token.as_bytes())?;
+    let activation = NewActivation {
+        token_hash: &state.keys.hash_token(&token),
+        token_sealed: &sealed,
+        user_id,
+        enrollment_id,
+        device_id,
+        expires_at: t + i64::from(state.settings.push.activation_hours) * 3600,
+    };
+    store::push_devices::insert_activation(&state.db, activation, t).await?;
+    Ok(())
+}
+
+/// The link the QR code holds. The token is in the fragment, so it never reaches server logs.
+pub(crate) fn activation_link(state: &AppState, user_id: &str, sealed: &str) -> Result<String, AppError> {
+    let token = state.keys.open(&sealing_context(user_id), sealed)?;
+    let token = String::from_utf8_lossy(&token);
+    let base = state.public_url.as_str().trim_end_matches('/');
+    Ok(format!("{base}/authenticator/#activate={token}"))
+}
+
+/// The activate step's page when the Twofold authenticator was chosen; None for another app.
+pub(super) async fn page(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    sent_to: Option<String>,
+    error: Option<String>,
+) -> Result<Option<HttpResponse>, AppError> {
+    let Some(activation) = store::push_devices::open_for_enrollment(&state.db, &row.id, now()).await? else {
+        return Ok(None);
+    };
+    let link = activation_link(state, &auth.user.id, &activation.token_sealed)?;
+    let page = ActivateAppPage {
+        chrome: chrome(state, auth),
+        step: 4,
+        steps: EnrollStep::COUNT,
+        qr: qr_svg_data_uri(&link).map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?,
+        link,
+        email: auth.user.email.clone(),
+        sent_to,
+        error: error.clone(),
+    };
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok(Some(html(status, &page)?))
+}
+
+/// For the page's script: has the app activated yet (the wizard moved on)?
+pub async fn status_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let wizard = store::enrollments::current(&state.db, &auth.user.id, now()).await?;
+    super::check_access(&state, &auth, wizard.as_ref()).await?;
+    let done = wizard.is_some_and(|w| w.step != EnrollStep::Activate.as_str());
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "done": done })))
+}
+
+csrf_form!(OtherAppForm {});
+
+/// "Use another authenticator app": the link stops working; the standard QR code is shown.
+pub async fn other_app_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<OtherAppForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Activate).await?;
+    store::push_devices::cancel_for_enrollment(&state.db, &row.id, now()).await?;
+    Ok(see_other(EnrollStep::Activate.path()))
+}
+
+csrf_form!(EmailLinkForm { email: String });
+
+/// "Email me an activation link instead".
+pub async fn email_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    form: CsrfForm<EmailLinkForm>,
+) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Activate).await?;
+    let email = match Email::parse(&form.0.email) {
+        Ok(e) => e,
+        Err(e) => return page(&state, &auth, &row, None, Some(e.0)).await?.ok_or(AppError::NotFound),
+    };
+    let Some(activation) = store::push_devices::open_for_enrollment(&state.db, &row.id, now()).await? else {
+        return Ok(see_other(EnrollStep::Activate.path()));
+    };
+    let link = activation_link(&state, &auth.user.id, &activation.token_sealed)?;
+    let body = format!(
+        "Open this link on the phone or tablet you are adding to activate the Twofold authenticator for {}:\n\n{link}\n\n\
+         The link works once, for {} hours. If you did not ask for it, ignore this message.\n",
+        state.settings.institution.name, state.settings.push.activation_hours
+    );
+    let subject = format!("Activate the Twofold authenticator for {}", state.settings.institution.name);
+    let mail = Mail { to: email.as_str(), subject: &subject, body: &body, user_id: Some(&auth.user.id) };
+    state.mailer.queue(&state.db, &state.keys, mail, now()).await?;
+    page(&state, &auth, &row, Some(email.as_str().to_string()), None).await?.ok_or(AppError::NotFound)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/enroll/activate/status", web::get().to(status_get))
+        .route("/enroll/activate/other-app", web::post().to(other_app_post))
+        .route("/enroll/activate/email", web::post().to(email_post))
+        .route("/static/enroll-app.js", web::get().to(script));
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../../static/enroll-app.js"))
+}

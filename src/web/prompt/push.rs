@@ -1,0 +1,290 @@
+//! "Send Me a Push": start a push (cap, fraud lock), wait for the answer with the number shown
+//! ("Enter the number shown in the app"), and finish the sign-in once, when it was approved.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Serialize;
+
+use super::{lock_message, methods, onward, page, stepped_up, succeed};
+use crate::channels::mail::Mail;
+use crate::csrf_form;
+use crate::error::{AppError, see_other};
+use crate::factors::push::{PushStatus, new_number};
+use crate::store::{
+    self,
+    audit::{Event, Outcome},
+    push_requests::{NewPush, PushRequestRow},
+};
+use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
+use crate::web::session::PasswordAuthed;
+use crate::web::state::{AppState, now};
+use crate::web::{client_ip, html};
+
+/// The longest one status request waits for a change (the script asks again after).
+const LONG_POLL: Duration = Duration::from_secs(25);
+
+#[derive(Template)]
+#[template(path = "prompt/push.html")]
+struct PushPage {
+    chrome: Chrome,
+    id: String,
+    number: String,
+    approved: bool,
+    seconds_left: i64,
+}
+
+csrf_form!(PushForm {});
+
+pub async fn push_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    _f: CsrfForm<PushForm>,
+) -> Result<HttpResponse, AppError> {
+    if auth.invited {
+        return Err(AppError::LoginRequired);
+    }
+    if stepped_up(&state, &auth).await? {
+        return Ok(onward(&auth));
+    }
+    let t = now();
+    let methods = methods(&state, &auth.user.id).await?;
+    if lock_message(&state, &auth.user, t).await?.is_some() {
+        return Ok(see_other("/prompt"));
+    }
+    let ip = client_ip(&req);
+    if let Some((status, message)) = refusal(&state, &auth, ip.as_deref(), t).await? {
+        return refuse(&state, &auth, &methods, status, message).await;
+    }
+    let cfg = &state.settings.push;
+    let number = new_number(cfg.number_digits);
+    let agent =
+        req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(200).collect::<String>());
+    let push = NewPush {
+        user_id: &auth.user.id,
+        number: &number,
+        application: &state.settings.institution.product_name,
+        username: &auth.user.username,
+        ip: ip.as_deref(),
+        user_agent: agent.as_deref(),
+        expires_at: t + i64::from(cfg.timeout_seconds),
+    };
+    let id = store::push_requests::insert(&state.db, push, t).await?;
+    crate::web::device_api::notify::notify_new_request(state.clone(), auth.user.id.clone(), id.clone());
+    let detail = format!("request {id}");
+    let e = Event::new("push.sent", Outcome::Info)
+        .user(&auth.user.id, &auth.user.username)
+        .ip(ip.as_deref())
+        .detail(&detail);
+    store::audit::record(&state.db, e, t).await?;
+    Ok(see_other(&format!("/prompt/push/{id}")))
+}
+
+/// Why no push may be sent now, if so: no push device, push locked after fraud, or the cap.
+async fn refusal(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    ip: Option<&str>,
+    t: i64,
+) -> Result<Option<(StatusCode, String)>, AppError> {
+    if store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty() {
+        let m = "None of your devices can receive pushes. Enter a passcode instead.";
+        return Ok(Some((StatusCode::UNPROCESSABLE_ENTITY, m.into())));
+    }
+    if store::push_devices::push_locked(&state.db, &auth.user.id).await? {
+        let m = format!(
+            "Push is turned off for your account because a push was reported as fraudulent. Enter a passcode instead, or contact {}.",
+            state.settings.institution.help_desk
+        );
+        return Ok(Some((StatusCode::FORBIDDEN, m)));
+    }
+    let cfg = &state.settings.push;
+    let since = t - i64::from(cfg.cap_window_minutes) * 60;
+    if store::push_requests::count_since(&state.db, &auth.user.id, since).await? >= i64::from(cfg.cap_per_window) {
+        // The first refusal in a window alerts administrators (T20); later ones are only logged.
+        let recent = store::audit::for_user(&state.db, &auth.user.id, 50).await?;
+        let first = !recent.iter().any(|r| r.event == "push.capped" && r.at >= since);
+        let e = Event::new("push.capped", Outcome::Failure).user(&auth.user.id, &auth.user.username).ip(ip);
+        store::audit::record(&state.db, e, t).await?;
+        if first {
+            alert_cap(state, auth, ip, t).await?;
+        }
+        let m = format!(
+            "Too many pushes were sent in the last {} minutes. Enter a passcode instead, or try again later.",
+            cfg.cap_window_minutes
+        );
+        return Ok(Some((StatusCode::TOO_MANY_REQUESTS, m)));
+    }
+    Ok(None)
+}
+
+/// Tells administrators that pushes for a user were capped: someone may be trying to wear the
+/// user down with pushes ("push fatigue").
+async fn alert_cap(state: &AppState, auth: &PasswordAuthed, ip: Option<&str>, t: i64) -> Result<(), AppError> {
+    let cfg = &state.settings.push;
+    let subject = format!("Push limit reached for {}", auth.user.username);
+    let body = format!(
+        "{} ({}) caused more than {} pushes in {} minutes; more pushes are refused until the window passes.\n\n\
+         Last sign-in address: {}\n\nIf the user is not signing in right now, someone may know their password.\n",
+        auth.user.username,
+        auth.user.display_name,
+        cfg.cap_per_window,
+        cfg.cap_window_minutes,
+        ip.unwrap_or("unknown"),
+    );
+    for admin in store::users::admins(&state.db).await? {
+        let mail = Mail { to: &admin.email, subject: &subject, body: &body, user_id: Some(&admin.id) };
+        state.mailer.queue(&state.db, &state.keys, mail, t).await?;
+    }
+    Ok(())
+}
+
+/// The prompt again, with why no push was sent.
+async fn refuse(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    methods: &super::Methods,
+    status: StatusCode,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    html(status, &page(state, auth, methods, Some(message)).await?)
+}
+
+/// The user's own request (anyone else's id is as if it did not exist), timed out if overdue.
+async fn own(state: &AppState, auth: &PasswordAuthed, id: &str) -> Result<Option<PushRequestRow>, AppError> {
+    let Some(row) = store::push_requests::by_id(&state.db, id).await?.filter(|r| r.user_id == auth.user.id) else {
+        return Ok(None);
+    };
+    let t = now();
+    if row.status == PushStatus::Pending.as_str() && row.expires_at <= t {
+        store::push_requests::time_out(&state.db, id, t).await?;
+        return Ok(store::push_requests::by_id(&state.db, id).await?);
+    }
+    Ok(Some(row))
+}
+
+pub async fn push_get(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(row) = own(&state, &auth, &path).await? else { return Ok(see_other("/prompt")) };
+    let message = match PushStatus::parse(&row.status) {
+        Some(PushStatus::Pending) => None,
+        Some(PushStatus::Approved) if row.consumed_at.is_none() => None,
+        Some(PushStatus::Denied) => {
+            Some("The push was denied. If you denied it by mistake, send a new push or use another method.")
+        }
+        Some(PushStatus::Fraud) => Some(
+            "You reported the push as fraudulent. Push is turned off for your account until your help desk checks it; use another method.",
+        ),
+        Some(PushStatus::TimedOut) => {
+            Some("The push timed out without an answer. Send a new push or use another method.")
+        }
+        _ => return Ok(see_other("/prompt")),
+    };
+    if let Some(m) = message {
+        let methods = methods(&state, &auth.user.id).await?;
+        return html(StatusCode::OK, &page(&state, &auth, &methods, Some(m.to_string())).await?);
+    }
+    let p = PushPage {
+        chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
+        approved: row.status == PushStatus::Approved.as_str(),
+        seconds_left: (row.expires_at - now()).max(0),
+        id: row.id,
+        number: row.number,
+    };
+    html(StatusCode::OK, &p)
+}
+
+#[derive(Serialize)]
+struct Status<'a> {
+    status: &'a str,
+}
+
+/// Long-poll: answers at once when the request is no longer pending, otherwise when it changes
+/// (the change feed, so an answer handled by another instance wakes us) or after `LONG_POLL`.
+pub async fn push_status_get(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let topic = store::push_requests::topic(&path);
+    let mut sub = state.db.changes().subscribe().await?;
+    let deadline = tokio::time::Instant::now() + LONG_POLL;
+    loop {
+        let Some(row) = own(&state, &auth, &path).await? else { return Err(AppError::NotFound) };
+        let done = row.status != PushStatus::Pending.as_str();
+        if done || tokio::time::Instant::now() >= deadline {
+            return Ok(HttpResponse::Ok().json(Status { status: &row.status }));
+        }
+        sub.changed(&topic, deadline).await;
+    }
+}
+
+csrf_form!(FinishForm {});
+
+/// Uses the approval (once) and upgrades the session exactly like a correct passcode.
+pub async fn push_finish_post(
+    req: HttpRequest,
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _f: CsrfForm<FinishForm>,
+) -> Result<HttpResponse, AppError> {
+    let t = now();
+    if !store::push_requests::consume(&state.db, &path, &auth.user.id, t).await? {
+        return Ok(see_other(&format!("/prompt/push/{}", path.as_str())));
+    }
+    let row = store::push_requests::by_id(&state.db, &path).await?.ok_or(AppError::NotFound)?;
+    let detail = format!("push {} from device {}", row.id, row.device_id.as_deref().unwrap_or(""));
+    succeed(&req, &auth, &state, ("mfa.push", &detail), false, t).await
+}
+
+/// "Use another method": the waiting push is cancelled, so a late approval does nothing.
+pub async fn push_cancel_post(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _f: CsrfForm<FinishForm>,
+) -> Result<HttpResponse, AppError> {
+    store::push_requests::cancel(&state.db, &path, &auth.user.id, now()).await?;
+    Ok(see_other("/prompt"))
+}
+
+/// Whether the prompt should start a push by itself ("Automatically send this device a Push"):
+/// not when a push in the last timeout ended without approval, so coming back after a denial,
+/// a time-out or "Use another method" does not send another one by itself.
+pub(crate) async fn auto_push(
+    state: &AppState,
+    user_id: &str,
+    devices: &[crate::store::devices::DeviceRow],
+) -> Result<bool, AppError> {
+    let push_ids = store::push_devices::push_device_ids(&state.db, user_id).await?;
+    let wanted = devices.iter().any(|d| d.login_action == "push" && push_ids.contains(&d.id));
+    if !wanted {
+        return Ok(false);
+    }
+    let since = now() - i64::from(state.settings.push.timeout_seconds);
+    Ok(store::push_requests::unapproved_since(&state.db, user_id, since).await? == 0)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/prompt/push", web::post().to(push_post))
+        .route("/prompt/push/{id}", web::get().to(push_get))
+        .route("/prompt/push/{id}/status", web::get().to(push_status_get))
+        .route("/prompt/push/{id}/finish", web::post().to(push_finish_post))
+        .route("/prompt/push/{id}/cancel", web::post().to(push_cancel_post))
+        .route("/static/push.js", web::get().to(script));
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../../static/push.js"))
+}
