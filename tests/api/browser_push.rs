@@ -31,6 +31,8 @@ async fn the_authenticator_app_activated_from_the_wizard_approves_a_push_with_th
     expect_heading(l, "What type of device are you adding?").await;
     choose(l, "Mobile phone").await;
     click_button(l, "Continue").await;
+    crate::browser_steps::verify_mobile_number(l, &app).await;
+    click_button(l, "Set up the app").await;
     expect_heading(l, "What type of mobile phone is it?").await;
     choose(l, "Android").await;
     click_button(l, "Continue").await;

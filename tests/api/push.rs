@@ -57,6 +57,7 @@ pub(crate) async fn activate(app: &TestApp, token: &str) -> (u16, Value, Signing
 pub(crate) async fn enroll_app(app: &TestApp, login_action: &str) -> Phone {
     assert_eq!(location(&app.post_form("/enroll/start", &[]).await), "/enroll/device-type");
     app.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
+    app.verify_mobile_number().await;
     app.post_form("/enroll/platform", &[("platform", "android")]).await;
     assert_eq!(location(&app.post_form("/enroll/install", &[("app", "twofold")]).await), "/enroll/activate");
     let page = app.get_html("/enroll/activate").await;
@@ -285,6 +286,7 @@ async fn an_activation_link_works_once() {
     app.login("ada", PASSWORD).await;
     app.post_form("/enroll/start", &[]).await;
     app.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
+    app.verify_mobile_number().await;
     app.post_form("/enroll/platform", &[("platform", "android")]).await;
     app.post_form("/enroll/install", &[("app", "twofold")]).await;
     let token = token_in(&app.get_html("/enroll/activate").await);
@@ -302,6 +304,7 @@ async fn another_authenticator_app_keeps_the_standard_qr_code() {
     app.login("ada", PASSWORD).await;
     app.post_form("/enroll/start", &[]).await;
     app.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
+    app.verify_mobile_number().await;
     app.post_form("/enroll/platform", &[("platform", "android")]).await;
     app.post_form("/enroll/install", &[("app", "twofold")]).await;
     assert_eq!(location(&app.post_form("/enroll/activate/other-app", &[]).await), "/enroll/activate");

@@ -10,6 +10,7 @@ use crate::push::{activate, answer, enroll_app, send_push, token_in};
 async fn start_twofold_wizard(app: &TestApp) {
     app.post_form("/enroll/start", &[]).await;
     app.post_form("/enroll/device-type", &[("kind", "mobile")]).await;
+    app.verify_mobile_number().await;
     app.post_form("/enroll/platform", &[("platform", "iphone")]).await;
     assert_eq!(location(&app.post_form("/enroll/install", &[("app", "twofold")]).await), "/enroll/activate");
 }
