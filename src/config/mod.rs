@@ -4,8 +4,8 @@
 mod metrics;
 
 pub use metrics::MetricsSettings;
-pub mod webauthn;
 pub mod push;
+pub mod webauthn;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,8 +19,8 @@ mod applications;
 pub use applications::ApplicationsSettings;
 pub mod oidc;
 pub use oidc::{OidcProvider, OidcSettings};
-pub mod tokens;
 pub mod telephony;
+pub mod tokens;
 pub use telephony::{PhoneBudgets, TelephonyMode, TelephonySettings};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

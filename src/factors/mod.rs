@@ -5,5 +5,5 @@ pub mod codes;
 pub mod hotp;
 pub mod push;
 pub mod totp;
-pub mod yubico_otp;
 pub mod webauthn;
+pub mod yubico_otp;

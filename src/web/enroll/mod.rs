@@ -4,9 +4,9 @@
 
 pub(crate) mod app;
 mod choose;
-mod token;
-pub(crate) mod security_key;
 pub(crate) mod phone;
+pub(crate) mod security_key;
+mod token;
 mod verify;
 
 pub use choose::{device_type_get, device_type_post, install_get, install_post, platform_get, platform_post};

@@ -3,9 +3,9 @@
 //! backup code. Failures count towards lockout across every method.
 
 pub(crate) mod passcode;
-pub(crate) mod security_key;
 pub(crate) mod phone;
 pub(crate) mod push;
+pub(crate) mod security_key;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
