@@ -41,7 +41,7 @@ async fn the_authenticator_app_activated_from_the_wizard_approves_a_push_with_th
     click_button(l, "I have the app installed").await;
     expect_heading(l, "Scan this QR code with the app").await;
     expect_text(l, "Email me an activation link instead").await;
-    shots.take(l, "40-push-activate").await;
+    shots.take(l, "50-push-activate").await;
     let link = l.attribute(&find(l, "//a[normalize-space()='Open the activation link']").await, "href").await;
     let link = link.unwrap().expect("the activation link");
 
@@ -64,12 +64,12 @@ async fn the_authenticator_app_activated_from_the_wizard_approves_a_push_with_th
     // The push starts on arrival and shows the number to type.
     expect_heading(l, "Enter the number shown in the app").await;
     let number = l.text(&find(l, "//*[@id='push-number']").await).await.unwrap();
-    shots.take(l, "41-push-number").await;
+    shots.take(l, "51-push-number").await;
 
     // ----- Phone: the request arrives; type the number and approve ------------------------------
     expect_text(p, "Are you logging in?").await;
     expect_text(p, "ada").await;
-    shots.take_mobile(p, "42-push-request").await;
+    shots.take_mobile(p, "52-push-request").await;
     fill(p, "Enter the number shown on the login screen", number.trim()).await;
     click_button(p, "Approve").await;
     expect_text(p, "Approved").await;

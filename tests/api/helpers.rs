@@ -46,6 +46,11 @@ pub async fn fresh_database_url() -> Option<String> {
     if backend() != "postgres" {
         return None;
     }
+    Some(fresh_postgres_url().await)
+}
+
+/// A new, empty PostgreSQL database, whatever TEST_DB says (for tests of PostgreSQL-only set-ups).
+pub async fn fresh_postgres_url() -> String {
     use sqlx::Connection;
     let admin = postgres_admin_url();
     let mut conn = sqlx::PgConnection::connect(&admin)
@@ -56,7 +61,7 @@ pub async fn fresh_database_url() -> Option<String> {
     let name = format!("{prefix}{}", twofold::secrets::new_id());
     sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("create test database");
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("URL has a database");
-    Some(format!("{base}/{name}"))
+    format!("{base}/{name}")
 }
 
 pub fn test_settings(dir: &std::path::Path, database_url: Option<String>) -> Settings {
@@ -156,6 +161,41 @@ pub struct TestUser {
 }
 
 impl TestApp {
+    /// A Twofold the test did not start itself (e.g. a `twofold serve` process) at `address`,
+    /// with its settings, so the helpers can reach its database.
+    pub async fn attach(address: String, settings: Settings) -> TestApp {
+        let (db, _) = twofold::app::open(&settings).await.expect("open the instance's database");
+        let (client, jar) = new_client();
+        let port = address.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_default();
+        TestApp {
+            address,
+            port,
+            client,
+            jar,
+            db,
+            setup_link: None,
+            database_url: settings.database_url(),
+            settings,
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// This browser talking to another instance at `address` (cookies are shared by every port
+    /// of a host, as behind one load balancer).
+    pub fn at(&self, address: &str) -> TestApp {
+        TestApp {
+            address: address.to_string(),
+            port: address.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_default(),
+            client: self.client.clone(),
+            jar: self.jar.clone(),
+            db: self.db.clone(),
+            setup_link: None,
+            settings: self.settings.clone(),
+            database_url: self.database_url.clone(),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     /// The same app seen from another browser (a fresh cookie jar).
     pub fn other_browser(&self) -> TestApp {
         let (client, jar) = new_client();

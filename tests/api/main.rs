@@ -20,6 +20,7 @@ mod duo;
 mod duo_apps;
 mod enroll;
 mod import;
+mod instances;
 mod invitations;
 mod login;
 mod logs;

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::mpsc;
 
-use crate::helpers::{now, spawn_app};
+use crate::helpers::{now, spawn_app_with};
 use crate::push::{api, send_push, sign, user_with_app};
 
 /// What the push service received.
@@ -82,7 +82,8 @@ fn decrypt(body: &[u8], ua_secret: &SecretKey, auth: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_new_push_is_delivered_encrypted_with_a_vapid_signature_to_the_subscribed_app() {
-    let app = spawn_app().await;
+    // The local push service stands in for a listed one.
+    let app = spawn_app_with(|s| s.push.web_push_hosts.push("127.0.0.1".into())).await;
     let (_, phone) = user_with_app(&app, "ada").await;
     let (endpoint, mut received) = push_service();
 
@@ -101,7 +102,16 @@ async fn a_new_push_is_delivered_encrypted_with_a_vapid_signature_to_the_subscri
                            "auth": URL_SAFE_NO_PAD.encode(auth), "signature": "" });
     assert_eq!(api(&app, "/device/v1/subscribe", body.clone()).await.0, 401, "unsigned subscriptions are refused");
     body["signature"] = json!(sign(&phone.key, &message));
-    assert_eq!(api(&app, "/device/v1/subscribe", body).await.0, 200);
+    assert_eq!(api(&app, "/device/v1/subscribe", body.clone()).await.0, 200);
+
+    // A device key cannot point the server at an address of its choosing.
+    let (unlisted, _) = push_service();
+    let mut other = body.clone();
+    let elsewhere = unlisted.replace("127.0.0.1", "localhost");
+    let message = format!("twofold-push-subscribe\n{}\n{ts}\n{elsewhere}", phone.device_id);
+    other["endpoint"] = json!(elsewhere);
+    other["signature"] = json!(sign(&phone.key, &message));
+    assert_eq!(api(&app, "/device/v1/subscribe", other).await.0, 400, "an unlisted push service is refused");
 
     let (id, number) = send_push(&app).await;
     let delivery = tokio::time::timeout(Duration::from_secs(10), received.recv()).await.expect("delivered").unwrap();

@@ -48,18 +48,13 @@ pub async fn subscribe_post(
     }
     let message = subscribe_message(&body.device_id, body.timestamp, &body.endpoint);
     let key = signed_by(&state, &body.device_id, &message, &body.signature).await?;
-    let endpoint = url::Url::parse(&body.endpoint).ok().filter(|u| u.scheme() == "https" || is_loopback(u));
+    let endpoint = url::Url::parse(&body.endpoint).ok().filter(|u| state.settings.push.allows_endpoint(u));
     if endpoint.is_none() || body.p256dh.len() > 200 || body.auth.len() > 100 {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_subscription", "The subscription is not valid."));
     }
     store::push_devices::set_subscription(&state.db, &key.device_id, &body.endpoint, &body.p256dh, &body.auth, t)
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "subscribed": true })))
-}
-
-/// Push services are HTTPS; plain HTTP only to this machine (a local push service in tests).
-fn is_loopback(u: &url::Url) -> bool {
-    u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
 }
 
 /// Notifies the user's subscribed apps of a new request (in the background; errors are logged).
