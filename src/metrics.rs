@@ -5,6 +5,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -41,6 +42,8 @@ pub struct Metrics {
     events: Family<EventLabels, Counter>,
     /// Shared with the mail sender, which counts each failed delivery attempt.
     pub mail_failures: Counter,
+    /// Pushes waiting for an answer (all instances: read from the database at each scrape).
+    pub pushes_pending: Gauge,
 }
 
 impl Default for Metrics {
@@ -68,7 +71,9 @@ impl Metrics {
         );
         let mail_failures = Counter::default();
         registry.register("mail_delivery_failures", "Failed SMTP delivery attempts", mail_failures.clone());
-        Self { registry, requests, latency, events, mail_failures }
+        let pushes_pending = Gauge::default();
+        registry.register("pushes_pending", "Pushes waiting for an answer, on every instance", pushes_pending.clone());
+        Self { registry, requests, latency, events, mail_failures, pushes_pending }
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -101,11 +106,13 @@ mod tests {
         m.observe_request("GET", "/login", 200, 0.004);
         m.observe_event("mfa.passcode", "failure");
         m.mail_failures.inc();
+        m.pushes_pending.set(3);
         let text = m.render();
         assert!(text.contains(r#"twofold_http_requests_total{method="GET",route="/login",status="200"} 2"#), "{text}");
         assert!(text.contains(r#"twofold_http_request_duration_seconds_count{route="/login"} 2"#), "{text}");
         assert!(text.contains(r#"twofold_security_events_total{event="mfa.passcode",outcome="failure"} 1"#), "{text}");
         assert!(text.contains("twofold_mail_delivery_failures_total 1"), "{text}");
+        assert!(text.contains("twofold_pushes_pending 3"), "{text}");
         assert!(text.trim_end().ends_with("# EOF"), "OpenMetrics text ends with # EOF");
     }
 }

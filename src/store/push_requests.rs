@@ -88,6 +88,16 @@ pub async fn unapproved_since(db: &Db, user_id: &str, since: i64) -> Result<i64,
     Ok(row.0)
 }
 
+/// Pushes waiting for an answer now, for every user (the metrics' gauge).
+pub async fn count_pending(db: &Db, now: i64) -> Result<i64, StoreError> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM push_requests WHERE status = 'pending' AND expires_at > $1")
+            .bind(now)
+            .fetch_one(db.pool())
+            .await?;
+    Ok(n)
+}
+
 /// The user's requests still waiting for an answer, newest first.
 pub async fn pending_for_user(db: &Db, user_id: &str, now: i64) -> Result<Vec<PushRequestRow>, StoreError> {
     let sql = format!(

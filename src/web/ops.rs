@@ -42,14 +42,21 @@ pub async fn metrics_get(req: HttpRequest, state: web::Data<AppState>) -> Result
     if !settings.enabled || settings.bind.is_some() || !allowed {
         return Err(AppError::NotFound);
     }
-    Ok(exposition(&state))
+    Ok(exposition(&state).await)
 }
 
 async fn metrics_open(state: web::Data<AppState>) -> HttpResponse {
-    exposition(&state)
+    exposition(&state).await
 }
 
-fn exposition(state: &AppState) -> HttpResponse {
+async fn exposition(state: &AppState) -> HttpResponse {
+    // Read at scrape time: a gauge kept in memory would only know this instance's pushes.
+    match crate::store::push_requests::count_pending(&state.db, crate::web::state::now()).await {
+        Ok(n) => {
+            state.metrics.pushes_pending.set(n);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: could not count pending pushes"),
+    }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render())

@@ -33,6 +33,7 @@ async fn metrics_count_requests_by_route_and_second_factor_results_by_method() {
     assert!(text.contains(r#"twofold_security_events_total{event="mfa.passcode",outcome="success"} 1"#), "{text}");
     assert!(text.contains(r#"twofold_security_events_total{event="mfa.passcode",outcome="failure"} 1"#), "{text}");
     assert!(text.contains(r#"twofold_http_request_duration_seconds_bucket{le="#), "{text}");
+    assert!(text.contains("twofold_pushes_pending 0"), "{text}");
 }
 
 #[tokio::test]
