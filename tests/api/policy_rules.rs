@@ -1,7 +1,7 @@
 //! Policies added for issue 10: allowed methods (global and per group), push rules and phone
 //! rules. Each applies at once, is audit-logged with old and new values and is checked.
 
-use crate::helpers::{PASSWORD, TestApp, location, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, element_text, location, spawn_app};
 use crate::phones::mobile_only_user;
 use crate::policies::{admin, save_policy};
 use crate::push::{send_push, user_with_app};
@@ -149,4 +149,24 @@ async fn a_group_override_replaces_the_global_default_for_its_members_only() {
     save_policy(&admin, &[], &["override:staff"]).await;
     assert!(ada_b.get_html("/enroll/device-type").await.contains("Landline"));
     assert!(audit_log(&admin).await.contains("allowed_methods:group:staff: totp → (global default)"));
+}
+
+#[tokio::test]
+async fn help_desk_temporary_passcodes_work_whatever_methods_are_allowed() {
+    let app = spawn_app().await;
+    let admin = admin(&app).await;
+    let ada = app.add_user("ada").await;
+    app.login("ada", PASSWORD).await;
+    let push_only = ["method:totp", "method:sms", "method:phone_call", "method:security_key", "method:hardware_token"];
+    let mut unset = push_only.to_vec();
+    unset.push("method:backup_codes");
+    assert_eq!(location(&save_policy(&admin, &[], &unset).await), "/admin/policies?saved=1");
+    let fields = [("reason", "Lost phone, ID checked"), ("uses", "1"), ("hours", "1")];
+    let r = admin.post_form(&format!("/admin/users/{}/passcode", ada.id), &fields).await;
+    let code = element_text(&r.text().await.unwrap(), "temporary-passcode").replace(' ', "");
+    let r = app.post_form("/prompt/passcode", &[("passcode", &code)]).await;
+    assert_eq!(location(&r), "/enroll/device-type", "recovery is never blocked by the policy");
+    let page = app.get_html("/enroll/device-type").await;
+    assert!(page.contains("Mobile phone") && page.contains("Tablet"), "{page}");
+    assert!(!page.contains("Landline") && !page.contains("Hardware token"), "only push devices: {page}");
 }
