@@ -170,4 +170,3 @@ async fn help_desk_temporary_passcodes_work_whatever_methods_are_allowed() {
     assert!(page.contains("Mobile phone") && page.contains("Tablet"), "{page}");
     assert!(!page.contains("Landline") && !page.contains("Hardware token"), "only push devices: {page}");
 }
-
