@@ -2,8 +2,17 @@
 //! come from the configuration; values saved in the database override them and take effect on
 //! the next request, on every instance, without a restart.
 
+use std::collections::BTreeMap;
+
 use crate::config::Settings;
+use crate::config::telephony::{PhoneBudgets, TelephonySettings};
 use crate::domain::InputError;
+use crate::domain::policy::{Method, MethodSet, allowed_for};
+
+/// Stored key of the global allowed methods; a group's override is this plus `:group:NAME`.
+pub const METHODS_KEY: &str = "allowed_methods";
+pub const GROUP_PREFIX: &str = "allowed_methods:group:";
+pub const COUNTRIES_KEY: &str = "allowed_countries";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -22,14 +31,34 @@ pub struct Policy {
     pub recovery_enabled: bool,
     /// Email users when a device is added or removed.
     pub new_device_notifications: bool,
+    /// At most this many pushes per user per window (`[push]` cap).
+    pub push_cap_per_window: u32,
+    pub push_cap_window_minutes: u32,
+    /// Digits of the number matched in the app.
+    pub push_number_digits: u32,
+    /// ISO 3166 codes of the countries whose numbers may be enrolled, called and texted.
+    pub allowed_countries: Vec<String>,
+    /// Texts and calls per hour (the prefix length stays in the configuration).
+    pub phone_budgets: PhoneBudgets,
+    /// Methods allowed to users none of whose groups has an override.
+    pub allowed_methods: MethodSet,
+    /// Per-group overrides, by group name.
+    pub group_methods: BTreeMap<String, MethodSet>,
 }
 
 /// (key, label, lowest, highest) of the numeric rules, as the form and the store name them.
-pub const NUMBERS: [(&str, &str, u32, u32); 4] = [
+pub const NUMBERS: [(&str, &str, u32, u32); 11] = [
     ("trusted_browser_days", "Trusted browser days (0 = off)", 0, 365),
     ("step_up_minutes", "Step-up window (minutes)", 1, 60),
     ("lockout_max_failures", "Lockout after failed attempts", 1, 100),
     ("lockout_auto_unlock_minutes", "Automatic unlock after (minutes, 0 = never)", 0, 1440),
+    ("push_cap_per_window", "Pushes per user per window", 1, 100),
+    ("push_cap_window_minutes", "Push window (minutes)", 1, 1440),
+    ("push_number_digits", "Number-matching digits", 2, 6),
+    ("phone_budget_per_user", "Texts and calls per user per hour", 1, 1000),
+    ("phone_budget_per_number", "Texts and calls per number per hour", 1, 1000),
+    ("phone_budget_per_prefix", "Texts and calls per prefix per hour", 1, 100_000),
+    ("phone_budget_global", "Texts and calls in all per hour", 1, 1_000_000),
 ];
 
 /// (key, label) of the on/off rules.
@@ -49,7 +78,24 @@ impl Policy {
             lockout_auto_unlock_minutes: settings.lockout.auto_unlock_minutes,
             recovery_enabled: settings.recovery.enabled,
             new_device_notifications: true,
+            push_cap_per_window: settings.push.cap_per_window,
+            push_cap_window_minutes: settings.push.cap_window_minutes,
+            push_number_digits: settings.push.number_digits,
+            allowed_countries: settings.telephony.allowed_countries.clone(),
+            phone_budgets: settings.telephony.budgets.clone(),
+            allowed_methods: MethodSet::all(),
+            group_methods: BTreeMap::new(),
         }
+    }
+
+    /// The methods a member of `groups` may use (see `domain::policy::allowed_for`).
+    pub fn methods_for(&self, groups: &[String]) -> MethodSet {
+        allowed_for(&self.allowed_methods, &self.group_methods, groups)
+    }
+
+    /// Whether a member of `groups` may use `method`: what the Auth API asks.
+    pub fn allows(&self, groups: &[String], method: Method) -> bool {
+        self.methods_for(groups).allows(method)
     }
 
     pub fn number(&self, key: &str) -> Option<u32> {
@@ -58,6 +104,13 @@ impl Policy {
             "step_up_minutes" => self.step_up_minutes,
             "lockout_max_failures" => self.lockout_max_failures,
             "lockout_auto_unlock_minutes" => self.lockout_auto_unlock_minutes,
+            "push_cap_per_window" => self.push_cap_per_window,
+            "push_cap_window_minutes" => self.push_cap_window_minutes,
+            "push_number_digits" => self.push_number_digits,
+            "phone_budget_per_user" => self.phone_budgets.per_user_per_hour,
+            "phone_budget_per_number" => self.phone_budgets.per_number_per_hour,
+            "phone_budget_per_prefix" => self.phone_budgets.per_prefix_per_hour,
+            "phone_budget_global" => self.phone_budgets.global_per_hour,
             _ => return None,
         })
     }
@@ -73,6 +126,26 @@ impl Policy {
 
     /// Sets one rule from its stored text; out-of-range or unknown values are refused.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), InputError> {
+        if key == METHODS_KEY {
+            self.allowed_methods =
+                MethodSet::parse(value).map_err(|e| InputError::new(format!("Allowed methods (everyone): {}", e.0)))?;
+            return Ok(());
+        }
+        if let Some(group) = key.strip_prefix(GROUP_PREFIX) {
+            // An empty list removes the override: the group follows the global default again.
+            if value.trim().is_empty() {
+                self.group_methods.remove(group);
+            } else {
+                let set = MethodSet::parse(value)
+                    .map_err(|e| InputError::new(format!("Allowed methods for {group}: {}", e.0)))?;
+                self.group_methods.insert(group.to_string(), set);
+            }
+            return Ok(());
+        }
+        if key == COUNTRIES_KEY {
+            self.allowed_countries = parse_countries(value)?;
+            return Ok(());
+        }
         if let Some((_, label, lo, hi)) = NUMBERS.iter().find(|(k, ..)| *k == key) {
             let n: u32 =
                 value.trim().parse().map_err(|_| InputError::new(format!("{label}: enter a whole number.")))?;
@@ -83,7 +156,14 @@ impl Policy {
                 "trusted_browser_days" => self.trusted_browser_days = n,
                 "step_up_minutes" => self.step_up_minutes = n,
                 "lockout_max_failures" => self.lockout_max_failures = n,
-                _ => self.lockout_auto_unlock_minutes = n,
+                "lockout_auto_unlock_minutes" => self.lockout_auto_unlock_minutes = n,
+                "push_cap_per_window" => self.push_cap_per_window = n,
+                "push_cap_window_minutes" => self.push_cap_window_minutes = n,
+                "push_number_digits" => self.push_number_digits = n,
+                "phone_budget_per_user" => self.phone_budgets.per_user_per_hour = n,
+                "phone_budget_per_number" => self.phone_budgets.per_number_per_hour = n,
+                "phone_budget_per_prefix" => self.phone_budgets.per_prefix_per_hour = n,
+                _ => self.phone_budgets.global_per_hour = n,
             }
             return Ok(());
         }
@@ -101,23 +181,79 @@ impl Policy {
         Ok(())
     }
 
-    /// Every rule as (key, stored text), in a stable order.
-    pub fn entries(&self) -> Vec<(&'static str, String)> {
-        let numbers = NUMBERS.iter().map(|(k, ..)| (*k, self.number(k).unwrap_or_default().to_string()));
-        let switches = SWITCHES.iter().map(|(k, _)| (*k, self.switch(k).unwrap_or_default().to_string()));
-        numbers.chain(switches).collect()
+    /// Every rule as (key, stored text), in a stable order; groups without an override are absent.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let numbers = NUMBERS.iter().map(|(k, ..)| (k.to_string(), self.number(k).unwrap_or_default().to_string()));
+        let switches = SWITCHES.iter().map(|(k, _)| (k.to_string(), self.switch(k).unwrap_or_default().to_string()));
+        let lists = [
+            (COUNTRIES_KEY.to_string(), self.allowed_countries.join(",")),
+            (METHODS_KEY.to_string(), self.allowed_methods.to_stored()),
+        ];
+        let groups = self.group_methods.iter().map(|(g, set)| (format!("{GROUP_PREFIX}{g}"), set.to_stored()));
+        numbers.chain(switches).chain(lists).chain(groups).collect()
     }
 
-    /// The rules that differ from `other`: (key, old, new).
-    pub fn changes_from(&self, other: &Policy) -> Vec<(&'static str, String, String)> {
-        other
-            .entries()
-            .into_iter()
-            .zip(self.entries())
-            .filter(|((_, old), (_, new))| old != new)
-            .map(|((key, old), (_, new))| (key, old, new))
+    /// The rules that differ from `other`: (key, old, new); a group override that is added or
+    /// removed has an empty old or new value (stored empty, it means "the global default").
+    pub fn changes_from(&self, other: &Policy) -> Vec<(String, String, String)> {
+        let old: BTreeMap<String, String> = other.entries().into_iter().collect();
+        let new: BTreeMap<String, String> = self.entries().into_iter().collect();
+        let mut all: Vec<String> = other.entries().into_iter().map(|(k, _)| k).collect();
+        for (k, _) in self.entries() {
+            if !all.contains(&k) {
+                all.push(k);
+            }
+        }
+        all.into_iter()
+            .filter_map(|k| {
+                let (o, n) = (old.get(&k).cloned().unwrap_or_default(), new.get(&k).cloned().unwrap_or_default());
+                (o != n).then_some((k, o, n))
+            })
             .collect()
     }
+}
+
+/// The hourly phone budgets in force: the configuration's with the saved rules applied. For
+/// `Phones`, which spends the budgets without an `AppState`.
+pub fn phone_budgets(telephony: &TelephonySettings, saved: &[(String, String)]) -> PhoneBudgets {
+    let mut budgets = telephony.budgets.clone();
+    for (key, value) in saved {
+        let n = value.trim().parse::<u32>().ok().filter(|n| *n >= 1);
+        let slot = match key.as_str() {
+            "phone_budget_per_user" => &mut budgets.per_user_per_hour,
+            "phone_budget_per_number" => &mut budgets.per_number_per_hour,
+            "phone_budget_per_prefix" => &mut budgets.per_prefix_per_hour,
+            "phone_budget_global" => &mut budgets.global_per_hour,
+            _ => continue,
+        };
+        if let Some(n) = n {
+            *slot = n;
+        }
+    }
+    budgets
+}
+
+/// Parses a list of ISO 3166 country codes ("CH, de" → ["CH", "DE"]); unknown codes are named.
+pub fn parse_countries(value: &str) -> Result<Vec<String>, InputError> {
+    let mut codes: Vec<String> = Vec::new();
+    for code in value.split([',', ' ', '\n', '\r', '\t']).filter(|s| !s.is_empty()) {
+        let code = code.to_ascii_uppercase();
+        let known = code.len() == 2
+            && code.chars().all(|c| c.is_ascii_alphabetic())
+            && phonenumber::metadata::DATABASE.by_id(&code).is_some();
+        if !known {
+            return Err(InputError::new(format!(
+                "Allowed phone countries: \"{code}\" is not a two-letter ISO 3166 country code such as CH."
+            )));
+        }
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    if codes.is_empty() {
+        return Err(InputError::new("Allowed phone countries: enter at least one country code, such as CH."));
+    }
+    Ok(codes)
 }
 
 #[cfg(test)]
@@ -151,6 +287,32 @@ mod tests {
         let before = Policy::defaults(&Settings::default());
         let mut after = before.clone();
         after.set("trusted_browser_days", "0").unwrap();
-        assert_eq!(after.changes_from(&before), vec![("trusted_browser_days", "30".to_string(), "0".to_string())]);
+        assert_eq!(after.changes_from(&before), vec![("trusted_browser_days".into(), "30".into(), "0".into())]);
+        after.set("allowed_methods:group:staff", "push").unwrap();
+        after.set("allowed_countries", "ch, de").unwrap();
+        let changes = after.changes_from(&before);
+        assert!(changes.contains(&("allowed_countries".into(), before.allowed_countries.join(","), "CH,DE".into())));
+        assert!(changes.contains(&("allowed_methods:group:staff".into(), String::new(), "push".into())));
+    }
+
+    #[test]
+    fn push_and_phone_rules_are_checked_and_countries_must_be_known() {
+        let mut p = Policy::defaults(&Settings::default());
+        assert_eq!(p.set("push_number_digits", "7").unwrap_err().0, "Number-matching digits: must be from 2 to 6.");
+        p.set("phone_budget_global", "20").unwrap();
+        assert_eq!(p.phone_budgets.global_per_hour, 20);
+        assert!(p.set("allowed_countries", "CH,XX").unwrap_err().0.contains("\"XX\" is not a two-letter"));
+        assert!(p.set("allowed_countries", "").is_err());
+        assert!(p.set("allowed_methods", "").unwrap_err().0.contains("at least one method"));
+    }
+
+    #[test]
+    fn a_group_override_replaces_the_default_for_its_members() {
+        let mut p = Policy::defaults(&Settings::default());
+        p.set("allowed_methods:group:staff", "push,totp").unwrap();
+        assert!(!p.allows(&["staff".into()], Method::Sms));
+        assert!(p.allows(&["students".into()], Method::Sms));
+        p.set("allowed_methods:group:staff", "").unwrap();
+        assert!(p.allows(&["staff".into()], Method::Sms), "an empty list removes the override");
     }
 }

@@ -46,7 +46,7 @@ pub struct TelephonySettings {
 
 /// Texts and calls allowed per hour (SMS pumping and toll fraud). Past any of them, nothing is sent
 /// and administrators are alerted in the audit log.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PhoneBudgets {
     pub per_user_per_hour: u32,

@@ -6,6 +6,7 @@ mod enrollment;
 pub mod import;
 mod passcode;
 pub mod phone;
+pub mod policy;
 mod return_path;
 pub mod token;
 mod user;

@@ -2,6 +2,7 @@
 //! (security headers, same-origin check, request span), and small helpers shared by handlers.
 
 mod admin;
+pub mod allowed;
 mod authenticator;
 pub mod chrome;
 pub mod csrf;

@@ -30,6 +30,7 @@ mod ops;
 mod phones;
 mod phones_twilio;
 mod policies;
+mod policy_rules;
 mod prompt;
 mod push;
 mod push_setup;

@@ -29,7 +29,7 @@ async fn save_options(app: &TestApp, name: &str, action: &str) {
 
 /// A user whose only device is a mobile phone known by its number (no app); left at the prompt
 /// with the password only. Returns the user id and the number.
-async fn mobile_only_user(app: &TestApp, username: &str, action: &str) -> (String, String) {
+pub(crate) async fn mobile_only_user(app: &TestApp, username: &str, action: &str) -> (String, String) {
     let id = at_phone_step(app, username, "mobile").await;
     let number = next_mobile_number();
     app.post_form("/enroll/phone", &[("country", "CA"), ("number", &number)]).await;

@@ -3,29 +3,44 @@
 use crate::helpers::{PASSWORD, TestApp, csrf_in, location, spawn_app};
 
 /// An administrator, fully signed in, in their own browser.
-async fn admin(app: &TestApp) -> TestApp {
+pub(crate) async fn admin(app: &TestApp) -> TestApp {
     let b = app.other_browser();
     let (grace, _) = b.signed_in_user("grace").await;
     app.sql(&format!("UPDATE users SET role = 'admin' WHERE id = '{}'", grace.id)).await;
     b
 }
 
-/// Saves the policy with `changes` applied to the defaults (switches listed are on, others off).
-async fn save(admin: &TestApp, numbers: &[(&str, &str)], switches_on: &[&str]) -> reqwest::Response {
-    let mut fields: Vec<(&str, &str)> = vec![
-        ("trusted_browser_days", "30"),
-        ("step_up_minutes", "5"),
-        ("lockout_max_failures", "10"),
-        ("lockout_auto_unlock_minutes", "0"),
-    ];
-    for (k, v) in numbers {
-        fields.retain(|(key, _)| key != k);
-        fields.push((k, v));
-    }
-    for s in switches_on {
-        fields.push((s, "on"));
-    }
+/// The Policies form as the page fills it in (text fields and ticked boxes), without the token.
+pub(crate) async fn policy_form(admin: &TestApp) -> Vec<(String, String)> {
+    let page = admin.get_html("/admin/policies").await;
+    page.split("<input ")
+        .skip(1)
+        .filter_map(|tag| {
+            let tag = format!(" {}", &tag[..tag.find('>').unwrap_or(tag.len())]);
+            let attr = |a: &str| tag.split(&format!(" {a}=\"")).nth(1).map(|v| v[..v.find('"').unwrap()].to_string());
+            let name = attr("name")?;
+            let unticked = attr("type").as_deref() == Some("checkbox") && !tag.contains(" checked");
+            (name != "csrf_token" && !unticked).then(|| (name, attr("value").unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// Saves the page's form with the fields in `set` replaced (or added) and those in `unset` removed
+/// (an unticked box).
+pub(crate) async fn save_policy(admin: &TestApp, set: &[(&str, &str)], unset: &[&str]) -> reqwest::Response {
+    let mut form = policy_form(admin).await;
+    form.retain(|(k, _)| !unset.contains(&k.as_str()) && !set.iter().any(|(s, _)| s == k));
+    form.extend(set.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     admin.post_form("/admin/policies", &fields).await
+}
+
+/// Saves the policy with `numbers` changed and only the switches listed on.
+async fn save(admin: &TestApp, numbers: &[(&str, &str)], switches_on: &[&str]) -> reqwest::Response {
+    let mut set: Vec<(&str, &str)> = numbers.to_vec();
+    set.extend(switches_on.iter().map(|s| (*s, "on")));
+    let unset: Vec<&str> = ALL_ON.iter().filter(|s| !switches_on.contains(s)).copied().collect();
+    save_policy(admin, &set, &unset).await
 }
 
 const ALL_ON: [&str; 3] = ["self_enrollment", "recovery_enabled", "new_device_notifications"];

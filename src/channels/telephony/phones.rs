@@ -117,7 +117,9 @@ impl Phones {
         kind: &str,
         now: i64,
     ) -> Result<(), PhoneError> {
-        let b = &self.settings.budgets;
+        // The console's budgets, read at the point of use: a change applies to the next send.
+        let saved = store::policies::all(&self.db).await?;
+        let b = &crate::policy::phone_budgets(&self.settings, &saved);
         let prefix = to.prefix(b.prefix_digits as usize);
         let send = Send { user_id: Some(user_id), to_number: to.e164(), prefix: &prefix, kind };
         let (id, counts) = store::phone_sends::record_and_count(&self.db, send, now).await?;

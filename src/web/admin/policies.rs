@@ -8,8 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Nav, Staff};
+use crate::domain::policy::Method;
 use crate::error::{AppError, see_other};
-use crate::policy::{NUMBERS, Policy, SWITCHES};
+use crate::policy::{COUNTRIES_KEY, GROUP_PREFIX, METHODS_KEY, NUMBERS, Policy, SWITCHES};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -25,6 +26,21 @@ pub struct NumberField {
     pub value: String,
 }
 
+/// A checkbox per method, under "everyone" or a group.
+pub struct MethodBox {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub on: bool,
+}
+
+pub struct GroupRow {
+    pub name: String,
+    pub members: i64,
+    /// The group has its own list; otherwise its members follow the global default.
+    pub overridden: bool,
+    pub methods: Vec<MethodBox>,
+}
+
 pub struct SwitchField {
     pub key: &'static str,
     pub label: &'static str,
@@ -37,20 +53,82 @@ struct PoliciesPage {
     chrome: Chrome,
     nav: Nav,
     numbers: Vec<NumberField>,
+    push: Vec<NumberField>,
+    phone: Vec<NumberField>,
+    countries: String,
+    methods: Vec<MethodBox>,
+    groups: Vec<GroupRow>,
     switches: Vec<SwitchField>,
     error: Option<String>,
     saved: bool,
 }
 
-fn page(
+fn boxes(on: impl Fn(Method) -> bool) -> Vec<MethodBox> {
+    Method::ALL.iter().map(|m| MethodBox { key: m.as_str(), label: m.label(), on: on(*m) }).collect()
+}
+
+/// Imported groups and any group with an override (even one with no members left), by name.
+async fn group_rows(state: &AppState, policy: &Policy) -> Result<Vec<GroupRow>, AppError> {
+    let mut groups = store::import::groups(&state.db).await?;
+    for name in policy.group_methods.keys() {
+        if !groups.iter().any(|(g, _)| g == name) {
+            groups.push((name.clone(), 0));
+        }
+    }
+    groups.sort();
+    Ok(groups
+        .into_iter()
+        .map(|(name, members)| {
+            let set = policy.group_methods.get(&name);
+            GroupRow {
+                overridden: set.is_some(),
+                methods: boxes(|m| set.unwrap_or(&policy.allowed_methods).allows(m)),
+                name,
+                members,
+            }
+        })
+        .collect())
+}
+
+/// Applies the methods part of the form: the global checkboxes and, per listed group, its
+/// override (kept only when "Own list" is ticked).
+fn apply_methods(next: &mut Policy, form: &HashMap<String, String>, groups: &[GroupRow]) -> Vec<String> {
+    let ticked = |prefix: &str| -> String {
+        Method::ALL
+            .iter()
+            .filter(|m| form.contains_key(&format!("{prefix}{}", m.as_str())))
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut problems = Vec::new();
+    if let Err(e) = next.set(METHODS_KEY, &ticked("method:")) {
+        problems.push(e.0);
+    }
+    for group in groups {
+        let own = form.contains_key(&format!("override:{}", group.name));
+        let list = if own { ticked(&format!("group_method:{}:", group.name)) } else { String::new() };
+        if own && list.is_empty() {
+            problems.push(format!(
+                "Allowed methods for {}: Allow at least one method, or untick \"Own list\".",
+                group.name
+            ));
+        } else if let Err(e) = next.set(&format!("{GROUP_PREFIX}{}", group.name), &list) {
+            problems.push(e.0);
+        }
+    }
+    problems
+}
+
+async fn page(
     state: &AppState,
     staff: &Staff,
     policy: &Policy,
     typed: Option<&HashMap<String, String>>,
     error: Option<String>,
     saved: bool,
-) -> PoliciesPage {
-    let numbers = NUMBERS
+) -> Result<PoliciesPage, AppError> {
+    let mut numbers: Vec<NumberField> = NUMBERS
         .iter()
         .map(|(key, label, ..)| NumberField {
             key,
@@ -60,18 +138,27 @@ fn page(
                 .unwrap_or_else(|| policy.number(key).unwrap_or_default().to_string()),
         })
         .collect();
+    let phone = numbers.split_off(7);
+    let push = numbers.split_off(4);
+    let countries =
+        typed.and_then(|t| t.get(COUNTRIES_KEY).cloned()).unwrap_or_else(|| policy.allowed_countries.join(", "));
     let switches = SWITCHES
         .iter()
         .map(|(key, label)| SwitchField { key, label, on: policy.switch(key).unwrap_or_default() })
         .collect();
-    PoliciesPage {
+    Ok(PoliciesPage {
         chrome: staff.chrome(state),
         nav: Nav { admin: true, current: "policies" },
         numbers,
+        push,
+        phone,
+        countries,
+        methods: boxes(|m| policy.allowed_methods.allows(m)),
+        groups: group_rows(state, policy).await?,
         switches,
         error,
         saved,
-    }
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -87,7 +174,7 @@ pub async fn policies_get(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let policy = state.policy().await?;
-    html(StatusCode::OK, &page(&state, &staff, &policy, None, None, q.saved.is_some()))
+    html(StatusCode::OK, &page(&state, &staff, &policy, None, None, q.saved.is_some()).await?)
 }
 
 /// The form has a field per rule; a checkbox that is not ticked is simply absent.
@@ -111,6 +198,10 @@ pub async fn policies_post(
             problems.push(e.0);
         }
     }
+    if let Err(e) = next.set(COUNTRIES_KEY, form.get(COUNTRIES_KEY).map(String::as_str).unwrap_or("")) {
+        problems.push(e.0);
+    }
+    problems.extend(apply_methods(&mut next, &form, &group_rows(&state, &current).await?));
     for (key, _) in SWITCHES {
         next.set(key, if form.contains_key(key) { "true" } else { "false" })
             .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
@@ -118,21 +209,27 @@ pub async fn policies_post(
     if !problems.is_empty() {
         return html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &page(&state, &staff, &next, Some(&form), Some(problems.join(" ")), false),
+            &page(&state, &staff, &next, Some(&form), Some(problems.join(" ")), false).await?,
         );
     }
     let changes = next.changes_from(&current);
     if !changes.is_empty() {
         let t = now();
-        let rules: Vec<(&str, String)> = changes.iter().map(|(k, _, new)| (*k, new.clone())).collect();
+        let rules: Vec<(&str, String)> = changes.iter().map(|(k, _, new)| (k.as_str(), new.clone())).collect();
         store::policies::save(&state.db, &rules, &staff.user.id, t).await?;
         state.forget_policy();
         let ip = client_ip(&req);
         for (key, old, new) in &changes {
+            let (old, new) = (shown(old), shown(new));
             let detail = format!("{key}: {old} → {new} (by {})", staff.user.username);
             let e = Event::new("policy.changed", Outcome::Info).actor(&staff.user.id).ip(ip.as_deref()).detail(&detail);
             store::audit::record(&state.db, e, t).await?;
         }
     }
     Ok(see_other("/admin/policies?saved=1"))
+}
+
+/// An empty stored value is a group following the global default.
+fn shown(value: &str) -> &str {
+    if value.is_empty() { "(global default)" } else { value }
 }

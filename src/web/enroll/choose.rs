@@ -6,6 +6,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::csrf_form;
+use crate::domain::InputError;
+use crate::domain::policy::MethodSet;
 use crate::domain::{DeviceKind, EnrollStep, Platform};
 use crate::error::AppError;
 use crate::factors::totp::TotpSeed;
@@ -51,11 +53,13 @@ struct InstallPage {
 }
 
 /// Security keys are offered only when the server can be a WebAuthn relying party (a domain name).
-fn kind_choices(state: &AppState, selected: Option<DeviceKind>) -> Vec<Choice> {
+/// The policy's allowed methods decide too: a kind is offered when one of its methods is allowed.
+fn kind_choices(state: &AppState, allowed: &MethodSet, selected: Option<DeviceKind>) -> Vec<Choice> {
     let keys = crate::web::security_key::rp(state).is_some();
     DeviceKind::OFFERED
         .iter()
         .filter(|k| keys || **k != DeviceKind::SecurityKey)
+        .filter(|k| allowed.offers_kind(**k))
         .map(|k| Choice {
             value: k.as_str(),
             label: k.label(),
@@ -74,11 +78,12 @@ fn kind_choices(state: &AppState, selected: Option<DeviceKind>) -> Vec<Choice> {
 pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
     let selected = row.device_kind.as_deref().and_then(|k| DeviceKind::parse(k).ok()).or(Some(DeviceKind::MobilePhone));
+    let allowed = crate::web::allowed::methods_for_user(&state, &auth.user.id).await?;
     let page = DeviceTypePage {
         chrome: chrome(&state, &auth),
         step: 1,
         steps: EnrollStep::COUNT,
-        choices: kind_choices(&state, selected),
+        choices: kind_choices(&state, &allowed, selected),
         error: None,
     };
     html(StatusCode::OK, &page)
@@ -92,7 +97,18 @@ pub async fn device_type_post(
     form: CsrfForm<DeviceTypeForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
-    match DeviceKind::parse(&form.0.kind) {
+    let allowed = crate::web::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let parsed = DeviceKind::parse(&form.0.kind).and_then(|k| {
+        if allowed.offers_kind(k) {
+            Ok(k)
+        } else {
+            Err(InputError::new(format!(
+                "A {} cannot be used for your account. Choose another type of device.",
+                k.label().to_lowercase()
+            )))
+        }
+    });
+    match parsed {
         // A token from the inventory is claimed on its own page ("Serial number" + "Passcode").
         Ok(DeviceKind::HardwareToken) => Ok(crate::error::see_other(crate::web::tokens::CLAIM_PATH)),
         Ok(DeviceKind::SecurityKey) => {
@@ -114,7 +130,7 @@ pub async fn device_type_post(
                 chrome: chrome(&state, &auth),
                 step: 1,
                 steps: EnrollStep::COUNT,
-                choices: kind_choices(&state, None),
+                choices: kind_choices(&state, &allowed, None),
                 error: Some(e.0),
             };
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)

@@ -8,6 +8,7 @@ use askama::Template;
 use crate::channels::telephony::{CallOutcome, PhoneError};
 use crate::csrf_form;
 use crate::domain::phone::{country_name, parse_extension};
+use crate::domain::policy::Method;
 use crate::domain::{DeviceKind, DeviceName, EnrollStep, PhoneNumber, Platform};
 use crate::error::{AppError, see_other};
 use crate::store::audit::{Event, Outcome};
@@ -75,10 +76,13 @@ struct AppPage {
     step: u8,
     steps: u8,
     number: String,
+    /// "Set up the app" is offered (push or app passcodes are allowed).
+    app: bool,
+    /// "Not now" (the number alone) is offered (texts or calls are allowed).
+    number_only: bool,
 }
 
-fn countries(state: &AppState, selected: &str) -> Vec<Country> {
-    let allowed = &state.settings.telephony.allowed_countries;
+fn countries(allowed: &[String], selected: &str) -> Vec<Country> {
     let selected = if selected.is_empty() { allowed.first().map(String::as_str).unwrap_or("") } else { selected };
     allowed
         .iter()
@@ -105,7 +109,7 @@ pub async fn phone_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Resu
         step: EnrollStep::Phone.number(),
         steps: EnrollStep::COUNT,
         landline: kind_of(&row)? == DeviceKind::Landline,
-        countries: countries(&state, ""),
+        countries: countries(&state.policy().await?.allowed_countries, ""),
         number: String::new(),
         extension: String::new(),
         error: None,
@@ -124,7 +128,7 @@ pub async fn phone_post(
     let form = form.0;
     let kind = kind_of(&row)?;
     let landline = kind == DeviceKind::Landline;
-    let allowed = &state.settings.telephony.allowed_countries;
+    let allowed = &state.policy().await?.allowed_countries;
     let parsed = PhoneNumber::parse(&form.number, &form.country, allowed)
         .and_then(|n| if landline { parse_extension(&form.extension).map(|e| (n, e)) } else { Ok((n, None)) });
     let problem = match &parsed {
@@ -145,7 +149,7 @@ pub async fn phone_post(
         step: EnrollStep::Phone.number(),
         steps: EnrollStep::COUNT,
         landline,
-        countries: countries(&state, &form.country),
+        countries: countries(allowed, &form.country),
         number: form.number.chars().take(40).collect(),
         extension: form.extension.chars().take(20).collect(),
         error: problem,
@@ -364,11 +368,14 @@ async fn device_added(
 pub async fn app_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::PhoneApp).await?;
     let (number, _) = wizard_number(&state, &row).await?;
+    let allowed = crate::web::allowed::methods_for_user(&state, &auth.user.id).await?;
     let page = AppPage {
         chrome: chrome(&state, &auth),
         step: EnrollStep::PhoneApp.number(),
         steps: EnrollStep::COUNT,
         number: number.international().to_string(),
+        app: allowed.allows(Method::Push) || allowed.allows(Method::Totp),
+        number_only: allowed.allows(Method::Sms) || allowed.allows(Method::PhoneCall),
     };
     html(StatusCode::OK, &page)
 }
@@ -383,8 +390,15 @@ pub async fn app_post(
     form: CsrfForm<AppForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::PhoneApp).await?;
-    if form.0.choice == "app" {
+    let allowed = crate::web::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let app = allowed.allows(Method::Push) || allowed.allows(Method::Totp);
+    if form.0.choice == "app" && app {
         return advance(&state, &row, EnrollStep::PhoneApp, EnrollStep::Platform, StepChange::default()).await;
+    }
+    // The choice not offered (the app, or the number alone when neither texts nor calls are
+    // allowed) is never taken: back to the question.
+    if form.0.choice == "app" || !(allowed.allows(Method::Sms) || allowed.allows(Method::PhoneCall)) {
+        return Ok(see_other(EnrollStep::PhoneApp.path()));
     }
     let (number, _) = wizard_number(&state, &row).await?;
     let name = DeviceName::suggested(DeviceKind::MobilePhone, Platform::Other);

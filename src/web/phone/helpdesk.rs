@@ -36,7 +36,7 @@ pub async fn add_phone_post(
         Ok(k) if k.has_number() => k,
         _ => return Err(explained("Choose Mobile phone or Landline.".into())),
     };
-    let number = PhoneNumber::parse(&form.number, "", &state.settings.telephony.allowed_countries)
+    let number = PhoneNumber::parse(&form.number, "", &state.policy().await?.allowed_countries)
         .map_err(|e| explained(format!("{} Type the number with + and the country code.", e.0)))?;
     let extension = match kind {
         DeviceKind::Landline => parse_extension(&form.extension).map_err(|e| explained(e.0))?,

@@ -12,6 +12,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::csrf_form;
+use crate::domain::policy::Method;
 use crate::domain::{EnrollStep, Passcode};
 use crate::error::{AppError, see_other};
 use crate::store::{
@@ -132,12 +133,18 @@ pub(crate) async fn page(
     error: Option<String>,
 ) -> Result<PromptPage, AppError> {
     let policy = state.policy().await?;
+    // Only the methods the policy allows this user are offered (temporary passcodes always are).
+    let allowed = crate::web::allowed::methods_for_user(state, &auth.user.id).await?;
+    let names = |method: Method, keep: &dyn Fn(&DeviceRow) -> bool| -> Vec<String> {
+        let devices = methods.devices.iter().filter(|d| allowed.allows(method) && keep(d));
+        devices.map(|d| d.name.clone()).collect()
+    };
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
         // Devices with an app seed; hardware tokens, security keys and phones known by number only have none.
-        device_names: methods.devices.iter().filter(|d| !d.totp_secret.is_empty()).map(|d| d.name.clone()).collect(),
-        token_names: methods.devices.iter().filter(|d| d.kind == "hardware_token").map(|d| d.name.clone()).collect(),
-        security_keys: methods.devices.iter().any(is_security_key),
+        device_names: names(Method::Totp, &|d| !d.totp_secret.is_empty()),
+        token_names: names(Method::HardwareToken, &|d| d.kind == "hardware_token"),
+        security_keys: allowed.allows(Method::SecurityKey) && methods.devices.iter().any(is_security_key),
         never_enrolled: auth.user.enrolled_at.is_none() && !methods.any(),
         can_verify: methods.any(),
         temporary_codes: methods.temporary_codes > 0,
@@ -145,13 +152,17 @@ pub(crate) async fn page(
         recovery: policy.recovery_enabled,
         self_enrollment: policy.self_enrollment,
         step_up: auth.full,
-        backup_codes: methods.backup_codes,
+        backup_codes: if allowed.allows(Method::BackupCodes) { methods.backup_codes } else { 0 },
         locked: lock_message(state, &auth.user, now()).await?,
-        push: !store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty(),
-        auto_push: error.is_none() && !auth.full && push::auto_push(state, &auth.user.id, &methods.devices).await?,
+        push: allowed.allows(Method::Push)
+            && !store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty(),
+        auto_push: allowed.allows(Method::Push)
+            && error.is_none()
+            && !auth.full
+            && push::auto_push(state, &auth.user.id, &methods.devices).await?,
         error,
         application: crate::web::duo::authorize::application_name(state, &auth.session).await?,
-        phones: phone::PhoneMethods::load(state, auth).await?,
+        phones: phone::PhoneMethods::load(state, auth).await?.allowed_only(&allowed),
     })
 }
 
@@ -195,9 +206,17 @@ pub async fn passcode_post(
             );
         }
     };
+    if let Some(refused) = passcode::refused_before_check(&state, &auth.user.id, &code).await? {
+        return method_refused(&state, &auth, &methods, ip.as_deref(), refused, t).await;
+    }
     let checked = passcode::check(&state, &auth.user.id, &methods.devices, &code, t).await?;
     let replayed = match checked {
         Checked::Accepted { method, detail, replace_device } => {
+            if let Some(m) = Method::of_event(method)
+                && !crate::web::allowed::method_allowed(&state, &auth.user.id, m).await?
+            {
+                return method_refused(&state, &auth, &methods, ip.as_deref(), m, t).await;
+            }
             return succeed(&req, &auth, &state, (method, &detail), replace_device, t).await;
         }
         Checked::Replayed => true,
@@ -236,6 +255,22 @@ pub async fn passcode_post(
         "Incorrect passcode. Enter the newest passcode shown in your app."
     };
     html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &methods, Some(message.into())).await?)
+}
+
+/// A method the policy does not allow this user: refused with a clear message, and logged.
+pub(crate) async fn method_refused(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    methods: &Methods,
+    ip: Option<&str>,
+    method: Method,
+    t: i64,
+) -> Result<HttpResponse, AppError> {
+    let detail = format!("{} is not allowed by policy", method.as_str());
+    let e = Event::new("mfa.method_refused", Outcome::Failure).user(&auth.user.id, &auth.user.username).ip(ip);
+    store::audit::record(&state.db, e.detail(&detail), t).await?;
+    let message = crate::web::allowed::refusal(state, method);
+    html(actix_web::http::StatusCode::FORBIDDEN, &page(state, auth, methods, Some(message)).await?)
 }
 
 pub(crate) async fn succeed(

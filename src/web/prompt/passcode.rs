@@ -3,6 +3,7 @@
 //! (10 digits). Each success is single use.
 
 use crate::domain::Passcode;
+use crate::domain::policy::Method;
 use crate::error::AppError;
 use crate::factors::codes::{self, BACKUP_CODE_DIGITS, TEMPORARY_CODE_DIGITS};
 use crate::factors::totp::{TotpSeed, Verification};
@@ -24,6 +25,30 @@ pub enum Checked {
     /// It matched something already used (a replayed TOTP step or a used code).
     Replayed,
     Wrong,
+}
+
+/// The method a passcode of this length is, when that method is not allowed: refused before
+/// anything is consumed. App passcodes and hardware tokens share lengths: refused here only
+/// when neither is allowed (otherwise after the check, by the accepted method).
+pub async fn refused_before_check(
+    state: &AppState,
+    user_id: &str,
+    code: &Passcode,
+) -> Result<Option<Method>, AppError> {
+    let allowed = crate::web::allowed::methods_for_user(state, user_id).await?;
+    let len = code.as_str().len();
+    let method = if len == BACKUP_CODE_DIGITS {
+        Method::BackupCodes
+    } else if len == TEMPORARY_CODE_DIGITS {
+        return Ok(None);
+    } else if len == crate::channels::telephony::phones::CODE_DIGITS {
+        Method::Sms
+    } else if !allowed.allows(Method::Totp) && !allowed.allows(Method::HardwareToken) {
+        Method::Totp
+    } else {
+        return Ok(None);
+    };
+    Ok((!allowed.allows(method)).then_some(method))
 }
 
 pub async fn check(

@@ -9,6 +9,7 @@ use super::passcode::Checked;
 use super::{lock_message, methods, onward, page, stepped_up, succeed};
 use crate::channels::telephony::{CallOutcome, PhoneError};
 use crate::csrf_form;
+use crate::domain::policy::{Method, MethodSet};
 use crate::domain::{DeviceKind, Passcode, PhoneNumber};
 use crate::error::{AppError, see_other};
 use crate::store::{self, phone_devices::PhoneDevice};
@@ -28,6 +29,8 @@ pub struct PhoneChoice {
     /// The number with its middle hidden (the prompt is reached with the password alone).
     pub masked: String,
     pub mobile: bool,
+    /// "Call Me" is allowed (the policy may allow texts only).
+    pub call: bool,
 }
 
 /// The prompt's phone section.
@@ -56,12 +59,29 @@ impl PhoneMethods {
                 .map(|d| PhoneChoice {
                     masked: crate::domain::phone::mask(&d.phone),
                     mobile: d.kind == DeviceKind::MobilePhone.as_str(),
+                    call: true,
                     id: d.id,
                     name: d.name,
                 })
                 .collect(),
             auto_call,
         })
+    }
+}
+
+impl PhoneMethods {
+    /// Keeps "Call Me" and "Text Me" only where the policy allows them.
+    pub fn allowed_only(mut self, allowed: &MethodSet) -> Self {
+        let (call, text) = (allowed.allows(Method::PhoneCall), allowed.allows(Method::Sms));
+        for c in &mut self.choices {
+            c.call = call;
+            c.mobile = c.mobile && text;
+        }
+        self.choices.retain(|c| c.call || c.mobile);
+        if !call {
+            self.auto_call = None;
+        }
+        self
     }
 }
 
@@ -112,10 +132,26 @@ async fn refused(state: &AppState, auth: &PasswordAuthed, e: PhoneError) -> Resu
     }
 }
 
+/// The prompt with a refusal when the policy does not allow `method` for this user.
+async fn not_allowed(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    req: &HttpRequest,
+    method: Method,
+) -> Result<Option<HttpResponse>, AppError> {
+    if crate::web::allowed::method_allowed(state, &auth.user.id, method).await? {
+        return Ok(None);
+    }
+    let methods = methods(state, &auth.user.id).await?;
+    let ip = crate::web::client_ip(req);
+    Ok(Some(super::method_refused(state, auth, &methods, ip.as_deref(), method, now()).await?))
+}
+
 csrf_form!(PhoneForm { device: String });
 
 /// "Text Me": a batch of passcodes to a mobile phone. Sending never resets the failure count.
 pub async fn text_post(
+    req: HttpRequest,
     auth: PasswordAuthed,
     state: web::Data<AppState>,
     form: CsrfForm<PhoneForm>,
@@ -127,6 +163,9 @@ pub async fn text_post(
     if device.kind != DeviceKind::MobilePhone.as_str() {
         return Ok(see_other("/prompt"));
     }
+    if let Some(r) = not_allowed(&state, &auth, &req, Method::Sms).await? {
+        return Ok(r);
+    }
     let number = PhoneNumber::from_e164(&device.phone).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     match state.phones.send_codes(&auth.user.id, &auth.user.username, &number, PURPOSE, now()).await {
         Ok(()) => Ok(see_other("/prompt")),
@@ -136,6 +175,7 @@ pub async fn text_post(
 
 /// "Call Me": places the call and waits for it on /prompt/call.
 pub async fn call_post(
+    req: HttpRequest,
     auth: PasswordAuthed,
     state: web::Data<AppState>,
     form: CsrfForm<PhoneForm>,
@@ -144,6 +184,9 @@ pub async fn call_post(
         return Ok(onward(&auth));
     }
     let Some(device) = usable_phone(&state, &auth, &form.0.device).await? else { return Ok(see_other("/prompt")) };
+    if let Some(r) = not_allowed(&state, &auth, &req, Method::PhoneCall).await? {
+        return Ok(r);
+    }
     let number = PhoneNumber::from_e164(&device.phone).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let ext = device.phone_extension.as_deref();
     match state.phones.start_call(&auth.user.id, &auth.user.username, &number, ext, PURPOSE, now()).await {

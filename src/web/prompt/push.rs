@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::{lock_message, methods, onward, page, stepped_up, succeed};
 use crate::channels::mail::Mail;
 use crate::csrf_form;
+use crate::domain::policy::Method;
 use crate::error::{AppError, see_other};
 use crate::factors::push::{PushStatus, new_number};
 use crate::store::{
@@ -60,8 +61,7 @@ pub async fn push_post(
     if let Some((status, message)) = refusal(&state, &auth, ip.as_deref(), t).await? {
         return refuse(&state, &auth, &methods, status, message).await;
     }
-    let cfg = &state.settings.push;
-    let number = new_number(cfg.number_digits);
+    let number = new_number(state.policy().await?.push_number_digits);
     let agent =
         req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(200).collect::<String>());
     let push = NewPush {
@@ -71,7 +71,7 @@ pub async fn push_post(
         username: &auth.user.username,
         ip: ip.as_deref(),
         user_agent: agent.as_deref(),
-        expires_at: t + i64::from(cfg.timeout_seconds),
+        expires_at: t + i64::from(state.settings.push.timeout_seconds),
     };
     let id = store::push_requests::insert(&state.db, push, t).await?;
     crate::web::device_api::notify::notify_new_request(state.clone(), auth.user.id.clone(), id.clone());
@@ -91,6 +91,9 @@ async fn refusal(
     ip: Option<&str>,
     t: i64,
 ) -> Result<Option<(StatusCode, String)>, AppError> {
+    if !crate::web::allowed::method_allowed(state, &auth.user.id, Method::Push).await? {
+        return Ok(Some((StatusCode::FORBIDDEN, crate::web::allowed::refusal(state, Method::Push))));
+    }
     if store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty() {
         let m = "None of your devices can receive pushes. Enter a passcode instead.";
         return Ok(Some((StatusCode::UNPROCESSABLE_ENTITY, m.into())));
@@ -102,9 +105,11 @@ async fn refusal(
         );
         return Ok(Some((StatusCode::FORBIDDEN, m)));
     }
-    let cfg = &state.settings.push;
-    let since = t - i64::from(cfg.cap_window_minutes) * 60;
-    if store::push_requests::count_since(&state.db, &auth.user.id, since).await? >= i64::from(cfg.cap_per_window) {
+    let policy = state.policy().await?;
+    let since = t - i64::from(policy.push_cap_window_minutes) * 60;
+    if store::push_requests::count_since(&state.db, &auth.user.id, since).await?
+        >= i64::from(policy.push_cap_per_window)
+    {
         // The first refusal in a window alerts administrators (T20); later ones are only logged.
         let recent = store::audit::for_user(&state.db, &auth.user.id, 50).await?;
         let first = !recent.iter().any(|r| r.event == "push.capped" && r.at >= since);
@@ -115,7 +120,7 @@ async fn refusal(
         }
         let m = format!(
             "Too many pushes were sent in the last {} minutes. Enter a passcode instead, or try again later.",
-            cfg.cap_window_minutes
+            policy.push_cap_window_minutes
         );
         return Ok(Some((StatusCode::TOO_MANY_REQUESTS, m)));
     }
@@ -125,15 +130,15 @@ async fn refusal(
 /// Tells administrators that pushes for a user were capped: someone may be trying to wear the
 /// user down with pushes ("push fatigue").
 async fn alert_cap(state: &AppState, auth: &PasswordAuthed, ip: Option<&str>, t: i64) -> Result<(), AppError> {
-    let cfg = &state.settings.push;
+    let policy = state.policy().await?;
     let subject = format!("Push limit reached for {}", auth.user.username);
     let body = format!(
         "{} ({}) caused more than {} pushes in {} minutes; more pushes are refused until the window passes.\n\n\
          Last sign-in address: {}\n\nIf the user is not signing in right now, someone may know their password.\n",
         auth.user.username,
         auth.user.display_name,
-        cfg.cap_per_window,
-        cfg.cap_window_minutes,
+        policy.push_cap_per_window,
+        policy.push_cap_window_minutes,
         ip.unwrap_or("unknown"),
     );
     for admin in store::users::admins(&state.db).await? {

@@ -8,6 +8,7 @@ use webauthn_rs::prelude::PublicKeyCredential;
 
 use crate::config::webauthn::CounterRegression;
 use crate::csrf_form;
+use crate::domain::policy::Method;
 use crate::error::{AppError, see_other};
 use crate::factors::webauthn::{
     AuthenticationState, Failure, credential_id_text, finish_authentication, start_authentication, updated,
@@ -45,6 +46,9 @@ pub async fn options_post(
     }
     if lock_message(&state, &auth.user, now()).await?.is_some() {
         return Ok(keys::json_error(StatusCode::FORBIDDEN, "locked"));
+    }
+    if !crate::web::allowed::method_allowed(&state, &auth.user.id, Method::SecurityKey).await? {
+        return Ok(keys::json_error(StatusCode::FORBIDDEN, "not_allowed"));
     }
     let Some(rp) = keys::rp(&state) else {
         return Ok(keys::json_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
@@ -90,6 +94,10 @@ pub async fn finish_post(
     let methods = methods(&state, &auth.user.id).await?;
     if !methods.any() || lock_message(&state, &auth.user, t).await?.is_some() {
         return Ok(see_other("/prompt"));
+    }
+    if !crate::web::allowed::method_allowed(&state, &auth.user.id, Method::SecurityKey).await? {
+        let ip = crate::web::client_ip(&req);
+        return super::method_refused(&state, &auth, &methods, ip.as_deref(), Method::SecurityKey, t).await;
     }
     if form.0.credential.trim().is_empty() {
         let message =
