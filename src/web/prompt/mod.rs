@@ -89,6 +89,29 @@ pub(crate) async fn lock_message(state: &AppState, user: &UserRow, t: i64) -> Re
     )))
 }
 
+/// A failed second factor, whatever the method: counted towards the lockout every method shares
+/// and audit-logged as `event` (plus `account.locked` when this failure is the one that locks).
+/// True when the account is now locked.
+pub(crate) async fn record_failed_attempt(
+    state: &AppState,
+    user: &UserRow,
+    ip: Option<&str>,
+    event: &str,
+    reason: &str,
+    t: i64,
+) -> Result<bool, AppError> {
+    let max = state.policy().await?.lockout_max_failures;
+    let (attempts, locked_now) = store::users::record_failure(&state.db, &user.id, max, t).await?;
+    let detail = format!("{reason}; {attempts} failed attempt(s)");
+    let failure = Event::new(event, Outcome::Failure).user(&user.id, &user.username).ip(ip).detail(&detail);
+    store::audit::record(&state.db, failure, t).await?;
+    if locked_now {
+        let locked = Event::new("account.locked", Outcome::Info).user(&user.id, &user.username).ip(ip).detail(&detail);
+        store::audit::record(&state.db, locked, t).await?;
+    }
+    Ok(locked_now)
+}
+
 /// What the user can sign in with.
 pub(crate) struct Methods {
     pub devices: Vec<DeviceRow>,
@@ -222,29 +245,8 @@ pub async fn passcode_post(
         Checked::Replayed => true,
         Checked::Wrong => false,
     };
-    let (attempts, locked_now) =
-        store::users::record_failure(&state.db, &auth.user.id, state.policy().await?.lockout_max_failures, t).await?;
     let reason = if replayed { "passcode already used" } else { "wrong passcode" };
-    let detail = format!("{reason}; {attempts} failed attempt(s)");
-    store::audit::record(
-        &state.db,
-        Event::new("mfa.passcode", Outcome::Failure)
-            .user(&auth.user.id, &auth.user.username)
-            .ip(ip.as_deref())
-            .detail(&detail),
-        t,
-    )
-    .await?;
-    if locked_now {
-        store::audit::record(
-            &state.db,
-            Event::new("account.locked", Outcome::Info)
-                .user(&auth.user.id, &auth.user.username)
-                .ip(ip.as_deref())
-                .detail(&detail),
-            t,
-        )
-        .await?;
+    if record_failed_attempt(&state, &auth.user, ip.as_deref(), "mfa.passcode", reason, t).await? {
         return Ok(see_other("/prompt"));
     }
     let message = if replayed && matches!(code.as_str().len(), 9 | 10) {

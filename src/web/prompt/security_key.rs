@@ -24,7 +24,7 @@ use crate::web::session::PasswordAuthed;
 use crate::web::state::{AppState, now};
 use crate::web::{client_ip, html};
 
-use super::{lock_message, methods, onward, page, stepped_up, succeed};
+use super::{lock_message, methods, onward, page, record_failed_attempt, stepped_up, succeed};
 
 /// The user's keys that may sign in: all of them, or, when the policy disables possibly cloned
 /// keys, those never flagged.
@@ -202,28 +202,7 @@ async fn refuse(
     t: i64,
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip(req);
-    let max = state.policy().await?.lockout_max_failures;
-    let (attempts, locked_now) = store::users::record_failure(&state.db, &auth.user.id, max, t).await?;
-    let detail = format!("{}; {attempts} failed attempt(s)", refusal.detail);
-    store::audit::record(
-        &state.db,
-        Event::new("mfa.security_key", Outcome::Failure)
-            .user(&auth.user.id, &auth.user.username)
-            .ip(ip.as_deref())
-            .detail(&detail),
-        t,
-    )
-    .await?;
-    if locked_now {
-        store::audit::record(
-            &state.db,
-            Event::new("account.locked", Outcome::Info)
-                .user(&auth.user.id, &auth.user.username)
-                .ip(ip.as_deref())
-                .detail(&detail),
-            t,
-        )
-        .await?;
+    if record_failed_attempt(state, &auth.user, ip.as_deref(), "mfa.security_key", &refusal.detail, t).await? {
         return Ok(see_other("/prompt"));
     }
     html(StatusCode::UNPROCESSABLE_ENTITY, &page(state, auth, methods, Some(refusal.message.into())).await?)
