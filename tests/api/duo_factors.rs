@@ -225,3 +225,34 @@ async fn auto_pushes_when_it_can_and_devices_that_cannot_are_refused_clearly() {
     assert!(r["txid"].is_string(), "{r}");
     ringing_call(&app, &bob.id).await;
 }
+
+/// Duo's own Python client: `auth(factor="push", device="auto")` waits until the phone approves.
+#[tokio::test]
+async fn duos_python_client_sends_a_push_the_phone_approves() {
+    let app = spawn_app().await;
+    let client = add_application(&app, "VPN").await;
+    let (uid, phone) = user_with_app(&app, "ada").await;
+    let script = format!(
+        r#"
+import json, duo_client
+auth = duo_client.Auth(ikey="{ikey}", skey="{skey}", host="127.0.0.1", port={port}, ca_certs="HTTP")
+out = {{}}
+out["preauth"] = auth.preauth(username="ada")
+out["auth"] = auth.auth(factor="push", username="ada", device="auto", type="Login", display_username="Ada", pushinfo="from=Paris")
+print(json.dumps(out))
+"#,
+        ikey = client.ikey,
+        skey = client.skey,
+        port = app.port
+    );
+    let python =
+        tokio::task::spawn_blocking(move || std::process::Command::new("python3").arg("-c").arg(&script).output());
+    let body = answer_next(&app, &phone, &uid, "approve").await;
+    assert_eq!(body["status"], "approved", "{body}");
+    let output = python.await.unwrap().expect("python3 runs");
+    assert!(output.status.success(), "duo_client failed: {}", String::from_utf8_lossy(&output.stderr));
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(out["preauth"]["devices"][0]["capabilities"][1], "push");
+    assert_eq!(out["auth"]["result"], "allow", "{out}");
+    assert_eq!(out["auth"]["status"], "allow");
+}
