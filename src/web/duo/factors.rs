@@ -141,7 +141,12 @@ pub fn push_title(app: &str, kind: Option<&str>, pushinfo: Option<&str>) -> Stri
 
 /// A push without number matching (the Auth API has nowhere to show a number; docs/architecture.md).
 async fn push(state: &web::Data<AppState>, a: &Asker, signed: &Signed, t: i64) -> Result<Started, Fail> {
-    let ip = signed.param("ipaddr").map(str::to_string).or_else(|| a.ip.clone());
+    // The user's address as the application saw it (an IP address), else the application's own.
+    let ip = signed
+        .param("ipaddr")
+        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_string)
+        .or_else(|| a.ip.clone());
     if let Some((_, message)) = refusal(state, &a.user, ip.as_deref(), t).await.map_err(|_| Fail::internal())? {
         a.audit(state, "api.auth", Outcome::Failure, "push refused").await?;
         return Ok(Started::Done(deny("deny", message)));
