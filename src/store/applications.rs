@@ -103,6 +103,36 @@ pub async fn insert_request(db: &Db, r: NewAuthRequest<'_>, now: i64, expires_at
     Ok(txid)
 }
 
+/// The change-feed topic of an auth request (`auth_status` waits on it).
+pub fn request_topic(txid: &str) -> String {
+    format!("auth_request:{txid}")
+}
+
+/// Records the final answer of a waiting request (once) and wakes whoever waits on it.
+pub async fn finish_request(
+    db: &Db,
+    txid: &str,
+    result: &str,
+    status: &str,
+    status_msg: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE auth_requests SET result = $1, status = $2, status_msg = $3 WHERE txid = $4 AND result = 'waiting'",
+    )
+    .bind(result)
+    .bind(status)
+    .bind(status_msg)
+    .bind(txid)
+    .execute(db.pool())
+    .await?
+    .rows_affected()
+        == 1;
+    if done {
+        db.changes().publish(db, &request_topic(txid)).await?;
+    }
+    Ok(done)
+}
+
 /// A request made by `application_id` (another application's txid is "not found").
 pub async fn request(
     db: &Db,

@@ -145,11 +145,15 @@
     $("r-user").textContent = request.username + " (" + account.institution + ")";
     $("r-ip").textContent = request.ip || "Unknown";
     $("r-time").textContent = new Date(request.created_at * 1000).toLocaleTimeString();
+    // Requests from applications (Auth API) have no number to match: approve or deny.
+    var matching = request.number_matching !== false;
     $("number").value = "";
+    $("number").required = matching;
+    $("number-field").hidden = !matching;
     $("deny-reason").hidden = true;
     $("request").hidden = false;
     say("New request: are you logging in?");
-    $("number").focus();
+    (matching ? $("number") : $("request-heading")).focus();
   }
   function finish(text) {
     if (current) answered[current.request.id] = true;

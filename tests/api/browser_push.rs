@@ -2,7 +2,8 @@
 //! Twofold authenticator; the phone opens the activation link (the app makes its key with
 //! WebCrypto) and the laptop's wizard moves on by itself. She chooses "Automatically send this
 //! device a Push"; at the prompt the push starts on arrival, she types the number on the phone
-//! and approves, and the laptop moves on. Then a push she did not start is reported as fraud.
+//! and approves, and the laptop moves on. An application's push (Auth API) is approved without a
+//! number. Then a push she did not start is reported as fraud.
 //!
 //! Needs `chromium` and `chromium-driver`, like `browser.rs`. With `TWOFOLD_SCREENSHOTS=<dir>` it
 //! saves the activation QR page, the number on the laptop and the request on the phone.
@@ -77,6 +78,19 @@ async fn the_authenticator_app_activated_from_the_wizard_approves_a_push_with_th
     // ----- Laptop: signed in ----------------------------------------------------------------------
     expect_heading(l, "Trust this browser?").await;
     click_button(l, "Don't trust").await;
+
+    // ----- An application's push (Auth API): approve or deny, no number to type ---------------------
+    let vpn = crate::duo::add_application(&app, "Campus VPN").await;
+    let params = [("username", "ada"), ("factor", "push"), ("device", "auto"), ("pushinfo", "from=Paris")];
+    let phone_side = async {
+        expect_text(p, "Campus VPN: Login request (from: Paris)").await;
+        shots.take_mobile(p, "43-push-application").await;
+        click_button(p, "Approve").await;
+        expect_text(p, "Approved").await;
+    };
+    let ((_, r), ()) =
+        tokio::join!(vpn.call(&app, "POST", "/auth/v2/auth", &params, crate::duo::Sig::V5, 0), phone_side);
+    assert_eq!(r["response"]["result"], "allow", "{r}");
 
     // ----- A push Ada did not start: deny, "It seems fraudulent" ------------------------------------
     let attacker = driver.new_session(1280, 1000).await;

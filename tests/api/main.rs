@@ -18,6 +18,7 @@ mod browser_webauthn;
 mod cli;
 mod duo;
 mod duo_apps;
+mod duo_factors;
 mod enroll;
 mod import;
 mod instances;

@@ -113,6 +113,8 @@ async fn create_wizard_device(
     let to = EnrollStep::Options.as_str();
     let device_id =
         store::enrollments::create_device(&state.db, &wizard, from, to, device, t).await?.ok_or_else(link_invalid)?;
+    // The mobile number verified earlier in the wizard stays with the device (as with a passcode).
+    crate::web::enroll::phone::attach_verified_number(state, &wizard, &device_id).await.map_err(ApiError::internal)?;
     let detail = format!("device {device_id} ({}, {}, Twofold authenticator)", kind.as_str(), platform.as_str());
     let event = Event::new("enroll.device_added", Outcome::Success).user(&user.id, &user.username).detail(&detail);
     store::audit::record(&state.db, event, t).await?;

@@ -36,6 +36,8 @@ struct Pending {
     user_agent: Option<String>,
     created_at: i64,
     expires_at: i64,
+    /// False for an application's push (Auth API): approve or deny, no number to type.
+    number_matching: bool,
 }
 
 pub async fn pending_post(state: web::Data<AppState>, body: web::Json<PendingBody>) -> Result<HttpResponse, ApiError> {
@@ -54,6 +56,7 @@ pub async fn pending_post(state: web::Data<AppState>, body: web::Json<PendingBod
         .await?
         .into_iter()
         .map(|r| Pending {
+            number_matching: !r.number.is_empty(),
             id: r.id,
             application: r.application,
             username: r.username,

@@ -1,15 +1,15 @@
-//! The Auth API v2 endpoints: ping, check, logo, preauth, auth (passcode; async with a txid) and
-//! auth_status (long-polls until final). Methods not built yet are refused with Duo's "invalid parameters" error.
+//! The Auth API v2 endpoints: ping, check, logo, preauth, auth (every factor; async with a txid)
+//! and auth_status (long-polls until final). The out-of-band factors live in `factors`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use super::factors::{self, Answer, Asker, Started};
 use super::signed::{self, Signed};
 use super::{ApiResult, Fail, ok, respond};
-use crate::domain::{Passcode, Platform, Username};
+use crate::domain::{Passcode, Username};
 use crate::store::{
     self,
-    applications::NewAuthRequest,
     audit::{Event, Outcome},
     users::UserRow,
 };
@@ -19,9 +19,6 @@ use crate::web::state::{AppState, now};
 
 /// How long the enrolment link in a preauth `enroll` answer works.
 const ENROLL_LINK_SECONDS: i64 = 86_400;
-
-/// How long an async request's result can be read back.
-const TXID_SECONDS: i64 = 300;
 
 pub async fn ping_get() -> HttpResponse {
     ok(json!({ "time": now() }))
@@ -109,23 +106,7 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
             "enroll_portal_url": portal,
         })));
     }
-    let devices: Vec<_> = m
-        .devices
-        .iter()
-        // Security keys need a browser ceremony; the Auth API cannot use them.
-        .filter(|d| d.kind != crate::domain::DeviceKind::SecurityKey.as_str())
-        .map(|d| {
-            let platform = Platform::parse(&d.platform).map(Platform::label).unwrap_or("Other");
-            json!({
-                "device": d.id,
-                "type": "phone",
-                "number": "",
-                "name": d.name,
-                "display_name": format!("{} ({platform})", d.name),
-                "capabilities": ["mobile_otp"],
-            })
-        })
-        .collect();
+    let devices = super::devices::list(state, &user.id, &m.devices).await?;
     audit(state, req, &signed, &user, "api.preauth", Outcome::Info, "auth").await?;
     Ok(ok(json!({ "result": "auth", "status_msg": "Account is active", "devices": devices })))
 }
@@ -134,10 +115,7 @@ pub async fn auth_post(req: HttpRequest, body: web::Bytes, state: web::Data<AppS
     respond(auth(&req, &body, &state).await)
 }
 
-/// The final answer for a request: (result, status, status_msg).
-type Answer = (&'static str, &'static str, &'static str);
-
-async fn auth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
+async fn auth(req: &HttpRequest, body: &[u8], state: &web::Data<AppState>) -> ApiResult {
     let signed = signed::verify(req, body, state).await?;
     // duo_client's `enroll_status` posts here (not to /enroll_status): answer it the same way.
     if signed.param("factor").is_none() && signed.param("activation_code").is_some() {
@@ -145,30 +123,28 @@ async fn auth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
     }
     let factor = signed.param("factor").ok_or_else(|| Fail::missing("factor"))?.to_string();
     let user = find_user(state, &signed).await?.ok_or_else(|| Fail::invalid("username"))?;
-    let answer = match factor.as_str() {
+    let asker = Asker::new(req, &signed, &user);
+    let started = match factor.as_str() {
         "passcode" => {
             let code = signed.param("passcode").ok_or_else(|| Fail::missing("passcode"))?.to_string();
-            check_passcode(req, state, &signed, &user, &code).await?
+            Started::Done(check_passcode(req, state, &signed, &user, &code).await?)
         }
-        "auto" | "push" | "phone" | "sms" => {
-            return Err(Fail::invalid(&format!("factor {factor} is not available yet; use factor=passcode")));
-        }
+        "auto" | "push" | "phone" | "sms" => factors::start(state, &asker, &signed, &factor).await?,
         _ => return Err(Fail::invalid("factor")),
     };
-    let (result, status, status_msg) = answer;
     if signed.param("async") == Some("1") {
-        let t = now();
-        let request = NewAuthRequest {
-            application_id: &signed.app.id,
-            user_id: &user.id,
-            factor: &factor,
-            result,
-            status,
-            status_msg,
+        let Some(waiting) = factors::waiting(&started) else {
+            let Started::Done(answer) = started else { return Err(Fail::internal()) };
+            let txid = factors::record(state, &asker, &factor, &answer).await?;
+            return Ok(ok(json!({ "txid": txid })));
         };
-        let txid = store::applications::insert_request(&state.db, request, t, t + TXID_SECONDS).await?;
+        let txid = factors::record(state, &asker, &factor, &waiting).await?;
+        factors::finish_later(state.clone(), asker, started, txid.clone());
         return Ok(ok(json!({ "txid": txid })));
     }
+    let answer = factors::finish(state, &asker, started).await?;
+    factors::record(state, &asker, &factor, &answer).await?;
+    let (result, status, status_msg) = answer;
     Ok(ok(json!({ "result": result, "status": status, "status_msg": status_msg })))
 }
 
@@ -182,21 +158,21 @@ async fn check_passcode(
 ) -> Result<Answer, Fail> {
     let t = now();
     if !user.is_active() {
-        return Ok(("deny", "deny", "Your account is disabled."));
+        return Ok(("deny", "deny", "Your account is disabled.".into()));
     }
     if lock_message(state, user, t).await.map_err(|_| Fail::internal())?.is_some() {
         audit(state, req, signed, user, "api.auth", Outcome::Failure, "locked out").await?;
-        return Ok(("deny", "locked_out", "Your account is locked out."));
+        return Ok(("deny", "locked_out", "Your account is locked out.".into()));
     }
     let Ok(code) = Passcode::parse(code) else {
-        return Ok(("deny", "deny", "Incorrect passcode. Please try again."));
+        return Ok(("deny", "deny", "Incorrect passcode. Please try again.".into()));
     };
     let m = methods(state, &user.id).await.map_err(|_| Fail::internal())?;
     match passcode::check(state, &user.id, &m.devices, &code, t).await.map_err(|_| Fail::internal())? {
         passcode::Checked::Accepted { method, detail, .. } => {
             store::users::reset_failures(&state.db, &user.id).await?;
             audit(state, req, signed, user, method, Outcome::Success, &detail).await?;
-            Ok(("allow", "allow", "Success. Logging you in..."))
+            Ok(("allow", "allow", "Success. Logging you in...".into()))
         }
         passcode::Checked::Replayed | passcode::Checked::Wrong => {
             let (attempts, locked) =
@@ -207,7 +183,7 @@ async fn check_passcode(
             if locked {
                 audit(state, req, signed, user, "account.locked", Outcome::Info, "after failed passcodes").await?;
             }
-            Ok(("deny", "deny", "Incorrect passcode. Please try again."))
+            Ok(("deny", "deny", "Incorrect passcode. Please try again.".into()))
         }
     }
 }

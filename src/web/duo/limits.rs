@@ -1,8 +1,7 @@
 //! What holds applications back: the per-application rate limit (HTTP 429, shared by instances
-//! through the database) and the wait behind `auth_status` (one function, to be swapped for the
-//! change feed).
+//! through the database) and the wait behind `auth_status` (on the change feed).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Fail;
 use crate::store::{
@@ -10,9 +9,6 @@ use crate::store::{
     applications::{ApplicationRow, AuthRequestRow},
 };
 use crate::web::state::{AppState, now};
-
-/// How often the wait looks at the database.
-const POLL: Duration = Duration::from_millis(250);
 
 /// Counts a request against the application's budget for this minute.
 pub async fn count(state: &AppState, app: &ApplicationRow) -> Result<(), Fail> {
@@ -29,17 +25,21 @@ pub async fn count(state: &AppState, app: &ApplicationRow) -> Result<(), Fail> {
 }
 
 /// An async request once it is final, or as it stands after `limit` (None: unknown or expired).
-/// Polls for now; a change feed can replace this function without touching its callers.
+/// Woken by the change feed (any instance's answer); reads the database again at least every few seconds.
 pub async fn until_final(
     state: &AppState,
     application_id: &str,
     txid: &str,
     limit: Duration,
 ) -> Result<Option<AuthRequestRow>, StoreError> {
-    let deadline = Instant::now() + limit;
+    let topic = store::applications::request_topic(txid);
+    let mut sub = state.db.changes().subscribe().await?;
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         match store::applications::request(&state.db, application_id, txid, now()).await? {
-            Some(r) if !r.is_final() && Instant::now() + POLL < deadline => tokio::time::sleep(POLL).await,
+            Some(r) if !r.is_final() && tokio::time::Instant::now() < deadline => {
+                sub.changed(&topic, deadline).await;
+            }
             other => return Ok(other),
         }
     }

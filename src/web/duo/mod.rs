@@ -3,7 +3,9 @@
 
 mod auth;
 pub(crate) mod authorize;
+mod devices;
 mod enroll;
+mod factors;
 mod limits;
 mod signed;
 mod universal;

@@ -58,7 +58,7 @@ pub async fn push_post(
         return Ok(see_other("/prompt"));
     }
     let ip = client_ip(&req);
-    if let Some((status, message)) = refusal(&state, &auth, ip.as_deref(), t).await? {
+    if let Some((status, message)) = refusal(&state, &auth.user, ip.as_deref(), t).await? {
         return refuse(&state, &auth, &methods, status, message).await;
     }
     let number = new_number(state.policy().await?.push_number_digits);
@@ -85,20 +85,21 @@ pub async fn push_post(
 }
 
 /// Why no push may be sent now, if so: no push device, push locked after fraud, or the cap.
-async fn refusal(
+/// Shared with the Auth API's `factor=push`.
+pub(crate) async fn refusal(
     state: &AppState,
-    auth: &PasswordAuthed,
+    user: &crate::store::users::UserRow,
     ip: Option<&str>,
     t: i64,
 ) -> Result<Option<(StatusCode, String)>, AppError> {
-    if !crate::web::allowed::method_allowed(state, &auth.user.id, Method::Push).await? {
+    if !crate::web::allowed::method_allowed(state, &user.id, Method::Push).await? {
         return Ok(Some((StatusCode::FORBIDDEN, crate::web::allowed::refusal(state, Method::Push))));
     }
-    if store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty() {
+    if store::push_devices::push_device_ids(&state.db, &user.id).await?.is_empty() {
         let m = "None of your devices can receive pushes. Enter a passcode instead.";
         return Ok(Some((StatusCode::UNPROCESSABLE_ENTITY, m.into())));
     }
-    if store::push_devices::push_locked(&state.db, &auth.user.id).await? {
+    if store::push_devices::push_locked(&state.db, &user.id).await? {
         let m = format!(
             "Push is turned off for your account because a push was reported as fraudulent. Enter a passcode instead, or contact {}.",
             state.settings.institution.help_desk
@@ -107,16 +108,14 @@ async fn refusal(
     }
     let policy = state.policy().await?;
     let since = t - i64::from(policy.push_cap_window_minutes) * 60;
-    if store::push_requests::count_since(&state.db, &auth.user.id, since).await?
-        >= i64::from(policy.push_cap_per_window)
-    {
+    if store::push_requests::count_since(&state.db, &user.id, since).await? >= i64::from(policy.push_cap_per_window) {
         // The first refusal in a window alerts administrators (T20); later ones are only logged.
-        let recent = store::audit::for_user(&state.db, &auth.user.id, 50).await?;
+        let recent = store::audit::for_user(&state.db, &user.id, 50).await?;
         let first = !recent.iter().any(|r| r.event == "push.capped" && r.at >= since);
-        let e = Event::new("push.capped", Outcome::Failure).user(&auth.user.id, &auth.user.username).ip(ip);
+        let e = Event::new("push.capped", Outcome::Failure).user(&user.id, &user.username).ip(ip);
         store::audit::record(&state.db, e, t).await?;
         if first {
-            alert_cap(state, auth, ip, t).await?;
+            alert_cap(state, user, ip, t).await?;
         }
         let m = format!(
             "Too many pushes were sent in the last {} minutes. Enter a passcode instead, or try again later.",
@@ -129,14 +128,19 @@ async fn refusal(
 
 /// Tells administrators that pushes for a user were capped: someone may be trying to wear the
 /// user down with pushes ("push fatigue").
-async fn alert_cap(state: &AppState, auth: &PasswordAuthed, ip: Option<&str>, t: i64) -> Result<(), AppError> {
+async fn alert_cap(
+    state: &AppState,
+    user: &crate::store::users::UserRow,
+    ip: Option<&str>,
+    t: i64,
+) -> Result<(), AppError> {
     let policy = state.policy().await?;
-    let subject = format!("Push limit reached for {}", auth.user.username);
+    let subject = format!("Push limit reached for {}", user.username);
     let body = format!(
         "{} ({}) caused more than {} pushes in {} minutes; more pushes are refused until the window passes.\n\n\
          Last sign-in address: {}\n\nIf the user is not signing in right now, someone may know their password.\n",
-        auth.user.username,
-        auth.user.display_name,
+        user.username,
+        user.display_name,
         policy.push_cap_per_window,
         policy.push_cap_window_minutes,
         ip.unwrap_or("unknown"),
