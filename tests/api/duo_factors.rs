@@ -256,3 +256,23 @@ print(json.dumps(out))
     assert_eq!(out["auth"]["result"], "allow", "{out}");
     assert_eq!(out["auth"]["status"], "allow");
 }
+
+#[tokio::test]
+async fn the_policys_allowed_methods_hold_for_applications_too() {
+    let app = spawn_app().await;
+    let client = add_application(&app, "VPN").await;
+    let (uid, _) = user_with_app(&app, "ada").await;
+    let e164 = twofold::store::phone_devices::for_user(&app.db, &uid).await.unwrap()[0].phone.clone();
+    // Only push for everyone: texts and calls are refused through the API as well.
+    twofold::store::policies::save(&app.db, &[("allowed_methods", "push".into())], "test", now()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await; // the policy cache of the running server
+    let before = app.texted_codes(&e164).await;
+    let r = auth(&app, &client, &[("username", "ada"), ("factor", "sms"), ("device", "auto")]).await;
+    assert_eq!(r["result"], "deny", "{r}");
+    assert!(r["status_msg"].as_str().unwrap().contains("cannot be used"), "{r}");
+    assert_eq!(app.texted_codes(&e164).await, before, "no text was sent");
+    let r = auth(&app, &client, &[("username", "ada"), ("factor", "phone"), ("device", "auto")]).await;
+    assert_eq!(r["result"], "deny", "{r}");
+    let log = app.audit_events(&uid).await;
+    assert!(log.iter().filter(|(e, _)| e == "mfa.method_refused").count() >= 2, "{log:?}");
+}

@@ -170,6 +170,13 @@ async fn check_passcode(
     let m = methods(state, &user.id).await.map_err(|_| Fail::internal())?;
     match passcode::check(state, &user.id, &m.devices, &code, t).await.map_err(|_| Fail::internal())? {
         passcode::Checked::Accepted { method, detail, .. } => {
+            if let Some(m) = crate::domain::policy::Method::of_event(method)
+                && !crate::web::allowed::method_allowed(state, &user.id, m).await?
+            {
+                let detail = format!("{} not allowed", m.as_str());
+                audit(state, req, signed, user, "mfa.method_refused", Outcome::Failure, &detail).await?;
+                return Ok(("deny", "deny", crate::web::allowed::refusal(state, m)));
+            }
             store::users::reset_failures(&state.db, &user.id).await?;
             audit(state, req, signed, user, method, Outcome::Success, &detail).await?;
             Ok(("allow", "allow", "Success. Logging you in...".into()))

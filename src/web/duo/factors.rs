@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, web};
 use super::Fail;
 use super::signed::Signed;
 use crate::channels::telephony::CallOutcome;
+use crate::domain::policy::Method;
 use crate::domain::{DeviceKind, PhoneNumber};
 use crate::factors::push::PushStatus;
 use crate::store::{
@@ -85,6 +86,18 @@ pub async fn start(state: &web::Data<AppState>, a: &Asker, signed: &Signed, fact
         "auto" => "phone",
         other => other,
     };
+    // The Policies page's allowed methods hold here too (push checks them with its other rules).
+    let method = match factor {
+        "phone" => Some(Method::PhoneCall),
+        "sms" => Some(Method::Sms),
+        _ => None,
+    };
+    if let Some(m) = method
+        && !crate::web::allowed::method_allowed(state, &a.user.id, m).await?
+    {
+        a.audit(state, "mfa.method_refused", Outcome::Failure, &format!("{} not allowed", m.as_str())).await?;
+        return Ok(Started::Done(deny("deny", crate::web::allowed::refusal(state, m))));
+    }
     match factor {
         "push" => {
             let id = match device {
