@@ -44,6 +44,8 @@ async fn a_landline_is_enrolled_and_signs_in_with_call_me_in_a_real_browser() {
     click_button(r, "Verify").await;
     expect_heading(r, "Trust this browser?").await;
     click_button(r, "Don't trust").await;
+    // Let that navigation finish first, or it may land after the next one.
+    expect_heading(r, "My Settings & Devices").await;
     r.goto(&app.url("/admin/outbox")).await;
     expect_heading(r, "Outbox").await;
     click_link(r, "Phone simulator").await;
