@@ -58,7 +58,7 @@ def main():
     token = csrf(settings.get(BASE + "/login").text)
     settings.post(BASE + "/login", data={"csrf_token": token, "username": names[1], "password": PASSWORD})
     token = csrf(settings.get(BASE + "/prompt").text)
-    r = settings.post(BASE + "/prompt/passcode", data={"csrf_token": token, "passcode": totp(seeds[names[1]])},
+    r = settings.post(BASE + "/prompt/passcode", data={"csrf_token": token, "passcode": totp(seeds[names[1]], time.time() + 30)},
                       allow_redirects=False)
     assert r.status_code == 303, r.status_code
     cookie = lambda s: "; ".join(f"{c.name}={c.value}" for c in s.cookies)
