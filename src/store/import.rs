@@ -107,37 +107,6 @@ pub async fn groups_of(db: &Db, user_id: &str) -> Result<Vec<String>, StoreError
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
-/// Keeps a checked file (sealed) until the administrator confirms it.
-pub async fn hold(db: &Db, id: &str, created_by: &str, sealed_csv: &str, now: i64) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM pending_imports WHERE created_at < $1").bind(now - 3600).execute(db.pool()).await?;
-    sqlx::query("INSERT INTO pending_imports (id, created_by, csv, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(created_by)
-        .bind(sealed_csv)
-        .bind(now)
-        .execute(db.pool())
-        .await?;
-    Ok(())
-}
-
-/// Takes a held file back (once): only its creator, within the hour.
-pub async fn take_held(db: &Db, id: &str, created_by: &str, now: i64) -> Result<Option<String>, StoreError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT csv FROM pending_imports WHERE id = $1 AND created_by = $2 AND created_at > $3")
-            .bind(id)
-            .bind(created_by)
-            .bind(now - 3600)
-            .fetch_optional(db.pool())
-            .await?;
-    let gone = sqlx::query("DELETE FROM pending_imports WHERE id = $1 AND created_by = $2")
-        .bind(id)
-        .bind(created_by)
-        .execute(db.pool())
-        .await?;
-    // Single use: of two confirmations at once, only the one that deleted the row proceeds.
-    Ok(row.map(|r| r.0).filter(|_| gone.rows_affected() == 1))
-}
-
 /// Every imported group with its number of members, by name.
 pub async fn groups(db: &Db) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(sqlx::query_as("SELECT group_name, COUNT(*) FROM user_groups GROUP BY group_name ORDER BY group_name")

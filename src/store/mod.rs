@@ -9,6 +9,7 @@ pub mod changes;
 pub mod devices;
 pub mod enrollments;
 pub mod fraud_reports;
+pub mod held_uploads;
 pub mod import;
 pub mod invitations;
 pub mod login_failures;

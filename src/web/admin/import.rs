@@ -11,6 +11,7 @@ use super::{Nav, Staff};
 use crate::csrf_form;
 use crate::domain::import::{ImportRow, LineError, parse_csv};
 use crate::error::AppError;
+use crate::store::held_uploads::Upload;
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -151,8 +152,8 @@ pub async fn upload_post(
     let counts = store::import::preview(&state.db, &rows).await?;
     let id = crate::secrets::new_id();
     let t = now();
-    store::import::hold(&state.db, &id, &staff.user.id, &state.keys.seal(&sealed_context(&id), text.as_bytes())?, t)
-        .await?;
+    let sealed = state.keys.seal(&sealed_context(&id), text.as_bytes())?;
+    store::held_uploads::hold(&state.db, Upload::Users, &id, &staff.user.id, &sealed, t).await?;
     p.preview =
         Some(Preview { id, total: rows.len(), created: counts.created, updated: counts.updated, rows: views(&rows) });
     html(StatusCode::OK, &p)
@@ -169,7 +170,7 @@ pub async fn commit_post(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let t = now();
-    let Some(sealed) = store::import::take_held(&state.db, &id, &staff.user.id, t).await? else {
+    let Some(sealed) = store::held_uploads::take(&state.db, Upload::Users, &id, &staff.user.id, t).await? else {
         return Err(AppError::Explained {
             status: StatusCode::NOT_FOUND,
             title: "This import has expired",

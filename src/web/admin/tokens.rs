@@ -12,6 +12,7 @@ use crate::csrf_form;
 use crate::domain::import::LineError;
 use crate::domain::token::{TokenKind, TokenRow, parse_csv};
 use crate::error::AppError;
+use crate::store::held_uploads::Upload;
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -153,7 +154,7 @@ pub async fn upload_post(
     }
     let id = crate::secrets::new_id();
     let sealed = state.keys.seal(&sealed_context(&id), text.as_bytes())?;
-    store::tokens::hold(&state.db, &id, &staff.user.id, &sealed, now()).await?;
+    store::held_uploads::hold(&state.db, Upload::Tokens, &id, &staff.user.id, &sealed, now()).await?;
     p.preview = Some(Preview { id, total: rows.len(), rows: preview_lines(&rows) });
     html(StatusCode::OK, &p)
 }
@@ -169,7 +170,7 @@ pub async fn commit_post(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let t = now();
-    let Some(sealed) = store::tokens::take_held(&state.db, &id, &staff.user.id, t).await? else {
+    let Some(sealed) = store::held_uploads::take(&state.db, Upload::Tokens, &id, &staff.user.id, t).await? else {
         return Err(AppError::Explained {
             status: StatusCode::NOT_FOUND,
             title: "This import has expired",
