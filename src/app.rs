@@ -143,6 +143,11 @@ impl Application {
         self.state.mailer.is_simulator()
     }
 
+    /// True when texts and calls go to the phone simulator instead of a carrier.
+    pub fn phone_simulator(&self) -> bool {
+        self.state.phones.is_simulator()
+    }
+
     pub fn backend(&self) -> Backend {
         self.state.db.backend()
     }

@@ -156,6 +156,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if app.mail_simulator() {
         println!("Mail: simulator. Messages are not sent; administrators see them at {}admin/outbox", app.public_url());
     }
+    if app.phone_simulator() {
+        println!(
+            "Phones: simulator. Texts and calls reach no phone; administrators see and answer them at {}simulator/phone",
+            app.public_url()
+        );
+    }
     if let Some(link) = app.setup_link() {
         // Printed, not logged: the link is a secret meant for the person starting the server.
         println!("No administrator exists yet. Create one within 24 hours at:\n\n    {link}\n");
