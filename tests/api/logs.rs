@@ -105,11 +105,12 @@ async fn the_log_names_routes_but_never_secrets() {
     }
 }
 
-/// True when `number` appears in `text` as a whole number (not inside a longer one, such as the
-/// microseconds of a timestamp).
+/// True when `number` appears in `text` as a whole number: not inside a longer one, and not as
+/// the fraction of a decimal (every log line's timestamp ends in six digits of microseconds,
+/// which match a given 6-digit code now and then).
 fn contains_number(text: &str, number: &str) -> bool {
     text.match_indices(number).any(|(i, _)| {
-        let before = text[..i].chars().next_back().is_some_and(|c| c.is_ascii_digit());
+        let before = text[..i].chars().next_back().is_some_and(|c| c.is_ascii_digit() || c == '.');
         let after = text[i + number.len()..].chars().next().is_some_and(|c| c.is_ascii_digit());
         !before && !after
     })
