@@ -121,11 +121,7 @@ pub async fn answer(db: &Db, id: &str, status: &str, device_id: &str, now: i64) 
     .bind(now)
     .execute(db.pool())
     .await?;
-    let won = done.rows_affected() == 1;
-    if won {
-        db.changes().publish(db, &topic(id)).await?;
-    }
-    Ok(won)
+    settled(db, id, done.rows_affected()).await
 }
 
 /// Marks a pending request past its expiry as timed out.
@@ -139,11 +135,7 @@ pub async fn time_out(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
     .bind(now)
     .execute(db.pool())
     .await?;
-    let won = done.rows_affected() == 1;
-    if won {
-        db.changes().publish(db, &topic(id)).await?;
-    }
-    Ok(won)
+    settled(db, id, done.rows_affected()).await
 }
 
 /// Cancels a pending request (the user chose another method).
@@ -157,11 +149,7 @@ pub async fn cancel(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool, 
     .bind(user_id)
     .execute(db.pool())
     .await?;
-    let won = done.rows_affected() == 1;
-    if won {
-        db.changes().publish(db, &topic(id)).await?;
-    }
-    Ok(won)
+    settled(db, id, done.rows_affected()).await
 }
 
 /// Uses an approval to sign in: once only, by the user it was for.
@@ -176,4 +164,13 @@ pub async fn consume(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool,
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// True when this caller's update settled the request; waiters on it are then woken.
+async fn settled(db: &Db, id: &str, rows_affected: u64) -> Result<bool, StoreError> {
+    let won = rows_affected == 1;
+    if won {
+        db.changes().publish(db, &topic(id)).await?;
+    }
+    Ok(won)
 }

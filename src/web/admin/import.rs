@@ -75,6 +75,25 @@ pub async fn import_get(staff: Staff, state: web::Data<AppState>) -> Result<Http
 }
 
 /// Reads the multipart form: the CSRF token and the file's text.
+/// A held upload's text, taken back once; a clear page when it was used or has expired.
+pub(super) async fn take_held_text(
+    state: &AppState,
+    kind: Upload,
+    id: &str,
+    by: &str,
+    context: &str,
+    t: i64,
+) -> Result<String, AppError> {
+    let Some(sealed) = store::held_uploads::take(&state.db, kind, id, by, t).await? else {
+        return Err(AppError::Explained {
+            status: StatusCode::NOT_FOUND,
+            title: "This import has expired",
+            message: "It was already imported, or more than an hour has passed. Upload the file again.".into(),
+        });
+    };
+    String::from_utf8(state.keys.open(context, &sealed)?.to_vec()).map_err(|e| AppError::Internal(e.into()))
+}
+
 pub(super) async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), String> {
     let mut token = String::new();
     let mut file = Vec::new();
@@ -170,15 +189,7 @@ pub async fn commit_post(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let t = now();
-    let Some(sealed) = store::held_uploads::take(&state.db, Upload::Users, &id, &staff.user.id, t).await? else {
-        return Err(AppError::Explained {
-            status: StatusCode::NOT_FOUND,
-            title: "This import has expired",
-            message: "It was already imported, or more than an hour has passed. Upload the file again.".into(),
-        });
-    };
-    let text = String::from_utf8(state.keys.open(&sealed_context(&id), &sealed)?.to_vec())
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let text = take_held_text(&state, Upload::Users, &id, &staff.user.id, &sealed_context(&id), t).await?;
     let rows = parse_csv(&text).map_err(|_| AppError::Internal(anyhow::anyhow!("a held import no longer parses")))?;
     let keys = state.keys.clone();
     let counts =

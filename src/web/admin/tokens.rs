@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::import::read_upload;
+use super::import::{read_upload, take_held_text};
 use super::{Nav, Staff};
 use crate::csrf_form;
 use crate::domain::import::LineError;
@@ -170,15 +170,7 @@ pub async fn commit_post(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let t = now();
-    let Some(sealed) = store::held_uploads::take(&state.db, Upload::Tokens, &id, &staff.user.id, t).await? else {
-        return Err(AppError::Explained {
-            status: StatusCode::NOT_FOUND,
-            title: "This import has expired",
-            message: "It was already imported, or more than an hour has passed. Upload the file again.".into(),
-        });
-    };
-    let text = String::from_utf8(state.keys.open(&sealed_context(&id), &sealed)?.to_vec())
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let text = take_held_text(&state, Upload::Tokens, &id, &staff.user.id, &sealed_context(&id), t).await?;
     let rows =
         parse_csv(&text).map_err(|_| AppError::Internal(anyhow::anyhow!("a held token import no longer parses")))?;
     let mut p = page(&state, &staff).await?;
