@@ -32,6 +32,31 @@ pub fn verify(candidate: &str, stored: Option<&str>) -> bool {
     ok && real.is_some()
 }
 
+/// At most this many argon2 computations at once (one per core): each takes 19 MiB and tens of
+/// milliseconds of a core, so a burst of sign-ins queues here instead of taking every blocking
+/// thread and gigabytes of memory.
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS
+        .get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)))
+}
+
+/// Runs an argon2 computation off the async workers, no more than one per core at a time.
+async fn off_the_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+    let _permit = permits().acquire().await.map_err(|_| HashError)?;
+    tokio::task::spawn_blocking(work).await.map_err(|_| HashError)
+}
+
+/// `verify`, off the async workers and bounded (see `off_the_runtime`).
+pub async fn verify_blocking(candidate: String, stored: Option<String>) -> Result<bool, HashError> {
+    off_the_runtime(move || verify(&candidate, stored.as_deref())).await
+}
+
+/// `hash`, off the async workers and bounded (see `off_the_runtime`).
+pub async fn hash_blocking(password: Password) -> Result<String, HashError> {
+    off_the_runtime(move || hash(&password)).await?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

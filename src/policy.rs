@@ -88,6 +88,11 @@ impl Policy {
         }
     }
 
+    /// True when some group has methods of its own (otherwise everyone has the global default).
+    pub fn has_group_rules(&self) -> bool {
+        !self.group_methods.is_empty()
+    }
+
     /// The methods a member of `groups` may use (see `domain::policy::allowed_for`).
     pub fn methods_for(&self, groups: &[String]) -> MethodSet {
         allowed_for(&self.allowed_methods, &self.group_methods, groups)

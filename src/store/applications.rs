@@ -34,7 +34,7 @@ pub async fn insert(
         .bind(ikey)
         .bind(sealed_skey)
         .bind(now)
-        .execute(db.pool())
+        .execute(db.writes())
         .await
         .map_err(StoreError::from_insert)?;
     Ok(())
@@ -54,13 +54,13 @@ pub async fn set_secret(db: &Db, id: &str, sealed_skey: &str) -> Result<bool, St
     let done = sqlx::query("UPDATE applications SET secret_key = $1 WHERE id = $2")
         .bind(sealed_skey)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM applications WHERE id = $1").bind(id).execute(db.pool()).await?;
+    let done = sqlx::query("DELETE FROM applications WHERE id = $1").bind(id).execute(db.writes()).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -85,20 +85,29 @@ pub struct NewAuthRequest<'a> {
 
 pub async fn insert_request(db: &Db, r: NewAuthRequest<'_>, now: i64, expires_at: i64) -> Result<String, StoreError> {
     let txid = new_id();
-    sqlx::query(
-        "INSERT INTO auth_requests (txid, application_id, user_id, factor, result, status, status_msg, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&txid)
-    .bind(r.application_id)
-    .bind(r.user_id)
-    .bind(r.factor)
-    .bind(r.result)
-    .bind(r.status)
-    .bind(r.status_msg)
-    .bind(now)
-    .bind(expires_at)
-    .execute(db.pool())
+    let values = [r.application_id, r.user_id, r.factor, r.result, r.status, r.status_msg].map(str::to_string);
+    let id = txid.clone();
+    db.write_statement(move |c| {
+        Box::pin(async move {
+            let [application_id, user_id, factor, result, status, status_msg] = values;
+            sqlx::query(
+                "INSERT INTO auth_requests (txid, application_id, user_id, factor, result, status, status_msg, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(id)
+            .bind(application_id)
+            .bind(user_id)
+            .bind(factor)
+            .bind(result)
+            .bind(status)
+            .bind(status_msg)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        })
+    })
     .await?;
     Ok(txid)
 }
@@ -123,7 +132,7 @@ pub async fn finish_request(
     .bind(status)
     .bind(status_msg)
     .bind(txid)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?
     .rows_affected()
         == 1;
@@ -163,7 +172,7 @@ pub async fn redirect_uris(db: &Db, application_id: &str) -> Result<Vec<String>,
 
 /// Replaces an application's redirect URIs.
 pub async fn set_redirect_uris(db: &Db, application_id: &str, uris: &[String]) -> Result<(), StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     sqlx::query("DELETE FROM application_redirect_uris WHERE application_id = $1")
         .bind(application_id)
         .execute(&mut *tx)

@@ -81,20 +81,30 @@ pub struct AuditRow {
 }
 
 pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, event, outcome, actor_id, user_id, username, ip, detail, application) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(now)
-    .bind(e.event)
-    .bind(e.outcome.as_str())
-    .bind(e.actor_id)
-    .bind(e.user_id)
-    .bind(e.username)
-    .bind(e.ip)
-    .bind(e.detail)
-    .bind(e.application)
-    .execute(db.pool())
+    let owned = |v: Option<&str>| v.map(str::to_string);
+    let (event, outcome, detail) = (e.event.to_string(), e.outcome.as_str(), e.detail.to_string());
+    let (actor_id, user_id, username, ip, application) =
+        (owned(e.actor_id), owned(e.user_id), owned(e.username), owned(e.ip), owned(e.application));
+    db.write_statement(move |c| {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO audit_log (at, event, outcome, actor_id, user_id, username, ip, detail, application) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(now)
+            .bind(&event)
+            .bind(outcome)
+            .bind(actor_id)
+            .bind(user_id)
+            .bind(username)
+            .bind(ip)
+            .bind(detail)
+            .bind(application)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        })
+    })
     .await?;
     db.events.tell(e.event, e.outcome.as_str());
     Ok(())

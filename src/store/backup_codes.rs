@@ -14,7 +14,7 @@ pub struct BackupCodeRow {
 
 /// Replaces the user's set with new (salt, hash) pairs in one transaction.
 pub async fn replace_set(db: &Db, user_id: &str, codes: &[(String, String)], now: i64) -> Result<(), StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     // Serialise per user (row lock on PostgreSQL): two generations at once leave one set, not two.
     sqlx::query("UPDATE users SET failed_attempts = failed_attempts WHERE id = $1")
         .bind(user_id)
@@ -55,7 +55,7 @@ pub async fn consume(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE backup_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(done.rows_affected() == 1)
 }

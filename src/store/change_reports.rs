@@ -30,7 +30,7 @@ pub async fn insert(
     .bind(device_id)
     .bind(now)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(())
 }
@@ -55,7 +55,7 @@ pub async fn consume(db: &Db, token_hash: &str, now: i64) -> Result<bool, StoreE
     .bind(now)
     .bind(token_hash)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }

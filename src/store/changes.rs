@@ -61,7 +61,7 @@ impl ChangeFeed {
             }
             Backend::Postgres => {
                 // Delivered to every listener, this instance's included, after the commit.
-                sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(topic).execute(db.pool()).await?;
+                sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(topic).execute(db.writes()).await?;
             }
         }
         Ok(())

@@ -43,17 +43,23 @@ pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64, StoreError> {
 /// than the last accepted one, in one conditional statement, so of two concurrent submissions of
 /// one code exactly one wins.
 pub async fn advance_totp_step(db: &Db, device_id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE devices SET totp_last_step = $1, last_used_at = $2 \
-         WHERE id = $3 AND removed_at IS NULL AND (totp_last_step IS NULL OR totp_last_step < $4)",
-    )
-    .bind(step)
-    .bind(now)
-    .bind(device_id)
-    .bind(step)
-    .execute(db.pool())
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let device_id = device_id.to_string();
+    db.write_statement(move |c| {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE devices SET totp_last_step = $1, last_used_at = $2 \
+                 WHERE id = $3 AND removed_at IS NULL AND (totp_last_step IS NULL OR totp_last_step < $4)",
+            )
+            .bind(step)
+            .bind(now)
+            .bind(&device_id)
+            .bind(step)
+            .execute(&mut *c)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    })
+    .await
 }
 
 /// The device if it belongs to `user_id` (another user's id gives None, as if it did not exist).
@@ -77,14 +83,14 @@ pub async fn update_options(
     .bind(login_action)
     .bind(device_id)
     .bind(user_id)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Makes this device the user's default (and no other); false when it is not the user's.
 pub async fn set_default(db: &Db, user_id: &str, device_id: &str) -> Result<bool, StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     let owned = sqlx::query("UPDATE devices SET is_default = 1 WHERE id = $1 AND user_id = $2 AND removed_at IS NULL")
         .bind(device_id)
         .bind(user_id)
@@ -106,7 +112,7 @@ pub async fn set_default(db: &Db, user_id: &str, device_id: &str) -> Result<bool
 /// Removes a device, unless it is the user's last way to sign in (no other device and no unused
 /// backup code): checked and done in one transaction. A removed default passes to the oldest device.
 pub async fn remove(db: &Db, user_id: &str, device_id: &str, now: i64) -> Result<Removal, StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     // Serialise device changes per user: this no-op update takes the user's row lock on PostgreSQL
     // (and SQLite's write lock), so two removals at once cannot both see the other device remaining.
     sqlx::query("UPDATE users SET failed_attempts = failed_attempts WHERE id = $1")
@@ -145,7 +151,7 @@ pub enum Removal {
 
 /// Puts a removed device back ("This wasn't me"); it becomes the default if the user has none.
 pub async fn restore(db: &Db, user_id: &str, device_id: &str) -> Result<bool, StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     let back =
         sqlx::query("UPDATE devices SET removed_at = NULL WHERE id = $1 AND user_id = $2 AND removed_at IS NOT NULL")
             .bind(device_id)
@@ -172,7 +178,7 @@ pub async fn restore(db: &Db, user_id: &str, device_id: &str) -> Result<bool, St
 pub async fn purge_removed_before(db: &Db, before: i64) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM devices WHERE removed_at IS NOT NULL AND removed_at <= $1")
         .bind(before)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(done.rows_affected())
 }
@@ -180,7 +186,7 @@ pub async fn purge_removed_before(db: &Db, before: i64) -> Result<u64, StoreErro
 /// Removes a device its owner reported as added by someone else: even the last one, since it
 /// was never theirs. A removed default passes to the oldest remaining device.
 pub async fn remove_reported(db: &Db, user_id: &str, device_id: &str, now: i64) -> Result<bool, StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     let gone = mark_removed(&mut tx, user_id, device_id, now).await?;
     pass_on_default(&mut tx, user_id).await?;
     tx.commit().await?;

@@ -45,7 +45,7 @@ pub async fn start(
     .bind(now)
     .bind(now)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     current(db, user_id, now).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
 }
@@ -85,7 +85,7 @@ pub async fn advance(
     .bind(now)
     .bind(id)
     .bind(from)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -111,7 +111,7 @@ pub async fn create_device(
     now: i64,
 ) -> Result<Option<String>, StoreError> {
     let device_id = new_id();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     let moved =
         sqlx::query("UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3 WHERE id = $4 AND step = $5")
             .bind(to)
@@ -162,7 +162,7 @@ pub async fn save_options(
     now: i64,
 ) -> Result<bool, StoreError> {
     let Some(device_id) = &enrollment.device_id else { return Ok(false) };
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     let moved = sqlx::query("UPDATE enrollments SET step = $1, updated_at = $2 WHERE id = $3 AND step = $4")
         .bind(to)
         .bind(now)
@@ -188,6 +188,6 @@ pub async fn save_options(
 }
 
 pub async fn finish(db: &Db, user_id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM enrollments WHERE user_id = $1").bind(user_id).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM enrollments WHERE user_id = $1").bind(user_id).execute(db.writes()).await?;
     Ok(())
 }

@@ -26,7 +26,7 @@ pub async fn insert(db: &Db, r: NewReport<'_>, now: i64) -> Result<(), StoreErro
     .bind(r.detail)
     .bind(r.ip)
     .bind(r.application)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(())
 }
@@ -73,7 +73,7 @@ pub async fn set_status(db: &Db, id: &str, status: &str, by: &str, now: i64) -> 
         .bind(by)
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -27,14 +27,14 @@ pub async fn hold(db: &Db, kind: Upload, id: &str, by: &str, sealed_csv: &str, n
     let table = kind.table();
     sqlx::query(&format!("DELETE FROM {table} WHERE created_at < $1"))
         .bind(now - HOLD_SECONDS)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     sqlx::query(&format!("INSERT INTO {table} (id, created_by, csv, created_at) VALUES ($1, $2, $3, $4)"))
         .bind(id)
         .bind(by)
         .bind(sealed_csv)
         .bind(now)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }
@@ -52,7 +52,7 @@ pub async fn take(db: &Db, kind: Upload, id: &str, by: &str, now: i64) -> Result
     let gone = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1 AND created_by = $2"))
         .bind(id)
         .bind(by)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     // Single use: of two confirmations at once, only the one that deleted the row proceeds.
     Ok(row.map(|r| r.0).filter(|_| gone.rows_affected() == 1))

@@ -32,7 +32,7 @@ pub async fn apply(
     now: i64,
 ) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     for row in rows {
         let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
             .bind(row.username.as_str())

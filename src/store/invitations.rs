@@ -22,7 +22,7 @@ pub async fn insert(
     .bind(sent_to)
     .bind(now)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(())
 }
@@ -46,7 +46,7 @@ pub async fn consume(db: &Db, token_hash: &str, now: i64) -> Result<bool, StoreE
     .bind(now)
     .bind(token_hash)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -8,7 +8,7 @@ pub async fn record(db: &Db, subjects: &[&str], now: i64) -> Result<(), StoreErr
         sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
             .bind(*subject)
             .bind(now)
-            .execute(db.pool())
+            .execute(db.writes())
             .await?;
     }
     Ok(())
@@ -25,11 +25,11 @@ pub async fn count_since(db: &Db, subject: &str, since: i64) -> Result<i64, Stor
 
 /// After a correct password the account's count starts again (the address's does not).
 pub async fn clear(db: &Db, subject: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(subject).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM login_failures WHERE subject = $1").bind(subject).execute(db.writes()).await?;
     Ok(())
 }
 
 pub async fn purge_before(db: &Db, before: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE at <= $1").bind(before).execute(db.pool()).await?;
+    let done = sqlx::query("DELETE FROM login_failures WHERE at <= $1").bind(before).execute(db.writes()).await?;
     Ok(done.rows_affected())
 }

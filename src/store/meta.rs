@@ -14,7 +14,7 @@ pub async fn insert_if_absent(db: &Db, key: &str, value: &str) -> Result<String,
     sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
         .bind(key)
         .bind(value)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(get(db, key).await?.unwrap_or_default())
 }

@@ -33,6 +33,7 @@ pub mod trusted_browsers;
 pub mod universal_codes;
 pub mod users;
 pub mod webauthn;
+mod writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -56,6 +57,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A write ran but its group's commit failed (or the writer is gone): nothing was stored.
+    #[error("the database did not commit: {0}")]
+    Commit(String),
 }
 
 impl StoreError {
@@ -72,6 +76,12 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Where writes go. On a SQLite file: a pool of one connection, so writers queue here in
+    /// order instead of meeting SQLite's lock and sleeping in its busy handler; elsewhere the
+    /// same pool as reads.
+    writer: AnyPool,
+    /// SQLite files only: writes given to `write` share commits (see `writer`).
+    group: Option<writer::GroupCommit>,
     backend: Backend,
     changes: changes::ChangeFeed,
     pub(crate) events: EventSink,
@@ -102,6 +112,13 @@ impl std::fmt::Debug for EventSink {
     }
 }
 
+fn sqlite_setup(conn: &mut sqlx::AnyConnection) -> futures_util::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;").await?;
+        Ok(())
+    })
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -111,34 +128,42 @@ impl Db {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         let options = AnyConnectOptions::from_str(url)?;
-        let pool = match backend {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let (pool, writer) = match backend {
             Backend::Sqlite => {
-                AnyPoolOptions::new()
+                let readers = AnyPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(10))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?
+                    .after_connect(|conn, _| sqlite_setup(conn))
+                    .connect_with(options.clone())
+                    .await?;
+                // WAL is a property of the database file: set once, kept across connections.
+                readers.execute("PRAGMA journal_mode = WAL;").await?;
+                let writer = if in_memory {
+                    // Every connection to an in-memory database is a database of its own.
+                    readers.clone()
+                } else {
+                    AnyPoolOptions::new()
+                        .max_connections(1)
+                        .acquire_timeout(Duration::from_secs(30))
+                        .after_connect(|conn, _| sqlite_setup(conn))
+                        .connect_with(options)
+                        .await?
+                };
+                (readers, writer)
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
-                    .await?
+                    .await?;
+                (pool.clone(), pool)
             }
         };
-        if backend == Backend::Sqlite {
-            // WAL is a property of the database file: set once, kept across connections.
-            pool.execute("PRAGMA journal_mode = WAL;").await?;
-        }
+        let group = (backend == Backend::Sqlite && !in_memory).then(|| writer::GroupCommit::start(writer.clone()));
         let changes = changes::ChangeFeed::new((backend == Backend::Postgres).then(|| url.to_string()));
-        Ok(Self { pool, backend, events: EventSink::default(), changes })
+        Ok(Self { pool, writer, group, backend, events: EventSink::default(), changes })
     }
 
     /// This handle, telling `events` of every audit event it stores.
@@ -155,8 +180,8 @@ impl Db {
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so instances may race safely).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.writer).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.writer).await?,
         }
         Ok(())
     }
@@ -170,11 +195,57 @@ impl Db {
         self.backend
     }
 
+    /// For reads.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
+    /// For every statement that writes, and every transaction.
+    pub(crate) fn writes(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// Runs `work` as one write transaction and returns once it is committed. On a SQLite file
+    /// it shares its commit with the other writes waiting at that moment (group commit).
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> futures_util::future::BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        self.write_with(true, work).await
+    }
+
+    /// `write` for work that is exactly one statement (atomic by itself: no savepoint needed).
+    pub(crate) async fn write_statement<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> futures_util::future::BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        self.write_with(false, work).await
+    }
+
+    async fn write_with<T, F>(&self, savepoint: bool, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut sqlx::AnyConnection) -> futures_util::future::BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        if let Some(group) = &self.group {
+            return group.write(savepoint, work).await;
+        }
+        let mut tx = self.writer.begin().await?;
+        let value = work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

@@ -33,7 +33,7 @@ pub async fn link(db: &Db, provider: &str, subject: &str, user_id: &str, now: i6
         .bind(subject)
         .bind(user_id)
         .bind(now)
-        .execute(db.pool())
+        .execute(db.writes())
         .await
         .map_err(StoreError::from_insert)?;
     Ok(())
@@ -44,7 +44,7 @@ pub async fn touch(db: &Db, provider: &str, subject: &str, now: i64) -> Result<(
         .bind(now)
         .bind(provider)
         .bind(subject)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }
@@ -53,11 +53,11 @@ pub async fn touch(db: &Db, provider: &str, subject: &str, now: i64) -> Result<(
 /// callbacks race (the primary key decides); false means a replay.
 pub async fn use_state(db: &Db, state_hash: &str, now: i64) -> Result<bool, StoreError> {
     // States live minutes; a day later nobody can present one again, so old rows can go.
-    sqlx::query("DELETE FROM oidc_used_states WHERE used_at < $1").bind(now - 86_400).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM oidc_used_states WHERE used_at < $1").bind(now - 86_400).execute(db.writes()).await?;
     match sqlx::query("INSERT INTO oidc_used_states (state_hash, used_at) VALUES ($1, $2)")
         .bind(state_hash)
         .bind(now)
-        .execute(db.pool())
+        .execute(db.writes())
         .await
         .map_err(StoreError::from_insert)
     {

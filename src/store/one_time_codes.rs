@@ -43,7 +43,7 @@ pub async fn insert(db: &Db, c: NewCode<'_>, now: i64) -> Result<String, StoreEr
     .bind(c.issued_by)
     .bind(c.reason)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(id)
 }
@@ -67,7 +67,7 @@ pub async fn use_once(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
     )
     .bind(id)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }

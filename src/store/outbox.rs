@@ -50,7 +50,7 @@ pub async fn insert(db: &Db, m: NewMessage<'_>, now: i64) -> Result<String, Stor
     .bind(m.status)
     .bind(now)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(id)
 }
@@ -74,7 +74,7 @@ pub async fn claim_next(db: &Db, channel: &str, now: i64, lease: i64) -> Result<
     .bind(now + lease)
     .bind(&id)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     if claimed.rows_affected() != 1 {
         // Another instance took it first; the caller simply asks again.
@@ -89,7 +89,7 @@ pub async fn mark_sent(db: &Db, id: &str, now: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, body = '', claimed_until = NULL, last_error = NULL WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }
@@ -103,7 +103,7 @@ pub async fn mark_failed(db: &Db, id: &str, error: &str, retry_at: Option<i64>) 
                 .bind(at)
                 .bind(error)
                 .bind(id)
-                .execute(db.pool())
+                .execute(db.writes())
                 .await?
         }
         None => {
@@ -112,7 +112,7 @@ pub async fn mark_failed(db: &Db, id: &str, error: &str, retry_at: Option<i64>) 
             )
             .bind(error)
             .bind(id)
-            .execute(db.pool())
+            .execute(db.writes())
             .await?
         }
     };

@@ -52,7 +52,7 @@ pub async fn insert(db: &Db, c: NewCall<'_>, now: i64) -> Result<(), StoreError>
     .bind(now)
     .bind(now)
     .bind(c.expires_at)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(())
 }
@@ -63,7 +63,11 @@ pub async fn by_id(db: &Db, id: &str) -> Result<Option<CallRow>, StoreError> {
 }
 
 pub async fn set_provider_sid(db: &Db, id: &str, sid: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE phone_calls SET provider_sid = $1 WHERE id = $2").bind(sid).bind(id).execute(db.pool()).await?;
+    sqlx::query("UPDATE phone_calls SET provider_sid = $1 WHERE id = $2")
+        .bind(sid)
+        .bind(id)
+        .execute(db.writes())
+        .await?;
     Ok(())
 }
 
@@ -77,7 +81,7 @@ pub async fn finish(db: &Db, id: &str, status: &str, digits: Option<&str>, now: 
     .bind(digits)
     .bind(now)
     .bind(id)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -90,7 +94,7 @@ pub async fn consume_answered(db: &Db, id: &str, user_id: &str, now: i64) -> Res
     .bind(now)
     .bind(id)
     .bind(user_id)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }

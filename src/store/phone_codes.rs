@@ -14,7 +14,7 @@ pub async fn insert_batch(
     now: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     for hash in hashes {
         sqlx::query(
             "INSERT INTO phone_codes (id, user_id, code_hash, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -43,7 +43,7 @@ pub async fn consume(db: &Db, user_id: &str, purpose: &str, hash: &str, now: i64
     .bind(purpose)
     .bind(hash)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() >= 1)
 }
@@ -67,7 +67,7 @@ pub async fn void_all(db: &Db, user_id: &str, purpose: &str, now: i64) -> Result
         .bind(now)
         .bind(user_id)
         .bind(purpose)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }

@@ -43,7 +43,7 @@ pub async fn set_wizard_phone(
     .bind(now)
     .bind(enrollment_id)
     .bind(from)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -52,7 +52,7 @@ pub async fn set_wizard_phone(
 pub async fn wrong_code(db: &Db, enrollment_id: &str) -> Result<i64, StoreError> {
     sqlx::query("UPDATE enrollments SET phone_failures = phone_failures + 1 WHERE id = $1")
         .bind(enrollment_id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     let (n,): (i64,) = sqlx::query_as("SELECT phone_failures FROM enrollments WHERE id = $1")
         .bind(enrollment_id)
@@ -65,7 +65,7 @@ pub async fn wrong_code(db: &Db, enrollment_id: &str) -> Result<i64, StoreError>
 pub async fn reset_wrong_codes(db: &Db, enrollment_id: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE enrollments SET phone_failures = 0 WHERE id = $1")
         .bind(enrollment_id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }
@@ -74,7 +74,7 @@ pub async fn set_wizard_call(db: &Db, enrollment_id: &str, call_id: &str) -> Res
     sqlx::query("UPDATE enrollments SET phone_call_id = $1 WHERE id = $2")
         .bind(call_id)
         .bind(enrollment_id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }
@@ -89,7 +89,7 @@ pub async fn wizard_verified(db: &Db, enrollment_id: &str, from: &str, to: &str,
     .bind(now)
     .bind(enrollment_id)
     .bind(from)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -112,7 +112,7 @@ pub async fn attach(db: &Db, device_id: &str, phone: &str, extension: Option<&st
         .bind(phone)
         .bind(extension)
         .bind(device_id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }
@@ -135,7 +135,7 @@ pub async fn create_number_device(
     now: i64,
 ) -> Result<Option<String>, StoreError> {
     let device_id = new_id();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     let moved =
         sqlx::query("UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3 WHERE id = $4 AND step = $5")
             .bind(to)
@@ -209,7 +209,7 @@ pub async fn users_with_phone(db: &Db, phone: &str) -> Result<Vec<String>, Store
 /// one-mobile-per-account rule is the wizard's; the help desk may override it.
 pub async fn create_for_user(db: &Db, user_id: &str, device: NumberDevice<'_>, now: i64) -> Result<String, StoreError> {
     let device_id = new_id();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     sqlx::query(
         "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, created_at, phone, \
          phone_extension, is_default) VALUES ($1, $2, $3, 'other', $4, 'ask', '', $5, $6, $7, \

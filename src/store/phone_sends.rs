@@ -32,7 +32,7 @@ pub async fn record_and_count(db: &Db, s: Send<'_>, now: i64) -> Result<(String,
         .bind(s.prefix)
         .bind(s.kind)
         .bind(now)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     let since = now - 3600;
     let count = |sql: &'static str, value: Option<String>| {
@@ -63,10 +63,10 @@ pub async fn record_and_count(db: &Db, s: Send<'_>, now: i64) -> Result<(String,
 
 /// A refused send does not use up the budget of the sends after it.
 pub async fn forget(db: &Db, id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM phone_sends WHERE id = $1").bind(id).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM phone_sends WHERE id = $1").bind(id).execute(db.writes()).await?;
     Ok(())
 }
 
 pub async fn purge_before(db: &Db, before: i64) -> Result<u64, StoreError> {
-    Ok(sqlx::query("DELETE FROM phone_sends WHERE at < $1").bind(before).execute(db.pool()).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM phone_sends WHERE at < $1").bind(before).execute(db.writes()).await?.rows_affected())
 }

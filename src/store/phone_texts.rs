@@ -32,7 +32,7 @@ pub async fn insert(
         .bind(to_number)
         .bind(&body)
         .bind(now)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(Some(id))
 }

@@ -8,7 +8,7 @@ pub async fn all(db: &Db) -> Result<Vec<(String, String)>, StoreError> {
 
 /// Saves the given rules in one transaction.
 pub async fn save(db: &Db, rules: &[(&str, String)], by: &str, now: i64) -> Result<(), StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     for (key, value) in rules {
         sqlx::query(
             "INSERT INTO policies (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \

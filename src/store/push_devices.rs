@@ -38,7 +38,7 @@ pub async fn push_device_ids(db: &Db, user_id: &str) -> Result<Vec<String>, Stor
 
 /// Stores (or replaces: reactivation) the device's public key; the old key stops working at once.
 pub async fn set_key(db: &Db, device_id: &str, user_id: &str, public_key: &str, now: i64) -> Result<(), StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     sqlx::query("DELETE FROM push_keys WHERE device_id = $1").bind(device_id).execute(&mut *tx).await?;
     sqlx::query("INSERT INTO push_keys (device_id, user_id, public_key, activated_at) VALUES ($1, $2, $3, $4)")
         .bind(device_id)
@@ -54,8 +54,8 @@ pub async fn set_key(db: &Db, device_id: &str, user_id: &str, public_key: &str, 
 /// Forgets the device's key and Web Push subscription (reactivation started: the old phone stops
 /// answering and is no longer notified).
 pub async fn remove_key(db: &Db, device_id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM push_keys WHERE device_id = $1").bind(device_id).execute(db.pool()).await?;
-    sqlx::query("DELETE FROM push_subscriptions WHERE device_id = $1").bind(device_id).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM push_keys WHERE device_id = $1").bind(device_id).execute(db.writes()).await?;
+    sqlx::query("DELETE FROM push_subscriptions WHERE device_id = $1").bind(device_id).execute(db.writes()).await?;
     Ok(())
 }
 
@@ -76,7 +76,7 @@ pub async fn set_subscription(
     auth: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     sqlx::query("DELETE FROM push_subscriptions WHERE device_id = $1").bind(device_id).execute(&mut *tx).await?;
     sqlx::query(
         "INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -106,7 +106,7 @@ pub async fn subscriptions_for_user(db: &Db, user_id: &str) -> Result<Vec<Subscr
 
 /// Drops a subscription the push service says is gone (404/410).
 pub async fn remove_subscription(db: &Db, device_id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM push_subscriptions WHERE device_id = $1").bind(device_id).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM push_subscriptions WHERE device_id = $1").bind(device_id).execute(db.writes()).await?;
     Ok(())
 }
 
@@ -137,7 +137,7 @@ pub struct NewActivation<'a> {
 /// A new activation link; earlier unused ones for the same wizard or device stop working.
 pub async fn insert_activation(db: &Db, a: NewActivation<'_>, now: i64) -> Result<String, StoreError> {
     let id = new_id();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     sqlx::query(
         "UPDATE push_activations SET used_at = $1 WHERE used_at IS NULL AND user_id = $2 \
          AND (enrollment_id = $3 OR device_id = $4)",
@@ -202,7 +202,7 @@ pub async fn replace_seed(db: &Db, device_id: &str, sealed_seed: &str) -> Result
     sqlx::query("UPDATE devices SET totp_secret = $1, totp_last_step = NULL WHERE id = $2")
         .bind(sealed_seed)
         .bind(device_id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }
@@ -216,7 +216,7 @@ pub async fn consume_activation(db: &Db, token_hash: &str, now: i64) -> Result<O
     .bind(now)
     .bind(token_hash)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     if done.rows_affected() != 1 {
         return Ok(None);
@@ -230,7 +230,7 @@ pub async fn cancel_for_enrollment(db: &Db, enrollment_id: &str, now: i64) -> Re
     sqlx::query("UPDATE push_activations SET used_at = $1 WHERE enrollment_id = $2 AND used_at IS NULL")
         .bind(now)
         .bind(enrollment_id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }

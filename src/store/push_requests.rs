@@ -56,7 +56,7 @@ pub async fn insert(db: &Db, p: NewPush<'_>, now: i64) -> Result<String, StoreEr
     .bind(p.user_agent)
     .bind(now)
     .bind(p.expires_at)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(id)
 }
@@ -119,7 +119,7 @@ pub async fn answer(db: &Db, id: &str, status: &str, device_id: &str, now: i64) 
     .bind(device_id)
     .bind(id)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     settled(db, id, done.rows_affected()).await
 }
@@ -133,7 +133,7 @@ pub async fn time_out(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
     .bind(now)
     .bind(id)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     settled(db, id, done.rows_affected()).await
 }
@@ -147,7 +147,7 @@ pub async fn cancel(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool, 
     .bind(now)
     .bind(id)
     .bind(user_id)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     settled(db, id, done.rows_affected()).await
 }
@@ -161,7 +161,7 @@ pub async fn consume(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool,
     .bind(now)
     .bind(id)
     .bind(user_id)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }

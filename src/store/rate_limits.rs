@@ -12,13 +12,13 @@ pub async fn hit(db: &Db, subject: &str, now: i64) -> Result<i64, StoreError> {
     )
     .bind(subject)
     .bind(window)
-    .fetch_one(db.pool())
+    .fetch_one(db.writes())
     .await?;
     if hits == 1 {
         // The first request of a minute clears old minutes.
         sqlx::query("DELETE FROM api_rate_limits WHERE window_start < $1")
             .bind(window - 120)
-            .execute(db.pool())
+            .execute(db.writes())
             .await?;
     }
     Ok(hits)

@@ -3,13 +3,13 @@
 
 use super::{Db, StoreError};
 
-pub async fn load(db: &Db, id_hash: &str, now: i64) -> Result<Option<String>, StoreError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT state FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+/// The state of a live session and when it expires.
+pub async fn load(db: &Db, id_hash: &str, now: i64) -> Result<Option<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as("SELECT state, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2")
         .bind(id_hash)
         .bind(now)
         .fetch_optional(db.pool())
-        .await?;
-    Ok(row.map(|r| r.0))
+        .await?)
 }
 
 pub async fn insert(
@@ -26,7 +26,7 @@ pub async fn insert(
         .bind(state)
         .bind(now)
         .bind(expires_at)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }
@@ -44,32 +44,38 @@ pub async fn update(
         .bind(state)
         .bind(expires_at)
         .bind(id_hash)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn extend(db: &Db, id_hash: &str, expires_at: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id_hash = $2")
-        .bind(expires_at)
-        .bind(id_hash)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    let id_hash = id_hash.to_string();
+    db.write_statement(move |c| {
+        Box::pin(async move {
+            sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id_hash = $2")
+                .bind(expires_at)
+                .bind(id_hash)
+                .execute(&mut *c)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 pub async fn delete(db: &Db, id_hash: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(db.writes()).await?;
     Ok(())
 }
 
 /// Ends every session of a user (account disabled, deleted, or "sign out everywhere").
 pub async fn delete_for_user(db: &Db, user_id: &str) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(db.pool()).await?;
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(db.writes()).await?;
     Ok(done.rows_affected())
 }
 
 pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(db.pool()).await?;
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(db.writes()).await?;
     Ok(done.rows_affected())
 }

@@ -4,7 +4,7 @@ use super::{Db, StoreError};
 
 /// Replaces any earlier unused link with a new one.
 pub async fn replace(db: &Db, token_hash: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     sqlx::query("DELETE FROM setup_tokens WHERE used_at IS NULL").execute(&mut *tx).await?;
     sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
         .bind(token_hash)
@@ -36,7 +36,7 @@ pub async fn create_first_admin(
     admin: super::users::NewUser<'_>,
     now: i64,
 ) -> Result<Option<String>, StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     let used = sqlx::query(
         "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3",
     )

@@ -48,7 +48,7 @@ pub async fn taken_identifiers(db: &Db) -> Result<Vec<(String, Option<String>)>,
 
 /// Stores all tokens or none (one transaction; a serial taken meanwhile is a `Conflict`).
 pub async fn insert_all(db: &Db, tokens: &[NewToken], by: &str, now: i64) -> Result<usize, StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     for t in tokens {
         sqlx::query(
             "INSERT INTO hardware_tokens (id, serial, kind, secret, digits, period, counter, public_id, status, \
@@ -118,7 +118,7 @@ pub async fn advance_counter(db: &Db, id: &str, new_counter: i64, now: i64) -> R
     .bind(now)
     .bind(id)
     .bind(new_counter)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     if done.rows_affected() == 1 {
         sqlx::query(
@@ -126,7 +126,7 @@ pub async fn advance_counter(db: &Db, id: &str, new_counter: i64, now: i64) -> R
         )
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     }
     Ok(done.rows_affected() == 1)
@@ -150,7 +150,7 @@ pub async fn claim(
     now: i64,
 ) -> Result<Option<String>, StoreError> {
     let device_id = new_id();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     if let Claim::Wizard { enrollment_id, from, to, .. } = how {
         let moved = sqlx::query(
             "UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3, device_kind = 'hardware_token', \
@@ -213,7 +213,7 @@ pub async fn claim(
 /// again, for good: a lost token is never released again). Its device is removed in the same
 /// transaction. False when it is not the user's assigned token.
 pub async fn release(db: &Db, token_id: &str, user_id: &str, status: &str, now: i64) -> Result<bool, StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     let device: Option<(Option<String>,)> =
         sqlx::query_as("SELECT device_id FROM hardware_tokens WHERE id = $1 AND user_id = $2 AND status = 'assigned'")
             .bind(token_id)

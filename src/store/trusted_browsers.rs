@@ -35,7 +35,7 @@ pub async fn insert(
     .bind(now)
     .bind(now)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(())
 }
@@ -61,7 +61,7 @@ pub async fn find_valid(
         sqlx::query("UPDATE trusted_browsers SET last_seen_at = $1 WHERE id = $2")
             .bind(now)
             .bind(&r.id)
-            .execute(db.pool())
+            .execute(db.writes())
             .await?;
     }
     Ok(row)
@@ -71,7 +71,7 @@ pub async fn revoke_all_for_user(db: &Db, user_id: &str, now: i64) -> Result<u64
     let done = sqlx::query("UPDATE trusted_browsers SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(user_id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(done.rows_affected())
 }
@@ -96,7 +96,7 @@ pub async fn revoke(db: &Db, user_id: &str, id: &str, now: i64) -> Result<bool, 
     .bind(now)
     .bind(id)
     .bind(user_id)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -52,7 +52,7 @@ pub async fn insert(db: &Db, c: NewCode<'_>, now: i64, expires_at: i64) -> Resul
     .bind(c.ip)
     .bind(now)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     Ok(())
 }
@@ -74,7 +74,7 @@ pub async fn consume(db: &Db, code_hash: &str, application_id: &str, now: i64) -
     .bind(now)
     .bind(code_hash)
     .bind(application_id)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     if done.rows_affected() != 1 {
         return Ok(None);
@@ -85,7 +85,9 @@ pub async fn consume(db: &Db, code_hash: &str, application_id: &str, now: i64) -
 
 /// Housekeeping: codes a day past their expiry.
 pub async fn delete_old(db: &Db, now: i64) -> Result<u64, StoreError> {
-    let done =
-        sqlx::query("DELETE FROM universal_codes WHERE expires_at < $1").bind(now - 86_400).execute(db.pool()).await?;
+    let done = sqlx::query("DELETE FROM universal_codes WHERE expires_at < $1")
+        .bind(now - 86_400)
+        .execute(db.writes())
+        .await?;
     Ok(done.rows_affected())
 }

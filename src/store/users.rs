@@ -45,7 +45,7 @@ const COLUMNS: &str = "id, username, email, display_name, password_hash, role, s
                        locked_at, created_at, last_login_at, enrolled_at";
 
 pub async fn insert(db: &Db, new: NewUser<'_>, now: i64) -> Result<UserRow, StoreError> {
-    let mut conn = db.pool().acquire().await?;
+    let mut conn = db.writes().acquire().await?;
     let id = insert_on(&mut conn, new, now).await?;
     drop(conn);
     by_id(db, &id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
@@ -99,17 +99,17 @@ pub async fn admin_exists(db: &Db) -> Result<bool, StoreError> {
 /// Sets `status` ("active" or "disabled"); returns false when no such user exists.
 pub async fn set_status(db: &Db, id: &str, status: &str) -> Result<bool, StoreError> {
     let done =
-        sqlx::query("UPDATE users SET status = $1 WHERE id = $2").bind(status).bind(id).execute(db.pool()).await?;
+        sqlx::query("UPDATE users SET status = $1 WHERE id = $2").bind(status).bind(id).execute(db.writes()).await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(db.pool()).await?;
+    let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(db.writes()).await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn touch_login(db: &Db, id: &str, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(id).execute(db.pool()).await?;
+    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(id).execute(db.writes()).await?;
     Ok(())
 }
 
@@ -117,30 +117,45 @@ pub async fn touch_login(db: &Db, id: &str, now: i64) -> Result<(), StoreError> 
 /// Each step is one conditional statement, so concurrent failures are all counted and exactly one
 /// of them is the one that locks. Returns (attempts, locked by this call).
 pub async fn record_failure(db: &Db, id: &str, max: u32, now: i64) -> Result<(i64, bool), StoreError> {
-    let (attempts,): (i64,) = sqlx::query_as(
-        "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
-    )
-    .bind(id)
-    .fetch_one(db.pool())
-    .await?;
-    if attempts < i64::from(max) {
-        return Ok((attempts, false));
-    }
-    let locked = sqlx::query("UPDATE users SET locked_at = $1 WHERE id = $2 AND locked_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .execute(db.pool())
-        .await?;
-    Ok((attempts, locked.rows_affected() == 1))
+    let id = id.to_string();
+    db.write(move |c| {
+        Box::pin(async move {
+            let (attempts,): (i64,) = sqlx::query_as(
+                "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
+            )
+            .bind(&id)
+            .fetch_one(&mut *c)
+            .await?;
+            if attempts < i64::from(max) {
+                return Ok((attempts, false));
+            }
+            let locked = sqlx::query("UPDATE users SET locked_at = $1 WHERE id = $2 AND locked_at IS NULL")
+                .bind(now)
+                .bind(&id)
+                .execute(&mut *c)
+                .await?;
+            Ok((attempts, locked.rows_affected() == 1))
+        })
+    })
+    .await
 }
 
 /// After a successful second factor: the counter starts again.
 pub async fn reset_failures(db: &Db, id: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET failed_attempts = 0 WHERE id = $1 AND locked_at IS NULL")
-        .bind(id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    let id = id.to_string();
+    db.write_statement(move |c| {
+        Box::pin(async move {
+            // Nothing to write (and nothing to wait for) when the count is already zero.
+            sqlx::query(
+                "UPDATE users SET failed_attempts = 0 WHERE id = $1 AND locked_at IS NULL AND failed_attempts <> 0",
+            )
+            .bind(&id)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Unlocks an account locked at or before `locked_before` (automatic unlock); true if it did.
@@ -148,7 +163,7 @@ pub async fn unlock_if_locked_before(db: &Db, id: &str, locked_before: i64) -> R
     let done = sqlx::query("UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1 AND locked_at <= $2")
         .bind(id)
         .bind(locked_before)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -157,7 +172,7 @@ pub async fn unlock_if_locked_before(db: &Db, id: &str, locked_before: i64) -> R
 pub async fn unlock(db: &Db, id: &str) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1")
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -198,8 +213,11 @@ pub async fn search(db: &Db, query: &str, limit: i64, offset: i64) -> Result<(Ve
 }
 
 pub async fn set_role(db: &Db, id: &str, role: Role) -> Result<bool, StoreError> {
-    let done =
-        sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role.as_str()).bind(id).execute(db.pool()).await?;
+    let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role.as_str())
+        .bind(id)
+        .execute(db.writes())
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -257,7 +275,7 @@ pub async fn lock(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE users SET locked_at = $1 WHERE id = $2 AND locked_at IS NULL")
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -66,7 +66,7 @@ pub async fn create_device(
     now: i64,
 ) -> Result<Option<String>, StoreError> {
     let device_id = new_id();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writes().begin().await?;
     let moved =
         sqlx::query("UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3 WHERE id = $4 AND step = $5")
             .bind(to)
@@ -153,13 +153,13 @@ pub async fn record_use(
     .bind(now)
     .bind(&row.id)
     .bind(row.sign_count)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     if done.rows_affected() == 1 {
         sqlx::query("UPDATE devices SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(&row.device_id)
-            .execute(db.pool())
+            .execute(db.writes())
             .await?;
     }
     Ok(done.rows_affected() == 1)
@@ -170,7 +170,7 @@ pub async fn flag(db: &Db, id: &str, now: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE webauthn_credentials SET flagged_at = $1 WHERE id = $2 AND flagged_at IS NULL")
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writes())
         .await?;
     Ok(())
 }
@@ -197,10 +197,10 @@ pub async fn put_ceremony(
     .bind(sealed_state)
     .bind(now)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(db.writes())
     .await?;
     // Ceremonies nobody finished are removed by the next one started (by anyone).
-    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1").bind(now).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1").bind(now).execute(db.writes()).await?;
     Ok(id)
 }
 
@@ -220,6 +220,6 @@ pub async fn take_ceremony(
     .fetch_optional(db.pool())
     .await?;
     let Some((id, sealed, expires_at)) = row else { return Ok(None) };
-    let done = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id = $1").bind(&id).execute(db.pool()).await?;
+    let done = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id = $1").bind(&id).execute(db.writes()).await?;
     Ok((done.rows_affected() == 1 && expires_at > now).then_some(sealed))
 }

@@ -7,8 +7,12 @@ use crate::web::state::AppState;
 
 /// The methods this user may use now (their groups' overrides, or the global default).
 pub async fn methods_for_user(state: &AppState, user_id: &str) -> Result<MethodSet, StoreError> {
+    let policy = state.policy().await?;
+    if !policy.has_group_rules() {
+        return Ok(policy.methods_for(&[]));
+    }
     let groups = store::import::groups_of(&state.db, user_id).await?;
-    Ok(state.policy().await?.methods_for(&groups))
+    Ok(policy.methods_for(&groups))
 }
 
 /// Whether this user may use `method` now. For the Auth API: refuse a factor when this is false.

@@ -126,9 +126,7 @@ pub async fn login_post(
     // Always one argon2 verification, whether or not the user exists, off the async workers.
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let candidate = form.password.clone();
-    let password_ok = web::block(move || passwords::verify(&candidate, stored.as_deref()))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let password_ok = passwords::verify_blocking(candidate, stored).await.map_err(|e| AppError::Internal(e.into()))?;
     // Local passwords off: only administrators may still use one (break-glass); everyone else
     // gets the answer a wrong password gets, so the setting reveals nothing about accounts.
     let allowed =

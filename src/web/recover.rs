@@ -129,9 +129,7 @@ pub async fn recover_post(
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let candidate = form.password.clone();
-    let password_ok = web::block(move || passwords::verify(&candidate, stored.as_deref()))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let password_ok = passwords::verify_blocking(candidate, stored).await.map_err(|e| AppError::Internal(e.into()))?;
 
     let user = match user {
         Some(u) if facts_ok && password_ok && u.is_active() => u,

@@ -32,6 +32,9 @@ const FIRST_FACTOR: &str = "first_factor";
 const OIDC_PENDING: &str = "oidc_pending";
 const CALL: &str = "phone_call";
 
+/// How stale a session's expiry may get before a request moves it on (one write a minute at most).
+const EXTEND_EVERY_SECONDS: i64 = 60;
+
 /// actix-session storage backed by the `sessions` table.
 #[derive(Clone)]
 pub struct DbSessionStore {
@@ -53,10 +56,16 @@ impl SessionStore for DbSessionStore {
         let row = store::sessions::load(&self.state.db, &self.hash(key), now())
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
-        match row {
-            None => Ok(None),
-            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| LoadError::Deserialization(e.into())),
+        let Some((text, expires_at)) = row else { return Ok(None) };
+        // The idle timeout moves with use, but at most once a minute: a page view is a read, not a write.
+        let t = now();
+        let expires = t + i64::from(self.state.settings.session.idle_timeout_minutes) * 60;
+        if expires_at < expires - EXTEND_EVERY_SECONDS {
+            store::sessions::extend(&self.state.db, &self.hash(key), expires)
+                .await
+                .map_err(|e| LoadError::Other(e.into()))?;
         }
+        serde_json::from_str(&text).map(Some).map_err(|e| LoadError::Deserialization(e.into()))
     }
 
     async fn save(&self, state: HashMap<String, String>, ttl: &Duration) -> Result<SessionKey, SaveError> {
@@ -99,8 +108,8 @@ impl SessionStore for DbSessionStore {
         self.save(state, ttl).await.map_err(|e| UpdateError::Other(anyhow::anyhow!(e.to_string())))
     }
 
-    async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
-        store::sessions::extend(&self.state.db, &self.hash(key), now() + ttl.whole_seconds()).await?;
+    /// Extended in `load`, at most once a minute (the idle timeout is `session.idle_timeout_minutes`).
+    async fn update_ttl(&self, _key: &SessionKey, _ttl: &Duration) -> Result<(), anyhow::Error> {
         Ok(())
     }
 

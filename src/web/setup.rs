@@ -116,10 +116,7 @@ pub async fn setup_post(
         Ok(v) => v,
         Err(e) => return retry(e.0),
     };
-    let hash = web::block(move || passwords::hash(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let hash = passwords::hash_blocking(password).await.map_err(|e| AppError::Internal(e.into()))?;
     let admin = NewUser {
         username: &username,
         email: &email,

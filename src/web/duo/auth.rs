@@ -167,8 +167,8 @@ async fn check_passcode(
     let Ok(code) = Passcode::parse(code) else {
         return Ok(("deny", "deny", "Incorrect passcode. Please try again.".into()));
     };
-    let m = methods(state, &user.id).await.map_err(|_| Fail::internal())?;
-    match passcode::check(state, &user.id, &m.devices, &code, t).await.map_err(|_| Fail::internal())? {
+    let devices = store::devices::list_for_user(&state.db, &user.id).await?;
+    match passcode::check(state, &user.id, &devices, &code, t).await.map_err(|_| Fail::internal())? {
         passcode::Checked::Accepted { method, detail, .. } => {
             if let Some(m) = crate::domain::policy::Method::of_event(method)
                 && !crate::web::allowed::method_allowed(state, &user.id, m).await?
@@ -177,7 +177,9 @@ async fn check_passcode(
                 audit(state, req, signed, user, "mfa.method_refused", Outcome::Failure, &detail).await?;
                 return Ok(("deny", "deny", crate::web::allowed::refusal(state, m)));
             }
-            store::users::reset_failures(&state.db, &user.id).await?;
+            if user.failed_attempts > 0 {
+                store::users::reset_failures(&state.db, &user.id).await?;
+            }
             audit(state, req, signed, user, method, Outcome::Success, &detail).await?;
             Ok(("allow", "allow", "Success. Logging you in...".into()))
         }

@@ -88,6 +88,10 @@ pub async fn check(
             Verification::Wrong => {}
         }
     }
+    // Hardware tokens are devices too: without one there is no token to look up.
+    if !devices.iter().any(|d| d.kind == crate::domain::DeviceKind::HardwareToken.as_str()) {
+        return Ok(if replayed { Checked::Replayed } else { Checked::Wrong });
+    }
     let window = state.settings.tokens.hotp_window;
     let (token, token_replayed) =
         crate::tokens::verify_for_user(&state.db, &state.keys, user_id, code, t, window).await?;
