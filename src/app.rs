@@ -1,4 +1,4 @@
-//! Building the application from settings: open the database, check the master key, bind the
+//! Building the application from settings: open the database, unlock its data key, bind the
 //! listener, wire middleware and routes. Nothing global; tests build as many as they like.
 
 use std::net::TcpListener;
@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::channels::mail::Mailer;
 use crate::config::Settings;
+use crate::data_key;
 use crate::metrics::Metrics;
 use crate::secrets::{Keys, MasterKey};
 use crate::store::{self, Backend, Db, EventSink};
@@ -23,14 +24,20 @@ use crate::web::session::DbSessionStore;
 use crate::web::state::{AppState, now};
 use crate::web::{request_span, routes, same_origin_only, security_headers, setup};
 
-const KEY_CHECK: &str = "master_key_check";
-const KEY_CHECK_PLAINTEXT: &[u8] = b"twofold master key check v1";
-
-/// Opens the database named by the settings, applies migrations and checks the master key.
-/// Used by `serve` and by every CLI command, so they all read the same configuration.
+/// Opens the database named by the settings, applies migrations and unlocks its data key with the
+/// master key (or `previous_master_key`). Used by `serve` and by every CLI command, so they all
+/// read the same configuration.
 pub async fn open(settings: &Settings) -> anyhow::Result<(Db, Keys)> {
-    let url = settings.database_url();
-    if url.starts_with("sqlite:") && settings.database_url.is_none() {
+    let (master, previous) = master_keys(settings)?;
+    let db = connect(settings).await?;
+    // Refuses to start with a key that does not open the data key, instead of reading garbage.
+    let (data, _) = data_key::unlock(&db, &master, previous.as_ref()).await?;
+    Ok((db, Keys::new(&data)))
+}
+
+/// The configured master key (created in `data_dir` when none is set) and the previous one, if set.
+pub fn master_keys(settings: &Settings) -> anyhow::Result<(MasterKey, Option<MasterKey>)> {
+    if settings.database_url().starts_with("sqlite:") && settings.database_url.is_none() {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
     }
@@ -38,18 +45,21 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(Db, Keys)> {
         Some(text) => MasterKey::from_base64(text).context("TWOFOLD_MASTER_KEY / master_key")?,
         None => MasterKey::load_or_create(&settings.data_dir)?,
     };
-    let keys = Keys::new(&master);
+    let previous = settings
+        .previous_master_key
+        .as_deref()
+        .map(MasterKey::from_base64)
+        .transpose()
+        .context("TWOFOLD_PREVIOUS_MASTER_KEY / previous_master_key")?;
+    Ok((master, previous))
+}
+
+/// Connects to the database named by the settings and applies pending migrations.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database_url();
     let db = Db::connect(&url).await.with_context(|| format!("connecting to the {} database", backend_name(&url)))?;
     db.migrate().await.context("applying database migrations")?;
-    // Refuse to start with a key other than the one the data was sealed with, instead of reading garbage.
-    let stored = store::meta::insert_if_absent(&db, KEY_CHECK, &keys.seal(KEY_CHECK, KEY_CHECK_PLAINTEXT)?).await?;
-    match keys.open(KEY_CHECK, &stored) {
-        Ok(plain) if plain.as_slice() == KEY_CHECK_PLAINTEXT => Ok((db, keys)),
-        _ => anyhow::bail!(
-            "the master key does not match the one this database was created with; \
-             set TWOFOLD_MASTER_KEY (or data_dir/master.key) to the original key"
-        ),
-    }
+    Ok(db)
 }
 
 fn backend_name(url: &str) -> &'static str {

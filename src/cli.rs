@@ -1,5 +1,5 @@
-//! The command line: `serve`, `migrate`, `user …`, `token import`. Parsing is clap's; each command opens the
-//! database with the same settings as the server, so they always agree.
+//! The command line: `serve`, `migrate`, `user …`, `token import`, `key rotate`. Parsing is clap's;
+//! each command opens the database with the same settings as the server, so they always agree.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -16,6 +16,8 @@ use crate::store::{
     users::{NewUser, UserRow},
 };
 use crate::web::state::now;
+
+mod key;
 
 #[derive(Debug, Parser)]
 #[command(name = "twofold", version, about = "Self-hosted multi-factor authentication portal")]
@@ -45,6 +47,9 @@ pub enum Command {
     /// Manage the hardware-token inventory.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the master key.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(cmd) => admin(settings, cmd).await,
         Command::App(cmd) => app(settings, cmd).await,
         Command::Token(TokenCommand::Import { file, dry_run }) => token_import(&settings, &file, dry_run).await,
+        Command::Key(cmd) => key::run(&settings, cmd).await,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod app;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod data_key;
 pub mod domain;
 pub mod duo;
 pub mod error;

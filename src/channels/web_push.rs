@@ -87,7 +87,7 @@ pub fn vapid_authorization(key: &SigningKey, endpoint: &url::Url, subject: &str,
     format!("vapid t={jwt}, k={}", vapid_public_key(key))
 }
 
-/// The VAPID signing key, derived from the master key (every instance has the same one; nothing
+/// The VAPID signing key, derived from the data key (every instance has the same one; nothing
 /// to store or rotate separately).
 pub fn vapid_key(keys: &crate::secrets::Keys) -> Option<SigningKey> {
     let derived = URL_SAFE_NO_PAD.decode(keys.hash_token("twofold-vapid-key-v1")).ok()?;

@@ -36,6 +36,9 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Base64 of 32 bytes. When absent, `data_dir/master.key` is used (generated on first run).
     pub master_key: Option<String>,
+    /// The master key before `twofold key rotate`, tried when `master_key` does not open the data
+    /// key, so instances can be switched one by one. Remove it once every instance has the new key.
+    pub previous_master_key: Option<String>,
     pub institution: InstitutionSettings,
     pub session: SessionSettings,
     pub login: LoginSettings,
@@ -194,6 +197,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             master_key: None,
+            previous_master_key: None,
             institution: InstitutionSettings {
                 name: "Example University".into(),
                 product_name: "Twofold".into(),

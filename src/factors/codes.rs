@@ -46,7 +46,7 @@ pub fn hash(keys: &Keys, salt: &str, code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::MasterKey;
+    use crate::secrets::DataKey;
 
     #[test]
     fn codes_have_ten_digits_and_do_not_repeat() {
@@ -74,8 +74,8 @@ mod tests {
 
     #[test]
     fn hashes_depend_on_salt_and_key() {
-        let keys = Keys::new(&MasterKey::generate());
-        let other = Keys::new(&MasterKey::generate());
+        let keys = Keys::new(&DataKey::generate());
+        let other = Keys::new(&DataKey::generate());
         assert_eq!(hash(&keys, "s1", "1234567890"), hash(&keys, "s1", "1234567890"));
         assert_ne!(hash(&keys, "s1", "1234567890"), hash(&keys, "s2", "1234567890"));
         assert_ne!(hash(&keys, "s1", "1234567890"), hash(&other, "s1", "1234567890"));

@@ -18,3 +18,31 @@ pub async fn insert_if_absent(db: &Db, key: &str, value: &str) -> Result<String,
         .await?;
     Ok(get(db, key).await?.unwrap_or_default())
 }
+
+/// Replaces `expected` with `value` in one transaction, committed only when `verify` accepts the
+/// value read back inside it. False (nothing changed) when the row no longer held `expected`, i.e.
+/// another process changed it first, or when the value read back was not accepted.
+pub async fn replace(
+    db: &Db,
+    key: &str,
+    expected: &str,
+    value: &str,
+    verify: impl FnOnce(&str) -> bool,
+) -> Result<bool, StoreError> {
+    let mut tx = db.pool().begin().await?;
+    let done = sqlx::query("UPDATE meta SET value = $1 WHERE key = $2 AND value = $3")
+        .bind(value)
+        .bind(key)
+        .bind(expected)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let row = sqlx::query("SELECT value FROM meta WHERE key = $1").bind(key).fetch_one(&mut *tx).await?;
+    if !verify(&row.get::<String, _>(0)) {
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}

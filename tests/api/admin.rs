@@ -2,7 +2,6 @@
 //! device, temporary passcodes (T15) used at the prompt to add a new device, and the audit log.
 
 use twofold::channels::mail::Mailer;
-use twofold::secrets::{Keys, MasterKey};
 
 use crate::helpers::{PASSWORD, TestApp, count_to, element_text, location, now, spawn_app};
 
@@ -162,7 +161,7 @@ async fn a_lost_phone_is_replaced_with_a_temporary_passcode_from_the_help_desk()
     let events = app.audit_events(&ada.id).await;
     assert!(events.iter().any(|(e, _)| e == "bypass.issued"));
     assert!(events.iter().any(|(e, _)| e == "device.disabled"));
-    let keys = Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap());
+    let keys = app.keys.clone();
     let notice = twofold::store::outbox::for_recipient(&app.db, "ada@example.edu").await.unwrap();
     let notice = notice.iter().find(|m| m.subject.contains("temporary passcode")).expect("the user is told");
     assert!(Mailer::open_body(&keys, &notice.body).unwrap().contains("Lost phone, ID checked"));

@@ -8,7 +8,6 @@
 //! of the wizard (which offers to remove the lost device).
 
 use twofold::domain::import::parse_csv;
-use twofold::secrets::{Keys, MasterKey};
 
 use crate::browser_steps::{
     Screenshots, add_phone, click_button, click_link, csp_violations, device_card, expect_heading, expect_text,
@@ -141,6 +140,6 @@ async fn import_facts(app: &TestApp, username: &str, dob: &str, id4: &str) {
         "username,display_name,email,date_of_birth,id_last4\n{username},{username} Tester,{username}@example.edu,{dob},{id4}\n"
     );
     let rows = parse_csv(&csv).unwrap();
-    let keys = Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap());
+    let keys = app.keys.clone();
     twofold::store::import::apply(&app.db, &rows, &|u, f, v| keys.hash_fact(u, f, v), now()).await.unwrap();
 }

@@ -16,9 +16,7 @@ pub(crate) struct Client {
 pub(crate) async fn add_application(app: &TestApp, name: &str) -> Client {
     let id = twofold::secrets::new_id();
     let (ikey, skey) = (twofold::duo::keys::new_integration_key(), twofold::duo::keys::new_secret_key());
-    let keys = twofold::secrets::Keys::new(
-        &twofold::secrets::MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap(),
-    );
+    let keys = app.keys.clone();
     let sealed = keys.seal(&format!("app-secret:{id}"), skey.as_bytes()).unwrap();
     twofold::store::applications::insert(&app.db, &id, name, "auth-api", &ikey, &sealed, now()).await.unwrap();
     Client { ikey, skey }

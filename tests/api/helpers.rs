@@ -13,7 +13,7 @@ use twofold::app::Application;
 use twofold::config::Settings;
 use twofold::domain::{DisplayName, Email, Password, Role, Username};
 use twofold::factors::totp::TotpSeed;
-use twofold::secrets::MasterKey;
+use twofold::secrets::{Keys, MasterKey};
 use twofold::store::{self, Db, users::NewUser};
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -27,6 +27,8 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     pub settings: Settings,
     pub database_url: String,
+    /// The keys the app derives from its database's data key (for reading sealed rows).
+    pub keys: Keys,
     _dir: tempfile::TempDir,
 }
 
@@ -109,7 +111,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let port = app.port();
     let setup_link = app.setup_link().map(str::to_string);
     tokio::spawn(app.run_until_stopped());
-    let (db, _) = twofold::app::open(&settings).await.expect("open test database");
+    let (db, keys) = twofold::app::open(&settings).await.expect("open test database");
     let (client, jar) = new_client();
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -120,6 +122,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         setup_link,
         settings,
         database_url,
+        keys,
         _dir: dir,
     }
 }
@@ -164,7 +167,7 @@ impl TestApp {
     /// A Twofold the test did not start itself (e.g. a `twofold serve` process) at `address`,
     /// with its settings, so the helpers can reach its database.
     pub async fn attach(address: String, settings: Settings) -> TestApp {
-        let (db, _) = twofold::app::open(&settings).await.expect("open the instance's database");
+        let (db, keys) = twofold::app::open(&settings).await.expect("open the instance's database");
         let (client, jar) = new_client();
         let port = address.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_default();
         TestApp {
@@ -176,6 +179,7 @@ impl TestApp {
             setup_link: None,
             database_url: settings.database_url(),
             settings,
+            keys,
             _dir: tempfile::tempdir().unwrap(),
         }
     }
@@ -192,6 +196,7 @@ impl TestApp {
             setup_link: None,
             settings: self.settings.clone(),
             database_url: self.database_url.clone(),
+            keys: self.keys.clone(),
             _dir: tempfile::tempdir().unwrap(),
         }
     }
@@ -208,6 +213,7 @@ impl TestApp {
             setup_link: self.setup_link.clone(),
             settings: self.settings.clone(),
             database_url: self.database_url.clone(),
+            keys: self.keys.clone(),
             _dir: tempfile::tempdir().unwrap(),
         }
     }
@@ -426,14 +432,13 @@ pub fn next_mobile_number() -> String {
 impl TestApp {
     /// Every passcode texted to `e164` by the telephony simulator (read from its sealed store).
     pub async fn texted_codes(&self, e164: &str) -> Vec<String> {
-        let key = MasterKey::from_base64(self.settings.master_key.as_deref().expect("tests set a key")).unwrap();
-        let keys = twofold::secrets::Keys::new(&key);
+        let keys = &self.keys;
         let mut codes = Vec::new();
         for text in store::phone_texts::recent(&self.db, 1000).await.unwrap() {
             if text.to_number != e164 {
                 continue;
             }
-            let body = twofold::channels::telephony::simulator::Simulator::open_body(&keys, &text.id, &text.body)
+            let body = twofold::channels::telephony::simulator::Simulator::open_body(keys, &text.id, &text.body)
                 .expect("a simulated text opens");
             let digits: String = body.chars().map(|c| if c.is_ascii_digit() { c } else { ' ' }).collect();
             codes.extend(digits.split_whitespace().filter(|d| d.len() == 7).map(str::to_string));

@@ -1,7 +1,6 @@
 //! Enrolment invitations: a single-use emailed link that reaches the wizard and nothing else.
 
 use twofold::channels::mail::Mailer;
-use twofold::secrets::{Keys, MasterKey};
 
 use crate::helpers::{PASSWORD, TestApp, element_text, location, now, spawn_app, user_id};
 
@@ -14,7 +13,7 @@ async fn desk(app: &TestApp) -> TestApp {
 
 /// Every invitation link mailed to `to` (several may share a second, so order is not relied on).
 async fn invitation_links(app: &TestApp, to: &str) -> Vec<String> {
-    let keys = Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap());
+    let keys = app.keys.clone();
     let mail = twofold::store::outbox::for_recipient(&app.db, to).await.unwrap();
     mail.iter()
         .filter(|m| m.subject.starts_with("Set up your sign-in"))

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use twofold::channels::mail::Mailer;
 use twofold::config::{MailMode, SmtpSecurity};
-use twofold::secrets::{Keys, MasterKey};
+use twofold::secrets::Keys;
 
 use crate::helpers::{PASSWORD, TestApp, location, now, spawn_app, spawn_app_with};
 
 fn keys(app: &TestApp) -> Keys {
-    Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap())
+    app.keys.clone()
 }
 
 /// The opened bodies of the messages to `to`, oldest first.

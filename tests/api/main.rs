@@ -23,6 +23,7 @@ mod enroll;
 mod import;
 mod instances;
 mod invitations;
+mod key_rotation;
 mod login;
 mod logs;
 mod mail;

@@ -8,7 +8,6 @@ use twofold::channels::telephony::signature;
 use twofold::channels::telephony::{CarrierError, PhoneError, Phones};
 use twofold::config::TelephonyMode;
 use twofold::domain::PhoneNumber;
-use twofold::secrets::{Keys, MasterKey};
 
 use crate::helpers::{TestApp, now, spawn_app_with};
 
@@ -77,7 +76,7 @@ async fn twilio_app(base_url: &str) -> TestApp {
 
 /// The `Phones` service the app runs, on the same database and keys.
 fn phones(app: &TestApp) -> Phones {
-    let keys = Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap());
+    let keys = app.keys.clone();
     let public = url::Url::parse(&app.address).unwrap();
     Phones::new(&app.settings.telephony, "Example University", app.db.clone(), keys, public).unwrap()
 }

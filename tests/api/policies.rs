@@ -104,9 +104,7 @@ async fn without_self_enrolment_only_invitations_open_the_wizard() {
     // An invitation still works.
     let ada = crate::helpers::user_id(&app, "ada").await;
     admin.post_form(&format!("/admin/users/{ada}/invite"), &[]).await;
-    let keys = twofold::secrets::Keys::new(
-        &twofold::secrets::MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap(),
-    );
+    let keys = app.keys.clone();
     let mail = twofold::store::outbox::for_recipient(&app.db, "ada@example.edu").await.unwrap();
     let body = twofold::channels::mail::Mailer::open_body(&keys, &mail.last().unwrap().body).unwrap();
     let link = body[body.find("/invite/").unwrap()..].split_whitespace().next().unwrap().to_string();

@@ -2,7 +2,6 @@
 //! device a Push" (in the wizard, at the prompt and in "Device Options").
 
 use twofold::channels::mail::Mailer;
-use twofold::secrets::{Keys, MasterKey};
 
 use crate::helpers::{PASSWORD, TestApp, location, spawn_app};
 use crate::push::{activate, answer, enroll_app, send_push, token_in};
@@ -26,7 +25,7 @@ async fn email_me_an_activation_link_instead_mails_the_same_single_use_link() {
     assert_eq!(bad.status().as_u16(), 422);
     let sent = app.post_form("/enroll/activate/email", &[("email", "ada.phone@example.edu")]).await;
     assert!(sent.text().await.unwrap().contains("We sent the activation link to"));
-    let keys = Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap());
+    let keys = app.keys.clone();
     let mail = twofold::store::outbox::for_recipient(&app.db, "ada.phone@example.edu").await.unwrap();
     assert_eq!(mail.len(), 1);
     let body = Mailer::open_body(&keys, &mail[0].body).unwrap();

@@ -2,12 +2,12 @@
 //! identity facts and their password. Uniform refusals, throttled, single use, time limited.
 
 use twofold::domain::import::parse_csv;
-use twofold::secrets::{Keys, MasterKey};
+use twofold::secrets::Keys;
 
 use crate::helpers::{PASSWORD, TestApp, count_to, csrf_in, element_text, location, now, spawn_app, spawn_app_with};
 
 fn keys(app: &TestApp) -> Keys {
-    Keys::new(&MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap())
+    app.keys.clone()
 }
 
 /// Imports facts for `username` (the user must exist; the import updates them).

@@ -22,7 +22,7 @@ async fn token(app: &TestApp) -> String {
 }
 
 /// Generates backup codes and returns them as shown (digits only).
-async fn generate_codes(app: &TestApp) -> Vec<String> {
+pub(crate) async fn generate_codes(app: &TestApp) -> Vec<String> {
     let response = app.post_form("/settings/backup-codes", &[]).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");

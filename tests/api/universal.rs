@@ -21,9 +21,7 @@ pub(crate) struct WebApp {
 pub(crate) async fn add_web_app(app: &TestApp, name: &str, redirect_uris: &[&str]) -> WebApp {
     let id = twofold::secrets::new_id();
     let (ikey, skey) = (twofold::duo::keys::new_integration_key(), twofold::duo::keys::new_secret_key());
-    let keys = twofold::secrets::Keys::new(
-        &twofold::secrets::MasterKey::from_base64(app.settings.master_key.as_deref().unwrap()).unwrap(),
-    );
+    let keys = app.keys.clone();
     let sealed = keys.seal(&format!("app-secret:{id}"), skey.as_bytes()).unwrap();
     twofold::store::applications::insert(&app.db, &id, name, "web", &ikey, &sealed, now()).await.unwrap();
     let uris: Vec<String> = redirect_uris.iter().map(|u| u.to_string()).collect();
