@@ -12,9 +12,9 @@ use crate::helpers::{PASSWORD, TestApp, element_text, fresh_postgres_url, locati
 use crate::push::{answer, enroll_app};
 
 /// A `twofold serve` process; stopped when dropped (also when the test fails).
-struct Instance {
-    child: Child,
-    address: String,
+pub(crate) struct Instance {
+    pub(crate) child: Child,
+    pub(crate) address: String,
 }
 
 impl Drop for Instance {
@@ -28,7 +28,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn(settings: &Settings, dir: &std::path::Path) -> Instance {
+pub(crate) fn spawn(settings: &Settings, dir: &std::path::Path) -> Instance {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_twofold"))
         .arg("serve")
@@ -47,7 +47,7 @@ fn spawn(settings: &Settings, dir: &std::path::Path) -> Instance {
     Instance { child, address: format!("http://127.0.0.1:{port}") }
 }
 
-async fn wait_ready(instance: &Instance) {
+pub(crate) async fn wait_ready(instance: &Instance) {
     let http = reqwest::Client::new();
     let started = Instant::now();
     loop {
