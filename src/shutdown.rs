@@ -7,7 +7,8 @@
 //! - a push or call still being waited for by a request or a background finisher is given until
 //!   `SETTLE_AFTER` to be answered, then ended (one conditional update) and the caller told so;
 //! - background tasks stop at a point where everything they wrote is whole (each write is one
-//!   statement or one transaction) and the process waits for them before exiting.
+//!   statement or one transaction) and the process waits for them before exiting. They run on
+//!   the main runtime, not on an actix worker's (which ends with its worker).
 
 use std::future::Future;
 use std::time::Duration;
@@ -27,11 +28,20 @@ pub struct Shutdown {
     raised: watch::Sender<Option<Instant>>,
     /// How many tracked background tasks are still running.
     tasks: watch::Sender<usize>,
+    /// The runtime that outlives the server (the one `Application::build` ran on). Handlers run on
+    /// actix's worker threads, each with its own runtime that ends when its worker stops: a task
+    /// spawned there would be dropped half-way through a graceful stop.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Default for Shutdown {
+    /// Tasks go to the current runtime (call it from the main one).
     fn default() -> Self {
-        Self { raised: watch::channel(None).0, tasks: watch::channel(0).0 }
+        Self {
+            raised: watch::channel(None).0,
+            tasks: watch::channel(0).0,
+            runtime: tokio::runtime::Handle::try_current().ok(),
+        }
     }
 }
 
@@ -65,18 +75,22 @@ impl Shutdown {
         tokio::time::sleep_until(at + SETTLE_AFTER).await;
     }
 
-    /// Runs `task` in the background; `tasks_done` waits for it. The task itself watches
-    /// `raised` and returns at a clean point.
+    /// Runs `task` in the background on the main runtime; `tasks_done` waits for it. The task
+    /// itself watches `raised` and returns at a clean point.
     pub fn spawn<F>(&self, task: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
         self.tasks.send_modify(|n| *n += 1);
         let guard = TaskGuard { tasks: self.tasks.clone() };
-        tokio::spawn(async move {
+        let task = async move {
             let _guard = guard;
             task.await;
-        });
+        };
+        match &self.runtime {
+            Some(runtime) => drop(runtime.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
     }
 
     /// Waits until every tracked task has returned, or `deadline` passes; true when all did.

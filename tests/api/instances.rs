@@ -30,8 +30,11 @@ fn free_port() -> u16 {
 
 pub(crate) fn spawn(settings: &Settings, dir: &std::path::Path) -> Instance {
     let port = free_port();
+    // With TEST_LOG set (e.g. TEST_LOG=debug), the processes' logs go to the test output.
+    let log = std::env::var("TEST_LOG").ok();
     let child = Command::new(env!("CARGO_BIN_EXE_twofold"))
         .arg("serve")
+        .env("TWOFOLD_LOG", log.as_deref().unwrap_or("warn"))
         .current_dir(dir)
         .env("TWOFOLD_BIND", format!("127.0.0.1:{port}"))
         .env("TWOFOLD_DATABASE_URL", settings.database_url())
@@ -41,7 +44,7 @@ pub(crate) fn spawn(settings: &Settings, dir: &std::path::Path) -> Instance {
         .env("TWOFOLD_LOCKOUT__MAX_FAILURES", "4")
         .env("TWOFOLD_INSTITUTION__NAME", "Example University")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(if log.is_some() { Stdio::inherit() } else { Stdio::null() })
         .spawn()
         .expect("twofold serve starts");
     Instance { child, address: format!("http://127.0.0.1:{port}") }
