@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::data_key;
 use crate::metrics::Metrics;
 use crate::secrets::{Keys, MasterKey};
+use crate::shutdown::{STOP_TIMEOUT, Shutdown};
 use crate::store::{self, Backend, Db, EventSink};
 use crate::web::session::DbSessionStore;
 use crate::web::state::{AppState, now};
@@ -90,7 +91,8 @@ impl Application {
         let counted = metrics.clone();
         let db = db.with_event_sink(EventSink::new(move |event, outcome| counted.observe_event(event, outcome)));
         let mailer = Arc::new(Mailer::new(&settings.mail)?.count_failures_in(metrics.mail_failures.clone()));
-        mailer.clone().spawn_sender(db.clone(), keys.clone());
+        let shutdown = Arc::new(Shutdown::default());
+        mailer.clone().spawn_sender(db.clone(), keys.clone(), shutdown.clone());
         let metrics_listener = match settings.metrics.bind_addr().map_err(anyhow::Error::msg)? {
             Some(addr) if settings.metrics.enabled => {
                 Some(TcpListener::bind(addr).with_context(|| format!("binding metrics.bind {addr}"))?)
@@ -121,12 +123,13 @@ impl Application {
             metrics,
             oidc,
             phones,
+            shutdown,
         });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;
         let metrics_server = metrics_listener.map(|l| metrics_server(state.clone(), l)).transpose()?;
-        spawn_housekeeping(state.db.clone());
+        spawn_housekeeping(state.db.clone(), &state.shutdown);
         Ok(Self { port: address.port(), metrics_port, server, metrics_server, state, setup_link })
     }
 
@@ -162,20 +165,40 @@ impl Application {
         self.state.db.backend()
     }
 
-    /// Serves until SIGINT/SIGTERM; in-flight requests are allowed to finish (up to 10 s).
+    /// Serves until SIGTERM/SIGINT, then stops gracefully (see `crate::shutdown`): no new
+    /// connections, long-polls answered at once, in-flight requests and background tasks given up
+    /// to `STOP_TIMEOUT`. Returns Ok (exit status 0) after a graceful stop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics_server {
-            None => self.server.await,
-            Some(metrics) => {
-                // The metrics listener lives as long as the main one.
-                let handle = metrics.handle();
-                let metrics = tokio::spawn(metrics);
-                let served = self.server.await;
-                handle.stop(true).await;
-                let _ = metrics.await;
-                served
+        let handle = self.server.handle();
+        let mut served = tokio::spawn(self.server);
+        let metrics = self.metrics_server.map(|m| (m.handle(), tokio::spawn(m)));
+        let result = tokio::select! {
+            r = &mut served => Some(r),
+            _ = crate::shutdown::signal() => None,
+        };
+        let result = match result {
+            Some(r) => r.map_err(std::io::Error::other).and_then(|r| r),
+            None => {
+                tracing::info!(timeout_seconds = STOP_TIMEOUT.as_secs(), "stopping: finishing in-flight requests");
+                let began = tokio::time::Instant::now();
+                // Stop accepting first, then wake the long-polls so their clients go elsewhere.
+                let stopped = handle.stop(true);
+                self.state.shutdown.raise();
+                stopped.await;
+                if !self.state.shutdown.tasks_done(began + STOP_TIMEOUT).await {
+                    tracing::warn!("stopping: background tasks still running at the timeout");
+                }
+                served.await.map_err(std::io::Error::other).and_then(|r| r)
             }
+        };
+        self.state.shutdown.raise();
+        if let Some((handle, task)) = metrics {
+            // The metrics listener lives as long as the main one.
+            handle.stop(true).await;
+            let _ = task.await;
         }
+        tracing::info!("stopped");
+        result
     }
 }
 
@@ -208,7 +231,9 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             .wrap(from_fn(request_span))
             .configure(routes)
     })
-    .shutdown_timeout(10);
+    .shutdown_timeout(STOP_TIMEOUT.as_secs())
+    // `run_until_stopped` handles the signals: it raises the shutdown flag as well.
+    .disable_signals();
     if let Some(n) = workers {
         http = http.workers(n);
     }
@@ -226,11 +251,16 @@ fn metrics_server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::
 
 /// Deletes expired sessions and old password failures now and then (expired sessions are
 /// already refused on load).
-fn spawn_housekeeping(db: Db) {
-    tokio::spawn(async move {
+/// Each purge is one statement; the task stops between them.
+fn spawn_housekeeping(db: Db, shutdown: &Arc<Shutdown>) {
+    let stop = shutdown.clone();
+    shutdown.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.raised() => return,
+            }
             if let Err(e) = store::sessions::purge_expired(&db, now()).await {
                 tracing::warn!(error = %e, "could not purge expired sessions");
             }

@@ -15,6 +15,7 @@ pub mod oidc;
 pub mod passwords;
 pub mod policy;
 pub mod secrets;
+pub mod shutdown;
 pub mod store;
 pub mod tokens;
 pub mod web;

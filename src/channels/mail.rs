@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use crate::config::{MailMode, MailSettings, SmtpSecurity};
 use crate::secrets::Keys;
+use crate::shutdown::Shutdown;
 use crate::store::{self, Db, StoreError, outbox::NewMessage};
 
 const CHANNEL: &str = "mail";
@@ -102,14 +103,21 @@ impl Mailer {
         keys.open(BODY_CONTEXT, sealed).ok().and_then(|b| String::from_utf8(b.to_vec()).ok())
     }
 
-    /// Delivers queued mail until the process ends. Safe to run on every instance.
-    pub fn spawn_sender(self: Arc<Self>, db: Db, keys: Keys) {
+    /// Delivers queued mail until the server stops. Safe to run on every instance. Each message
+    /// is claimed with a lease and then marked sent or failed (one statement each); on stop the
+    /// message being sent is finished, no new one is claimed, and a message whose sending was cut
+    /// short is sent again by any instance once its lease ends.
+    pub fn spawn_sender(self: Arc<Self>, db: Db, keys: Keys, shutdown: Arc<Shutdown>) {
         if self.transport.is_none() {
             return;
         }
-        tokio::spawn(async move {
-            loop {
+        let stop = shutdown.clone();
+        shutdown.spawn(async move {
+            while !stop.is_raised() {
                 loop {
+                    if stop.is_raised() {
+                        return;
+                    }
                     match self.send_one(&db, &keys).await {
                         Ok(true) => continue,
                         Ok(false) => break,
@@ -119,7 +127,11 @@ impl Mailer {
                         }
                     }
                 }
-                let _ = tokio::time::timeout(Duration::from_secs(5), self.wake.notified()).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = self.wake.notified() => {}
+                    _ = stop.raised() => return,
+                }
             }
         });
     }

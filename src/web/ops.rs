@@ -22,7 +22,11 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Ready when the database answers within two seconds; load balancers stop sending traffic otherwise.
+/// Not ready either once a graceful stop has begun (the metrics listener still answers then).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.shutdown.is_raised() {
+        return HttpResponse::ServiceUnavailable().content_type("text/plain").body("stopping");
+    }
     match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
         Ok(true) => HttpResponse::Ok().content_type("text/plain").body("ready"),
         _ => {

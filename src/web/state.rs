@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The OpenID Connect providers users may sign in with (discovery and keys cached).
     pub oidc: Arc<crate::oidc::Providers>,
+    /// Raised when the server begins a graceful stop (long-polls answer at once; see `crate::shutdown`).
+    pub shutdown: Arc<crate::shutdown::Shutdown>,
 }
 
 /// How long one instance reuses the policy it read.

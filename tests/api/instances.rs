@@ -12,9 +12,9 @@ use crate::helpers::{PASSWORD, TestApp, element_text, fresh_postgres_url, locati
 use crate::push::{answer, enroll_app};
 
 /// A `twofold serve` process; stopped when dropped (also when the test fails).
-struct Instance {
-    child: Child,
-    address: String,
+pub(crate) struct Instance {
+    pub(crate) child: Child,
+    pub(crate) address: String,
 }
 
 impl Drop for Instance {
@@ -28,10 +28,13 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn(settings: &Settings, dir: &std::path::Path) -> Instance {
+pub(crate) fn spawn(settings: &Settings, dir: &std::path::Path) -> Instance {
     let port = free_port();
+    // With TEST_LOG set (e.g. TEST_LOG=debug), the processes' logs go to the test output.
+    let log = std::env::var("TEST_LOG").ok();
     let child = Command::new(env!("CARGO_BIN_EXE_twofold"))
         .arg("serve")
+        .env("TWOFOLD_LOG", log.as_deref().unwrap_or("warn"))
         .current_dir(dir)
         .env("TWOFOLD_BIND", format!("127.0.0.1:{port}"))
         .env("TWOFOLD_DATABASE_URL", settings.database_url())
@@ -41,13 +44,13 @@ fn spawn(settings: &Settings, dir: &std::path::Path) -> Instance {
         .env("TWOFOLD_LOCKOUT__MAX_FAILURES", "4")
         .env("TWOFOLD_INSTITUTION__NAME", "Example University")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(if log.is_some() { Stdio::inherit() } else { Stdio::null() })
         .spawn()
         .expect("twofold serve starts");
     Instance { child, address: format!("http://127.0.0.1:{port}") }
 }
 
-async fn wait_ready(instance: &Instance) {
+pub(crate) async fn wait_ready(instance: &Instance) {
     let http = reqwest::Client::new();
     let started = Instant::now();
     loop {

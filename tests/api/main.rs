@@ -40,6 +40,7 @@ mod recovery;
 mod security;
 mod settings;
 mod setup;
+mod shutdown;
 mod storage;
 mod tokens;
 mod tokens_prompt;

@@ -59,8 +59,10 @@ pub async fn subscribe_post(
 
 /// Notifies the user's subscribed apps of a new request (in the background; errors are logged).
 /// The payload carries only the request id: the app fetches the details itself, signed.
+/// Tracked, so a graceful stop still delivers the notice of a push made just before it.
 pub(crate) fn notify_new_request(state: web::Data<AppState>, user_id: String, request_id: String) {
-    tokio::spawn(async move {
+    let shutdown = state.shutdown.clone();
+    shutdown.spawn(async move {
         if let Err(e) = send_all(&state, &user_id, &request_id).await {
             tracing::warn!(error = %e, "web push: could not notify");
         }

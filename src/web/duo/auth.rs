@@ -198,7 +198,7 @@ async fn check_passcode(
 }
 
 pub async fn auth_status_get(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    respond(
+    let mut res = respond(
         async {
             let signed = signed::verify(&req, &body, &state).await?;
             let txid = signed.param("txid").ok_or_else(|| Fail::missing("txid"))?;
@@ -210,5 +210,10 @@ pub async fn auth_status_get(req: HttpRequest, body: web::Bytes, state: web::Dat
             Ok(ok(json!({ "result": r.result, "status": r.status, "status_msg": r.status_msg })))
         }
         .await,
-    )
+    );
+    if state.shutdown.is_raised() {
+        // The client's next poll goes to another instance.
+        res.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+    }
+    res
 }

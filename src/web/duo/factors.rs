@@ -33,6 +33,9 @@ const CALL_POLL: Duration = Duration::from_millis(300);
 /// The longest pushinfo shown in the app.
 const PUSHINFO_CHARS: usize = 300;
 
+/// The answer when the server stopped before the user answered (the push or call was ended).
+const STOPPED: &str = "The service restarted before the request was answered. Please try again.";
+
 fn deny(status: &'static str, msg: impl Into<String>) -> Answer {
     ("deny", status, msg.into())
 }
@@ -236,7 +239,8 @@ pub async fn finish(state: &AppState, a: &Asker, started: Started) -> Result<Ans
     Ok(answer)
 }
 
-/// The push's end, woken by the change feed; an approval is used once, here.
+/// The push's end, woken by the change feed; an approval is used once, here. When the server
+/// stops, a push still pending at `SETTLE_AFTER` is cancelled (a late approval does nothing).
 async fn push_outcome(state: &AppState, user_id: &str, id: &str) -> Result<Answer, StoreError> {
     let topic = store::push_requests::topic(id);
     let mut sub = state.db.changes().subscribe().await?;
@@ -252,7 +256,14 @@ async fn push_outcome(state: &AppState, user_id: &str, id: &str) -> Result<Answe
             }
             Some(PushStatus::Pending) => {
                 let left = Duration::from_secs(u64::try_from(row.expires_at - t).unwrap_or(0));
-                sub.changed(&topic, tokio::time::Instant::now() + left).await;
+                tokio::select! {
+                    _ = sub.changed(&topic, tokio::time::Instant::now() + left) => {}
+                    _ = state.shutdown.settle_time() => {
+                        if store::push_requests::cancel(&state.db, id, user_id, now()).await? {
+                            return Ok(deny("deny", STOPPED));
+                        }
+                    }
+                }
                 continue;
             }
             Some(PushStatus::Approved) if store::push_requests::consume(&state.db, id, user_id, t).await? => {
@@ -266,6 +277,7 @@ async fn push_outcome(state: &AppState, user_id: &str, id: &str) -> Result<Answe
 }
 
 /// The call's end (the simulator or the carrier's webhook records it); an answer is used once.
+/// When the server stops, a call still ringing at `SETTLE_AFTER` is ended as failed.
 async fn call_outcome(state: &AppState, user_id: &str, id: &str) -> Result<Answer, StoreError> {
     loop {
         let t = now();
@@ -274,7 +286,14 @@ async fn call_outcome(state: &AppState, user_id: &str, id: &str) -> Result<Answe
         };
         return Ok(match CallOutcome::of(&call.status) {
             CallOutcome::Ringing => {
-                tokio::time::sleep(CALL_POLL).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(CALL_POLL) => {}
+                    _ = state.shutdown.settle_time() => {
+                        if store::phone_calls::finish(&state.db, id, "failed", None, now()).await? {
+                            return Ok(deny("deny", STOPPED));
+                        }
+                    }
+                }
                 continue;
             }
             CallOutcome::Answered if store::phone_calls::consume_answered(&state.db, id, user_id, t).await? => {
@@ -309,8 +328,11 @@ pub async fn record(
 }
 
 /// `async=1`: the push or call is waited for in the background; `auth_status` reads the result.
+/// A tracked task: a graceful stop waits for it (the push or call ends by `SETTLE_AFTER`), and its
+/// one write is a conditional update, so the request is either still waiting or final.
 pub fn finish_later(state: web::Data<AppState>, a: Asker, started: Started, txid: String) {
-    tokio::spawn(async move {
+    let shutdown = state.shutdown.clone();
+    shutdown.spawn(async move {
         let answer = match finish(&state, &a, started).await {
             Ok(answer) => answer,
             Err(_) => deny("deny", "The request could not be completed."),

@@ -26,6 +26,7 @@ pub async fn count(state: &AppState, app: &ApplicationRow) -> Result<(), Fail> {
 
 /// An async request once it is final, or as it stands after `limit` (None: unknown or expired).
 /// Woken by the change feed (any instance's answer); reads the database again at least every few seconds.
+/// When the server stops, answers at once with the request as it stands (`waiting`: Duo clients poll again).
 pub async fn until_final(
     state: &AppState,
     application_id: &str,
@@ -37,8 +38,11 @@ pub async fn until_final(
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         match store::applications::request(&state.db, application_id, txid, now()).await? {
-            Some(r) if !r.is_final() && tokio::time::Instant::now() < deadline => {
-                sub.changed(&topic, deadline).await;
+            Some(r) if !r.is_final() && tokio::time::Instant::now() < deadline && !state.shutdown.is_raised() => {
+                tokio::select! {
+                    _ = sub.changed(&topic, deadline) => {}
+                    _ = state.shutdown.raised() => {}
+                }
             }
             other => return Ok(other),
         }

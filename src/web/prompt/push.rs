@@ -217,6 +217,8 @@ struct Status<'a> {
 
 /// Long-poll: answers at once when the request is no longer pending, otherwise when it changes
 /// (the change feed, so an answer handled by another instance wakes us) or after `LONG_POLL`.
+/// When the server stops it answers "pending" at once and closes the connection: the page polls
+/// again right away and reaches another instance.
 pub async fn push_status_get(
     auth: PasswordAuthed,
     state: web::Data<AppState>,
@@ -228,10 +230,16 @@ pub async fn push_status_get(
     loop {
         let Some(row) = own(&state, &auth, &path).await? else { return Err(AppError::NotFound) };
         let done = row.status != PushStatus::Pending.as_str();
+        if state.shutdown.is_raised() {
+            return Ok(HttpResponse::Ok().force_close().json(Status { status: &row.status }));
+        }
         if done || tokio::time::Instant::now() >= deadline {
             return Ok(HttpResponse::Ok().json(Status { status: &row.status }));
         }
-        sub.changed(&topic, deadline).await;
+        tokio::select! {
+            _ = sub.changed(&topic, deadline) => {}
+            _ = state.shutdown.raised() => {}
+        }
     }
 }
 
