@@ -42,6 +42,19 @@ pub async fn unused(db: &Db, user_id: &str) -> Result<Vec<BackupCodeRow>, StoreE
         .await?)
 }
 
+/// Unused backup codes and usable temporary passcodes, in one query (the prompt shows both).
+pub async fn counts(db: &Db, user_id: &str, now: i64) -> Result<(i64, i64), StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL), \
+         (SELECT COUNT(*) FROM one_time_codes WHERE user_id = $2 AND uses_left > 0 AND expires_at > $3)",
+    )
+    .bind(user_id)
+    .bind(user_id)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?)
+}
+
 pub async fn count_unused(db: &Db, user_id: &str) -> Result<i64, StoreError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)

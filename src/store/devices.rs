@@ -20,9 +20,13 @@ pub struct DeviceRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub is_default: i64,
+    /// E.164, for phones (mobile phones and landlines with a number).
+    pub phone: Option<String>,
+    pub phone_extension: Option<String>,
 }
 
-const COLUMNS: &str = "id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, last_used_at, is_default";
+const COLUMNS: &str = "id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, \
+                       last_used_at, is_default, phone, phone_extension";
 
 pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<DeviceRow>, StoreError> {
     let sql = format!(

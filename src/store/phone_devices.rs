@@ -185,6 +185,24 @@ pub struct PhoneDevice {
     pub is_default: i64,
 }
 
+/// The phones among devices already read (`devices::list_for_user`), in the same order as `for_user`.
+pub fn among(devices: &[super::devices::DeviceRow]) -> Vec<PhoneDevice> {
+    devices
+        .iter()
+        .filter_map(|d| {
+            Some(PhoneDevice {
+                id: d.id.clone(),
+                kind: d.kind.clone(),
+                name: d.name.clone(),
+                phone: d.phone.clone()?,
+                phone_extension: d.phone_extension.clone(),
+                login_action: d.login_action.clone(),
+                is_default: d.is_default,
+            })
+        })
+        .collect()
+}
+
 pub async fn for_user(db: &Db, user_id: &str) -> Result<Vec<PhoneDevice>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT id, kind, name, phone, phone_extension, login_action, is_default FROM devices \

@@ -148,9 +148,9 @@ pub(super) async fn user_page(
     error: Option<String>,
 ) -> Result<UserPage, AppError> {
     let t = now();
-    let mut devices: Vec<DeviceView> =
-        store::devices::list_for_user(&state.db, &user.id).await?.into_iter().map(device_view).collect();
-    crate::web::phone::numbers::add_numbers(state, &user.id, &mut devices, false).await?;
+    let rows = store::devices::list_for_user(&state.db, &user.id).await?;
+    let mut devices: Vec<DeviceView> = rows.iter().cloned().map(device_view).collect();
+    crate::web::phone::numbers::add_numbers(&rows, &mut devices, false);
     let activity = store::audit::for_user(&state.db, &user.id, 25)
         .await?
         .into_iter()

@@ -3,18 +3,13 @@
 
 use crate::domain::PhoneNumber;
 use crate::error::AppError;
-use crate::store::{self, users::UserRow};
+use crate::store::{self, devices::DeviceRow, users::UserRow};
 use crate::web::settings::DeviceView;
 use crate::web::state::AppState;
 
-/// Fills `number` on the views of devices that have one.
-pub async fn add_numbers(
-    state: &AppState,
-    user_id: &str,
-    views: &mut [DeviceView],
-    owner: bool,
-) -> Result<(), AppError> {
-    let phones = store::phone_devices::for_user(&state.db, user_id).await?;
+/// Fills `number` on the views of devices that have one (`devices`: the rows the views were made from).
+pub fn add_numbers(devices: &[DeviceRow], views: &mut [DeviceView], owner: bool) {
+    let phones = store::phone_devices::among(devices);
     for view in views.iter_mut() {
         if let Some(p) = phones.iter().find(|p| p.id == view.id) {
             let shown = match PhoneNumber::from_e164(&p.phone) {
@@ -27,7 +22,6 @@ pub async fn add_numbers(
             });
         }
     }
-    Ok(())
 }
 
 /// Users with a device on the number typed in the search box (any country, any usual form).

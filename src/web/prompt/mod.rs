@@ -126,11 +126,8 @@ impl Methods {
 }
 
 pub(crate) async fn methods(state: &AppState, user_id: &str) -> Result<Methods, AppError> {
-    Ok(Methods {
-        devices: store::devices::list_for_user(&state.db, user_id).await?,
-        backup_codes: store::backup_codes::count_unused(&state.db, user_id).await?,
-        temporary_codes: store::one_time_codes::usable(&state.db, user_id, now()).await?.len() as i64,
-    })
+    let (backup_codes, temporary_codes) = store::backup_codes::counts(&state.db, user_id, now()).await?;
+    Ok(Methods { devices: store::devices::list_for_user(&state.db, user_id).await?, backup_codes, temporary_codes })
 }
 
 fn is_security_key(device: &DeviceRow) -> bool {
@@ -158,6 +155,11 @@ pub(crate) async fn page(
     let policy = state.policy().await?;
     // Only the methods the policy allows this user are offered (temporary passcodes always are).
     let allowed = crate::web::allowed::methods_for_user(state, &auth.user.id).await?;
+    let push_ids = if allowed.allows(Method::Push) {
+        store::push_devices::push_device_ids(&state.db, &auth.user.id).await?
+    } else {
+        Vec::new()
+    };
     let names = |method: Method, keep: &dyn Fn(&DeviceRow) -> bool| -> Vec<String> {
         let devices = methods.devices.iter().filter(|d| allowed.allows(method) && keep(d));
         devices.map(|d| d.name.clone()).collect()
@@ -177,15 +179,14 @@ pub(crate) async fn page(
         step_up: auth.full,
         backup_codes: if allowed.allows(Method::BackupCodes) { methods.backup_codes } else { 0 },
         locked: lock_message(state, &auth.user, now()).await?,
-        push: allowed.allows(Method::Push)
-            && !store::push_devices::push_device_ids(&state.db, &auth.user.id).await?.is_empty(),
+        push: allowed.allows(Method::Push) && !push_ids.is_empty(),
         auto_push: allowed.allows(Method::Push)
             && error.is_none()
             && !auth.full
-            && push::auto_push(state, &auth.user.id, &methods.devices).await?,
+            && push::auto_push(state, &auth.user.id, &methods.devices, &push_ids).await?,
         error,
         application: crate::web::duo::authorize::application_name(state, &auth.session).await?,
-        phones: phone::PhoneMethods::load(state, auth).await?.allowed_only(&allowed),
+        phones: phone::PhoneMethods::load(state, auth, &methods.devices).await?.allowed_only(&allowed),
     })
 }
 

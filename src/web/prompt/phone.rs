@@ -45,8 +45,16 @@ pub struct PhoneMethods {
 }
 
 impl PhoneMethods {
-    pub async fn load(state: &AppState, auth: &PasswordAuthed) -> Result<Self, AppError> {
-        let devices = store::phone_devices::for_user(&state.db, &auth.user.id).await?;
+    /// From the user's devices (already read by the prompt).
+    pub async fn load(
+        state: &AppState,
+        auth: &PasswordAuthed,
+        devices: &[store::devices::DeviceRow],
+    ) -> Result<Self, AppError> {
+        let devices = store::phone_devices::among(devices);
+        if devices.is_empty() {
+            return Ok(Self { texted: false, choices: Vec::new(), auto_call: None });
+        }
         let auto_call = devices
             .first()
             .filter(|d| d.is_default == 1 && d.login_action == "call")

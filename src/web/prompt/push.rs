@@ -280,8 +280,8 @@ pub(crate) async fn auto_push(
     state: &AppState,
     user_id: &str,
     devices: &[crate::store::devices::DeviceRow],
+    push_ids: &[String],
 ) -> Result<bool, AppError> {
-    let push_ids = store::push_devices::push_device_ids(&state.db, user_id).await?;
     let wanted = devices.iter().any(|d| d.login_action == "push" && push_ids.contains(&d.id));
     if !wanted {
         return Ok(false);

@@ -101,9 +101,9 @@ pub fn device_view(d: DeviceRow) -> DeviceView {
 
 pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let t = now();
-    let mut devices: Vec<DeviceView> =
-        store::devices::list_for_user(&state.db, &auth.user.id).await?.into_iter().map(device_view).collect();
-    crate::web::phone::numbers::add_numbers(&state, &auth.user.id, &mut devices, true).await?;
+    let rows = store::devices::list_for_user(&state.db, &auth.user.id).await?;
+    let mut devices: Vec<DeviceView> = rows.iter().cloned().map(device_view).collect();
+    crate::web::phone::numbers::add_numbers(&rows, &mut devices, true);
     let twofold = store::push_devices::twofold_device_ids(&state.db, &auth.user.id).await?;
     devices.iter_mut().for_each(|d| d.twofold = twofold.contains(&d.id));
     let browsers = store::trusted_browsers::list_for_user(&state.db, &auth.user.id, t)
