@@ -243,7 +243,7 @@ pub async fn finish(state: &AppState, a: &Asker, started: Started) -> Result<Ans
 /// stops, a push still pending at `SETTLE_AFTER` is cancelled (a late approval does nothing).
 async fn push_outcome(state: &AppState, user_id: &str, id: &str) -> Result<Answer, StoreError> {
     let topic = store::push_requests::topic(id);
-    let mut sub = state.db.changes().subscribe().await?;
+    let mut sub = state.db.changes().subscribe(&topic).await?;
     loop {
         let Some(row) = store::push_requests::by_id(&state.db, id).await? else {
             return Ok(deny("deny", "Login request denied."));
@@ -257,7 +257,7 @@ async fn push_outcome(state: &AppState, user_id: &str, id: &str) -> Result<Answe
             Some(PushStatus::Pending) => {
                 let left = Duration::from_secs(u64::try_from(row.expires_at - t).unwrap_or(0));
                 tokio::select! {
-                    _ = sub.changed(&topic, tokio::time::Instant::now() + left) => {}
+                    _ = sub.changed(tokio::time::Instant::now() + left) => {}
                     _ = state.shutdown.settle_time() => {
                         if store::push_requests::cancel(&state.db, id, user_id, now()).await? {
                             return Ok(deny("deny", STOPPED));

@@ -34,13 +34,13 @@ pub async fn until_final(
     limit: Duration,
 ) -> Result<Option<AuthRequestRow>, StoreError> {
     let topic = store::applications::request_topic(txid);
-    let mut sub = state.db.changes().subscribe().await?;
+    let mut sub = state.db.changes().subscribe(&topic).await?;
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         match store::applications::request(&state.db, application_id, txid, now()).await? {
             Some(r) if !r.is_final() && tokio::time::Instant::now() < deadline && !state.shutdown.is_raised() => {
                 tokio::select! {
-                    _ = sub.changed(&topic, deadline) => {}
+                    _ = sub.changed(deadline) => {}
                     _ = state.shutdown.raised() => {}
                 }
             }

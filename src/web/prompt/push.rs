@@ -215,6 +215,12 @@ struct Status<'a> {
     status: &'a str,
 }
 
+/// When a pending request runs out (a moment after, so `own` sees it overdue).
+fn expiry(row: &PushRequestRow) -> tokio::time::Instant {
+    let left = u64::try_from(row.expires_at - now() + 1).unwrap_or(0);
+    tokio::time::Instant::now() + Duration::from_secs(left)
+}
+
 /// Long-poll: answers at once when the request is no longer pending, otherwise when it changes
 /// (the change feed, so an answer handled by another instance wakes us) or after `LONG_POLL`.
 /// When the server stops it answers "pending" at once and closes the connection: the page polls
@@ -225,7 +231,7 @@ pub async fn push_status_get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let topic = store::push_requests::topic(&path);
-    let mut sub = state.db.changes().subscribe().await?;
+    let mut sub = state.db.changes().subscribe(&topic).await?;
     let deadline = tokio::time::Instant::now() + LONG_POLL;
     loop {
         let Some(row) = own(&state, &auth, &path).await? else { return Err(AppError::NotFound) };
@@ -237,7 +243,8 @@ pub async fn push_status_get(
             return Ok(HttpResponse::Ok().json(Status { status: &row.status }));
         }
         tokio::select! {
-            _ = sub.changed(&topic, deadline) => {}
+            // Woken by an answer, or at the push's own expiry (then `own` marks it timed out).
+            _ = sub.changed(deadline.min(expiry(&row))) => {}
             _ = state.shutdown.raised() => {}
         }
     }
