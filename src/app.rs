@@ -276,6 +276,10 @@ fn spawn_housekeeping(db: Db, shutdown: &Arc<Shutdown>) {
             if let Err(e) = store::login_failures::purge_before(&db, now() - 86_400).await {
                 tracing::warn!(error = %e, "could not purge old password failures");
             }
+            // Auth API transactions are read by `auth_status` until they expire (5 minutes).
+            if let Err(e) = store::applications::purge_expired_requests(&db, now()).await {
+                tracing::warn!(error = %e, "could not purge expired Auth API requests");
+            }
             // Universal Prompt codes live 60 seconds; keep a day for inspection, then drop them.
             if let Err(e) = store::universal_codes::delete_old(&db, now()).await {
                 tracing::warn!(error = %e, "could not purge old Universal Prompt codes");

@@ -160,6 +160,12 @@ pub async fn request(
     .await?)
 }
 
+/// Drops transactions `auth_status` can no longer read (see `request`).
+pub async fn purge_expired_requests(db: &Db, now: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM auth_requests WHERE expires_at <= $1").bind(now).execute(db.writes()).await?;
+    Ok(done.rows_affected())
+}
+
 /// The redirect URIs a web application may send users back to.
 pub async fn redirect_uris(db: &Db, application_id: &str) -> Result<Vec<String>, StoreError> {
     let rows: Vec<(String,)> =

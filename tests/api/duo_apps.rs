@@ -140,3 +140,17 @@ async fn an_application_over_its_rate_limit_gets_429_in_duos_envelope() {
     }
     assert_eq!(quiet.call(&app, "GET", "/auth/v2/check", &[], Sig::V5, 0).await.0, 200);
 }
+
+#[tokio::test]
+async fn expired_transactions_are_purged_and_waiting_ones_kept() {
+    let app = spawn_app().await;
+    let client = add_application(&app, "VPN").await;
+    let ada = app.add_user("ada").await;
+    let kept = waiting_request(&app, &client.ikey, &ada.id).await;
+    let gone = waiting_request(&app, &client.ikey, &ada.id).await;
+    app.sql(&format!("UPDATE auth_requests SET expires_at = {} WHERE txid = '{gone}'", now() - 1)).await;
+    let purged = twofold::store::applications::purge_expired_requests(&app.db, now()).await.unwrap();
+    assert_eq!(purged, 1);
+    let left = app.table_text("auth_requests", &["txid"]).await;
+    assert!(left.contains(&kept) && !left.contains(&gone), "{left}");
+}

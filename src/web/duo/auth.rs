@@ -142,9 +142,8 @@ async fn auth(req: &HttpRequest, body: &[u8], state: &web::Data<AppState>) -> Ap
         factors::finish_later(state.clone(), asker, started, txid.clone());
         return Ok(ok(json!({ "txid": txid })));
     }
-    let answer = factors::finish(state, &asker, started).await?;
-    factors::record(state, &asker, &factor, &answer).await?;
-    let (result, status, status_msg) = answer;
+    // Answered now: no transaction id to keep for `auth_status` (the audit log has the outcome).
+    let (result, status, status_msg) = factors::finish(state, &asker, started).await?;
     Ok(ok(json!({ "result": result, "status": status, "status_msg": status_msg })))
 }
 
