@@ -110,10 +110,13 @@ pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A user's newest entries. Ordered by time first, so the `(user_id, at)` index yields them in
+/// order (by id alone, every entry of the user was read and sorted: 23 ms a page for a user with
+/// thousands of failed attempts).
 pub async fn for_user(db: &Db, user_id: &str, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT at, event, outcome, actor_id, user_id, username, ip, detail, application FROM audit_log \
-         WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+         WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
     )
     .bind(user_id)
     .bind(limit)

@@ -60,7 +60,8 @@ fn describe(event: &str, outcome: &str) -> Option<&'static str> {
 }
 
 pub async fn recent(state: &AppState, user_id: &str) -> Result<Vec<ActivityView>, AppError> {
-    let rows = store::audit::for_user(&state.db, user_id, 50).await?;
+    // A few more than shown: the list leaves out events that mean nothing to the user.
+    let rows = store::audit::for_user(&state.db, user_id, 25).await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
