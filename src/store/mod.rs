@@ -217,7 +217,8 @@ impl Db {
         self.write_with(true, work).await
     }
 
-    /// `write` for work that is exactly one statement (atomic by itself: no savepoint needed).
+    /// `write` for work that is exactly one statement (atomic by itself: no savepoint, and on
+    /// PostgreSQL no transaction of its own).
     pub(crate) async fn write_statement<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -237,6 +238,11 @@ impl Db {
     {
         if let Some(group) = &self.group {
             return group.write(savepoint, work).await;
+        }
+        if !savepoint {
+            // One statement commits by itself: no BEGIN and COMMIT round trips (PostgreSQL).
+            let mut conn = self.writer.acquire().await?;
+            return work(&mut conn).await;
         }
         let mut tx = self.writer.begin().await?;
         let value = work(&mut tx).await?;
