@@ -121,3 +121,75 @@ async fn run_batch(writer: &AnyPool, batch: impl Iterator<Item = Job>) -> (Vec<R
     let committed = tx.commit().await.map_err(|e| e.to_string());
     (replies, committed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Db;
+
+    async fn file_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE t (k TEXT PRIMARY KEY, n BIGINT)").execute(db.writes()).await.unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_is_undone_alone_and_the_rest_of_its_batch_commits() {
+        let (_dir, db) = file_db().await;
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.write(move |c| {
+                        Box::pin(async move {
+                            sqlx::query("INSERT INTO t (k, n) VALUES ($1, 1)")
+                                .bind(format!("k{i}"))
+                                .execute(&mut *c)
+                                .await?;
+                            if i % 4 == 0 {
+                                // Fails after the first statement, which must be undone with it.
+                                sqlx::query("INSERT INTO missing (k) VALUES ('x')").execute(&mut *c).await?;
+                            }
+                            Ok(i)
+                        })
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for (i, task) in tasks.into_iter().enumerate() {
+            assert_eq!(task.await.unwrap().is_ok(), i % 4 != 0, "write {i}");
+        }
+        let keys: Vec<(String,)> = sqlx::query_as("SELECT k FROM t").fetch_all(db.pool()).await.unwrap();
+        assert_eq!(keys.len(), 30);
+        assert!(keys.iter().all(|(k,)| k[1..].parse::<usize>().unwrap() % 4 != 0), "{keys:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn twenty_concurrent_conditional_updates_have_one_winner() {
+        let (_dir, db) = file_db().await;
+        sqlx::query("INSERT INTO t (k, n) VALUES ('code', 1)").execute(db.writes()).await.unwrap();
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.write_statement(|c| {
+                        Box::pin(async move {
+                            let done =
+                                sqlx::query("UPDATE t SET n = 0 WHERE k = 'code' AND n = 1").execute(&mut *c).await?;
+                            Ok(done.rows_affected() == 1)
+                        })
+                    })
+                    .await
+                    .unwrap()
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for task in tasks {
+            winners += usize::from(task.await.unwrap());
+        }
+        assert_eq!(winners, 1);
+    }
+}
