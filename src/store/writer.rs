@@ -1,12 +1,13 @@
 //! Group commit on SQLite. A write given to `Db::write` is queued to one task that owns the
 //! writer connection; the task runs whatever writes are waiting in one transaction, each in its
-//! own savepoint (a write that fails is undone alone), commits once, and only then answers each
-//! caller. Every caller still hears back only once its write is durable (`synchronous = FULL`:
-//! the commit is on disk), but one fsync serves every request that arrived meanwhile, where one
-//! commit per statement made the disk's flush time the ceiling of every busy path.
+//! own savepoint unless it is a single statement (a write that fails is undone alone), commits
+//! once, and only then answers each caller. Every caller still hears back only once its write is
+//! durable (`synchronous = FULL`: the commit is on disk), but one fsync serves every request that
+//! arrived meanwhile, where one commit per statement made the disk's flush time the ceiling of
+//! every busy path.
 //!
-//! On PostgreSQL a write is its own transaction on the pool: concurrent commits there already
-//! share WAL flushes.
+//! On PostgreSQL a write is its own transaction on the pool (a single statement needs none):
+//! concurrent commits there already share WAL flushes.
 //!
 //! A write must only use the connection it is given (no transactions of its own: it already runs
 //! inside one) and must not wait on anything but the database.
@@ -76,18 +77,17 @@ impl GroupCommit {
 async fn run(writer: AnyPool, mut jobs: mpsc::UnboundedReceiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let replies = run_batch(&writer, batch.drain(..)).await;
-        if let Err(e) = &replies.1 {
-            tracing::error!(error = %e, writes = replies.0.len(), "a group of database writes was not committed");
+        let (replies, committed) = run_batch(&writer, batch.drain(..)).await;
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, writes = replies.len(), "a group of database writes was not committed");
         }
-        let (replies, committed) = replies;
         for reply in replies {
             reply(committed.clone());
         }
     }
 }
 
-/// Runs one batch in one transaction: each job in a savepoint, then one commit.
+/// Runs one batch in one transaction (each multi-statement job in a savepoint), then one commit.
 async fn run_batch(writer: &AnyPool, batch: impl Iterator<Item = Job>) -> (Vec<Reply>, Result<(), String>) {
     let mut replies = Vec::new();
     let mut conn = match writer.acquire().await {
