@@ -80,33 +80,67 @@ pub struct AuditRow {
     pub application: Option<String>,
 }
 
+/// An event owned, so it can be stored inside another write (see `users::record_failure`).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    event: String,
+    outcome: Outcome,
+    actor_id: Option<String>,
+    user_id: Option<String>,
+    username: Option<String>,
+    ip: Option<String>,
+    detail: String,
+    application: Option<String>,
+}
+
+impl From<Event<'_>> for Entry {
+    fn from(e: Event<'_>) -> Self {
+        let owned = |v: Option<&str>| v.map(str::to_string);
+        Self {
+            event: e.event.to_string(),
+            outcome: e.outcome,
+            actor_id: owned(e.actor_id),
+            user_id: owned(e.user_id),
+            username: owned(e.username),
+            ip: owned(e.ip),
+            detail: e.detail.to_string(),
+            application: owned(e.application),
+        }
+    }
+}
+
+impl Entry {
+    /// Stores the entry on `c` (inside the caller's write).
+    pub(crate) async fn insert(&self, c: &mut sqlx::AnyConnection, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, event, outcome, actor_id, user_id, username, ip, detail, application) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(now)
+        .bind(&self.event)
+        .bind(self.outcome.as_str())
+        .bind(&self.actor_id)
+        .bind(&self.user_id)
+        .bind(&self.username)
+        .bind(&self.ip)
+        .bind(&self.detail)
+        .bind(&self.application)
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
+
+    /// Tells the metrics, once the entry is committed.
+    pub(crate) fn told(&self, db: &Db) {
+        db.events.tell(&self.event, self.outcome.as_str());
+    }
+}
+
 pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
-    let owned = |v: Option<&str>| v.map(str::to_string);
-    let (event, outcome, detail) = (e.event.to_string(), e.outcome.as_str(), e.detail.to_string());
-    let (actor_id, user_id, username, ip, application) =
-        (owned(e.actor_id), owned(e.user_id), owned(e.username), owned(e.ip), owned(e.application));
-    db.write_statement(move |c| {
-        Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO audit_log (at, event, outcome, actor_id, user_id, username, ip, detail, application) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(now)
-            .bind(&event)
-            .bind(outcome)
-            .bind(actor_id)
-            .bind(user_id)
-            .bind(username)
-            .bind(ip)
-            .bind(detail)
-            .bind(application)
-            .execute(&mut *c)
-            .await?;
-            Ok(())
-        })
-    })
-    .await?;
-    db.events.tell(e.event, e.outcome.as_str());
+    let entry = Entry::from(e);
+    let stored = entry.clone();
+    db.write_statement(move |c| Box::pin(async move { stored.insert(c, now).await })).await?;
+    entry.told(db);
     Ok(())
 }
 

@@ -119,6 +119,24 @@ fn sqlite_setup(conn: &mut sqlx::AnyConnection) -> futures_util::future::BoxFutu
     })
 }
 
+/// A PostgreSQL connection idle for longer than this is pinged before it is handed out (the server
+/// may have restarted, or a proxy dropped the connection); one used more recently is handed out as
+/// it is. sqlx's default pings every connection on every hand-out, a round trip per query.
+const POSTGRES_CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+fn postgres_check<'c>(
+    conn: &'c mut sqlx::AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'c, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if meta.idle_for < POSTGRES_CHECK_AFTER_IDLE {
+            return Ok(true);
+        }
+        // False drops the connection; the pool then hands out (or opens) another.
+        Ok(sqlx::Connection::ping(conn).await.is_ok())
+    })
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -133,6 +151,7 @@ impl Db {
             Backend::Sqlite => {
                 let readers = AnyPoolOptions::new()
                     .max_connections(8)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .after_connect(|conn, _| sqlite_setup(conn))
                     .connect_with(options.clone())
@@ -145,6 +164,7 @@ impl Db {
                 } else {
                     AnyPoolOptions::new()
                         .max_connections(1)
+                        .test_before_acquire(false)
                         .acquire_timeout(Duration::from_secs(30))
                         .after_connect(|conn, _| sqlite_setup(conn))
                         .connect_with(options)
@@ -155,6 +175,8 @@ impl Db {
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| postgres_check(conn, meta))
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::audit::Entry;
 use super::{Db, StoreError};
 use crate::domain::{DisplayName, Email, Role, Username};
 use crate::secrets::new_id;
@@ -115,29 +116,47 @@ pub async fn touch_login(db: &Db, id: &str, now: i64) -> Result<(), StoreError> 
 
 /// Counts one failed second-factor attempt and locks the account when the count reaches `max`.
 /// Each step is one conditional statement, so concurrent failures are all counted and exactly one
-/// of them is the one that locks. Returns (attempts, locked by this call).
-pub async fn record_failure(db: &Db, id: &str, max: u32, now: i64) -> Result<(i64, bool), StoreError> {
+/// of them is the one that locks. `audit(attempts, locked by this call)` gives the audit entries
+/// of the failure, stored in the same write (one commit to wait for, not one per entry).
+/// Returns (attempts, locked by this call).
+pub async fn record_failure(
+    db: &Db,
+    id: &str,
+    max: u32,
+    now: i64,
+    audit: impl FnOnce(i64, bool) -> Vec<Entry> + Send + 'static,
+) -> Result<(i64, bool), StoreError> {
     let id = id.to_string();
-    db.write(move |c| {
-        Box::pin(async move {
-            let (attempts,): (i64,) = sqlx::query_as(
-                "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
-            )
-            .bind(&id)
-            .fetch_one(&mut *c)
-            .await?;
-            if attempts < i64::from(max) {
-                return Ok((attempts, false));
-            }
-            let locked = sqlx::query("UPDATE users SET locked_at = $1 WHERE id = $2 AND locked_at IS NULL")
-                .bind(now)
+    let (attempts, locked, entries) = db
+        .write(move |c| {
+            Box::pin(async move {
+                let (attempts,): (i64,) = sqlx::query_as(
+                    "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
+                )
                 .bind(&id)
-                .execute(&mut *c)
+                .fetch_one(&mut *c)
                 .await?;
-            Ok((attempts, locked.rows_affected() == 1))
+                let mut locked = false;
+                if attempts >= i64::from(max) {
+                    let done = sqlx::query("UPDATE users SET locked_at = $1 WHERE id = $2 AND locked_at IS NULL")
+                        .bind(now)
+                        .bind(&id)
+                        .execute(&mut *c)
+                        .await?;
+                    locked = done.rows_affected() == 1;
+                }
+                let entries = audit(attempts, locked);
+                for entry in &entries {
+                    entry.insert(c, now).await?;
+                }
+                Ok((attempts, locked, entries))
+            })
         })
-    })
-    .await
+        .await?;
+    for entry in &entries {
+        entry.told(db);
+    }
+    Ok((attempts, locked))
 }
 
 /// After a successful second factor: the counter starts again.

@@ -2,6 +2,7 @@
 //! tokens hashed, single use under concurrency.
 
 use crate::helpers::{PASSWORD, location, now, spawn_app};
+use twofold::store::audit::{Event, Outcome};
 
 #[tokio::test]
 async fn totp_seeds_are_sealed_and_never_stored_in_plain_text() {
@@ -78,20 +79,41 @@ async fn concurrent_failures_are_all_counted() {
     for _ in 0..20 {
         let db = app.db.clone();
         let id = user.id.clone();
-        tasks.push(tokio::spawn(
-            async move { twofold::store::users::record_failure(&db, &id, 10, now()).await.unwrap() },
-        ));
+        tasks.push(tokio::spawn(async move {
+            let audit_id = id.clone();
+            twofold::store::users::record_failure(&db, &id, 10, now(), move |attempts, locked| {
+                // The failure's audit entries are stored in the same write, with its own count.
+                let detail = format!("attempt {attempts}");
+                let e = |name| Event::new(name, Outcome::Failure).user(&audit_id, "ada").detail(&detail).into();
+                if locked { vec![e("mfa.passcode"), e("account.locked")] } else { vec![e("mfa.passcode")] }
+            })
+            .await
+            .unwrap()
+        }));
     }
     let mut locked_now = 0;
+    let mut counts = Vec::new();
     for t in tasks {
-        if t.await.unwrap().1 {
+        let (attempts, locked) = t.await.unwrap();
+        counts.push(attempts);
+        if locked {
             locked_now += 1;
         }
     }
+    counts.sort();
+    assert_eq!(counts, (1..=20).collect::<Vec<i64>>(), "each failure sees its own count");
     let row = twofold::store::users::by_id(&app.db, &user.id).await.unwrap().unwrap();
     assert_eq!(row.failed_attempts, 20);
     assert!(row.locked_at.is_some());
     assert_eq!(locked_now, 1, "exactly one failure is the one that locks");
+    let entries = twofold::store::audit::search(&app.db, Some(&user.id), None, 100, 0).await.unwrap();
+    let mut details: Vec<String> =
+        entries.iter().filter(|e| e.event == "mfa.passcode").map(|e| e.detail.clone()).collect();
+    details.sort_by_key(|d| d[8..].parse::<i64>().unwrap());
+    assert_eq!(details, (1..=20).map(|n| format!("attempt {n}")).collect::<Vec<_>>());
+    let locked: Vec<_> = entries.iter().filter(|e| e.event == "account.locked").collect();
+    assert_eq!(locked.len(), 1);
+    assert_eq!(locked[0].detail, "attempt 10", "the entry of the failure that locked");
 }
 
 #[tokio::test]

@@ -148,12 +148,13 @@ async fn after_answer(
     store::audit::record(&state.db, e, t).await?;
     if wrong_number {
         let max = state.policy().await?.lockout_max_failures;
-        let (attempts, locked) = store::users::record_failure(&state.db, &user.id, max, t).await?;
-        if locked {
+        let (id, username) = (user.id.clone(), user.username.clone());
+        store::users::record_failure(&state.db, &user.id, max, t, move |attempts, locked| {
             let d = format!("wrong push number; {attempts} failed attempt(s)");
-            let e = Event::new("account.locked", Outcome::Info).user(&user.id, &user.username).detail(&d);
-            store::audit::record(&state.db, e, t).await?;
-        }
+            let e = Event::new("account.locked", Outcome::Info).user(&id, &username).detail(&d);
+            if locked { vec![e.into()] } else { Vec::new() }
+        })
+        .await?;
     }
     if outcome == PushStatus::Fraud {
         super::fraud::report(state, user, request, t).await.map_err(ApiError::internal)?;

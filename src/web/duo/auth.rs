@@ -183,14 +183,24 @@ async fn check_passcode(
             Ok(("allow", "allow", "Success. Logging you in...".into()))
         }
         passcode::Checked::Replayed | passcode::Checked::Wrong => {
-            let (attempts, locked) =
-                store::users::record_failure(&state.db, &user.id, state.policy().await?.lockout_max_failures, t)
-                    .await?;
-            audit(state, req, signed, user, "mfa.passcode", Outcome::Failure, &format!("{attempts} failed attempt(s)"))
-                .await?;
-            if locked {
-                audit(state, req, signed, user, "account.locked", Outcome::Info, "after failed passcodes").await?;
-            }
+            let max = state.policy().await?.lockout_max_failures;
+            let (user_id, username) = (user.id.clone(), user.username.clone());
+            let (ip, application) = (client_ip(req), signed.app.name.clone());
+            let about = format!("application {} ({})", signed.app.name, signed.app.integration_key);
+            store::users::record_failure(&state.db, &user.id, max, t, move |attempts, locked| {
+                let entry = |name, outcome, detail: &str| {
+                    let detail = format!("{about}; {detail}");
+                    let e = Event::new(name, outcome).user(&user_id, &username).ip(ip.as_deref()).detail(&detail);
+                    e.application(&application).into()
+                };
+                let mut entries =
+                    vec![entry("mfa.passcode", Outcome::Failure, &format!("{attempts} failed attempt(s)"))];
+                if locked {
+                    entries.push(entry("account.locked", Outcome::Info, "after failed passcodes"));
+                }
+                entries
+            })
+            .await?;
             Ok(("deny", "deny", "Incorrect passcode. Please try again.".into()))
         }
     }

@@ -120,9 +120,12 @@ pub async fn token_post(
     }
     // Counted like a wrong passcode at the prompt: guessing serial numbers locks the account.
     let max = state.policy().await?.lockout_max_failures;
-    let (attempts, _) = store::users::record_failure(&state.db, &auth.user.id, max, t).await?;
-    let detail = format!("serial {serial}; {attempts} failed attempt(s)");
-    let event = Event::new("enroll.token_claim", Outcome::Failure).user(&auth.user.id, &auth.user.username);
-    store::audit::record(&state.db, event.ip(ip.as_deref()).detail(&detail), t).await?;
+    let user = auth.user.clone();
+    store::users::record_failure(&state.db, &auth.user.id, max, t, move |attempts, _| {
+        let detail = format!("serial {serial}; {attempts} failed attempt(s)");
+        let event = Event::new("enroll.token_claim", Outcome::Failure).user(&user.id, &user.username);
+        vec![event.ip(ip.as_deref()).detail(&detail).into()]
+    })
+    .await?;
     retry(NO_MATCH.into())
 }

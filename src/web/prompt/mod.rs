@@ -101,14 +101,19 @@ pub(crate) async fn record_failed_attempt(
     t: i64,
 ) -> Result<bool, AppError> {
     let max = state.policy().await?.lockout_max_failures;
-    let (attempts, locked_now) = store::users::record_failure(&state.db, &user.id, max, t).await?;
-    let detail = format!("{reason}; {attempts} failed attempt(s)");
-    let failure = Event::new(event, Outcome::Failure).user(&user.id, &user.username).ip(ip).detail(&detail);
-    store::audit::record(&state.db, failure, t).await?;
-    if locked_now {
-        let locked = Event::new("account.locked", Outcome::Info).user(&user.id, &user.username).ip(ip).detail(&detail);
-        store::audit::record(&state.db, locked, t).await?;
-    }
+    let (id, username, ip, event, reason) =
+        (user.id.clone(), user.username.clone(), ip.map(str::to_string), event.to_string(), reason.to_string());
+    let (_, locked_now) = store::users::record_failure(&state.db, &user.id, max, t, move |attempts, locked| {
+        let detail = format!("{reason}; {attempts} failed attempt(s)");
+        let at =
+            |name, outcome| Event::new(name, outcome).user(&id, &username).ip(ip.as_deref()).detail(&detail).into();
+        let mut entries = vec![at(&event, Outcome::Failure)];
+        if locked {
+            entries.push(at("account.locked", Outcome::Info));
+        }
+        entries
+    })
+    .await?;
     Ok(locked_now)
 }
 
