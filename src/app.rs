@@ -232,6 +232,9 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             .configure(routes)
     })
     .shutdown_timeout(STOP_TIMEOUT.as_secs())
+    // A long-poll's answer is written after its head (see `prompt::push`): with Nagle's algorithm
+    // on, that small second write waited for the client's delayed ACK (~20 ms a push round trip).
+    .tcp_nodelay(true)
     // `run_until_stopped` handles the signals: it raises the shutdown flag as well.
     .disable_signals();
     if let Some(n) = workers {
