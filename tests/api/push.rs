@@ -239,6 +239,37 @@ async fn the_waiting_prompt_wakes_as_soon_as_the_push_is_answered() {
 }
 
 #[tokio::test]
+async fn the_waiting_prompts_answer_follows_its_head_and_a_push_gone_meanwhile_says_so() {
+    use std::time::{Duration, Instant};
+    let app = spawn_app().await;
+    let (_, phone) = user_with_app(&app, "ada").await;
+    let (id, number) = send_push(&app).await;
+    // The head comes at once (the request is freed while the prompt waits); the body is the answer.
+    let started = Instant::now();
+    let waiting = app.get(&format!("/prompt/push/{id}/status")).await;
+    assert_eq!(waiting.status().as_u16(), 200);
+    assert!(started.elapsed() < Duration::from_secs(2), "head after {:?}", started.elapsed());
+    let content_type = waiting.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    let (body, _) = tokio::join!(waiting.json::<Value>(), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        answer(&app, &phone, &id, "approve", &number).await
+    });
+    assert_eq!(body.unwrap()["status"], "approved");
+
+    // A push that disappears while it is waited on (its user deleted, say) answers "gone", and the
+    // page reloads, instead of an error it would retry.
+    let (id, _) = send_push(&app).await;
+    let waiting = app.get(&format!("/prompt/push/{id}/status")).await;
+    app.sql(&format!("DELETE FROM push_requests WHERE id = '{id}'")).await;
+    let started = Instant::now();
+    let body: Value = waiting.json().await.unwrap();
+    assert_eq!(body["status"], "gone");
+    assert!(started.elapsed() < Duration::from_secs(8), "re-read within the feed's 5 s slice");
+    assert_eq!(app.get(&format!("/prompt/push/{id}/status")).await.status().as_u16(), 404);
+}
+
+#[tokio::test]
 async fn pushes_are_capped_per_user_and_passcodes_still_work() {
     let app = spawn_app().await;
     let grace = app.add_user("grace").await;
