@@ -138,8 +138,14 @@ impl Entry {
 
 pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
     let entry = Entry::from(e);
-    let stored = entry.clone();
-    db.write_statement(move |c| Box::pin(async move { stored.insert(c, now).await })).await?;
+    let entry = db
+        .write_statement(move |c| {
+            Box::pin(async move {
+                entry.insert(c, now).await?;
+                Ok(entry)
+            })
+        })
+        .await?;
     entry.told(db);
     Ok(())
 }

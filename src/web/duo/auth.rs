@@ -51,6 +51,11 @@ async fn find_user(state: &AppState, signed: &Signed) -> Result<Option<UserRow>,
     }
 }
 
+/// Which application asked: the start of every Auth API audit entry's detail.
+fn about(signed: &Signed) -> String {
+    format!("application {} ({})", signed.app.name, signed.app.integration_key)
+}
+
 async fn audit(
     state: &AppState,
     req: &HttpRequest,
@@ -60,7 +65,7 @@ async fn audit(
     outcome: Outcome,
     detail: &str,
 ) -> Result<(), Fail> {
-    let detail = format!("application {} ({}); {detail}", signed.app.name, signed.app.integration_key);
+    let detail = format!("{}; {detail}", about(signed));
     let ip = client_ip(req);
     let e = Event::new(event, outcome)
         .user(&user.id, &user.username)
@@ -186,7 +191,7 @@ async fn check_passcode(
             let max = state.policy().await?.lockout_max_failures;
             let (user_id, username) = (user.id.clone(), user.username.clone());
             let (ip, application) = (client_ip(req), signed.app.name.clone());
-            let about = format!("application {} ({})", signed.app.name, signed.app.integration_key);
+            let about = about(signed);
             store::users::record_failure(&state.db, &user.id, max, t, move |attempts, locked| {
                 let entry = |name, outcome, detail: &str| {
                     let detail = format!("{about}; {detail}");
