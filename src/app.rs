@@ -15,14 +15,16 @@ use anyhow::Context;
 use url::Url;
 
 use crate::channels::mail::Mailer;
+use crate::clock::now;
 use crate::config::Settings;
 use crate::data_key;
 use crate::metrics::Metrics;
 use crate::secrets::{Keys, MasterKey};
 use crate::shutdown::{STOP_TIMEOUT, Shutdown};
+use crate::signin::SignIn;
 use crate::store::{self, Backend, Db, EventSink};
 use crate::web::session::DbSessionStore;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{request_span, routes, same_origin_only, security_headers, setup};
 
 /// Opens the database named by the settings, applies migrations and unlocks its data key with the
@@ -112,19 +114,8 @@ impl Application {
         if phones.is_simulator() {
             tracing::warn!("telephony simulator: texts and calls are shown on /simulator/phone and reach no phone");
         }
-        let state = web::Data::new(AppState {
-            db,
-            settings,
-            keys,
-            public_url,
-            logo,
-            mailer,
-            policy_cache: Default::default(),
-            metrics,
-            oidc,
-            phones,
-            shutdown,
-        });
+        let signin = SignIn::new(db, keys, Arc::new(settings), mailer, phones, shutdown);
+        let state = web::Data::new(AppState { signin, public_url, logo, metrics, oidc });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;

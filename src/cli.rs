@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::app::{Application, open};
+use crate::clock::now;
 use crate::config::Settings;
 use crate::domain::{DisplayName, Email, Password, Role, Username};
 use crate::store::{
@@ -15,7 +16,6 @@ use crate::store::{
     audit::{Event, Outcome},
     users::{NewUser, UserRow},
 };
-use crate::web::state::now;
 
 mod key;
 

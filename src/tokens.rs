@@ -166,7 +166,7 @@ pub async fn verify_for_user(
     code: &Passcode,
     now: i64,
     window: u64,
-) -> Result<(Option<TokenRow>, bool), crate::error::AppError> {
+) -> Result<(Option<TokenRow>, bool), crate::web::error::AppError> {
     let mut replayed = false;
     for token in store::tokens::usable_for_user(db, user_id).await? {
         match check(keys, &token, code, now, window)? {

@@ -138,7 +138,7 @@ impl Mailer {
 
     /// Sends the next due message, if any; true when one was handled.
     async fn send_one(&self, db: &Db, keys: &Keys) -> Result<bool, StoreError> {
-        let t = crate::web::state::now();
+        let t = crate::clock::now();
         let Some(row) = store::outbox::claim_next(db, CHANNEL, t, LEASE_SECONDS).await? else { return Ok(false) };
         let result = match Self::open_body(keys, &row.body) {
             Some(body) => self.deliver(&row.recipient, &row.subject, body).await,
@@ -146,7 +146,7 @@ impl Mailer {
         };
         match result {
             Ok(()) => {
-                store::outbox::mark_sent(db, &row.id, crate::web::state::now()).await?;
+                store::outbox::mark_sent(db, &row.id, crate::clock::now()).await?;
                 tracing::info!(message = %row.id, "mail delivered");
             }
             Err(error) => {

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{ArgGroup, Args, Subcommand};
 
 use crate::app::{connect, master_keys};
+use crate::clock::now;
 use crate::config::Settings;
 use crate::data_key;
 use crate::secrets::MasterKey;
@@ -15,7 +16,6 @@ use crate::store::{
     self,
     audit::{Event, Outcome},
 };
-use crate::web::state::now;
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {

@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::error::see_other;
+use crate::web::error::see_other;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/authenticator", web::get().to(|| async { see_other("/authenticator/") }))

@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use serde::de::DeserializeOwned;
 
 use super::session::UserSession;
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// A form that carries the `csrf_token` field.
 pub trait CsrfProtected {

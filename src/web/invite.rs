@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::channels::mail::Mail;
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::EnrollStep;
-use crate::error::{AppError, see_other};
 use crate::secrets::random_token;
 use crate::store::{
     self,
@@ -17,8 +17,9 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::session::UserSession;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html, settings_time};
 
 #[derive(Template)]

@@ -8,16 +8,17 @@ use askama_web::WebTemplate;
 use super::chrome::Chrome;
 use super::csrf::CsrfForm;
 use super::session::{AuthLevel, UserSession};
-use super::state::{AppState, now};
+use super::state::AppState;
 use super::{client_ip, trust};
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::Username;
-use crate::error::{AppError, see_other};
 use crate::passwords;
 use crate::store::{
     self,
     audit::{Event, Outcome},
 };
+use crate::web::error::{AppError, see_other};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login/login.html")]

@@ -2,13 +2,13 @@
 //! (security headers, same-origin check, request span), and small helpers shared by handlers.
 
 mod admin;
-pub mod allowed;
 mod authenticator;
 pub mod chrome;
 pub mod csrf;
 pub(crate) mod device_api;
 mod duo;
 pub(crate) mod enroll;
+pub mod error;
 pub(crate) mod invite;
 mod login;
 pub mod notices;
@@ -37,7 +37,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use tracing::Instrument;
 
-use crate::error::{self, AppError};
+use error::AppError;
 use state::AppState;
 
 /// A GET route that answers HEAD too (monitors and link checkers send HEAD; GET never changes state).

@@ -2,9 +2,9 @@
 //! email. Device changes carry a "This wasn't me" link that undoes the change and alerts admins.
 
 use crate::channels::mail::{Mail, Mailer};
-use crate::error::AppError;
 use crate::secrets::random_token;
 use crate::store::{self, devices::DeviceRow, users::UserRow};
+use crate::web::error::AppError;
 use crate::web::settings_time;
 use crate::web::state::AppState;
 

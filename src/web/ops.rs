@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::error::AppError;
+use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::web::{client_ip, get};
 
@@ -55,7 +55,7 @@ async fn metrics_open(state: web::Data<AppState>) -> HttpResponse {
 
 async fn exposition(state: &AppState) -> HttpResponse {
     // Read at scrape time: a gauge kept in memory would only know this instance's pushes.
-    match crate::store::push_requests::count_pending(&state.db, crate::web::state::now()).await {
+    match crate::store::push_requests::count_pending(&state.db, crate::clock::now()).await {
         Ok(n) => {
             state.metrics.pushes_pending.set(n);
         }

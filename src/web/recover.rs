@@ -8,10 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::channels::mail::Mail;
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::Username;
 use crate::domain::import::{parse_date_of_birth, parse_id_last4};
-use crate::error::AppError;
 use crate::factors::codes::{self, TEMPORARY_CODE_DIGITS};
 use crate::passwords;
 use crate::secrets::constant_time_eq;
@@ -22,8 +22,9 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::AppError;
 use crate::web::session::UserSession;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html, settings_time};
 
 #[derive(Template)]

@@ -9,20 +9,21 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use webauthn_rs::prelude::{Credential, Webauthn};
 
-use crate::error::AppError;
+use crate::clock::now;
 use crate::factors::webauthn::relying_party;
 use crate::store::{self, webauthn::CredentialRow};
 use crate::web::enroll::security_key as enroll;
+use crate::web::error::AppError;
 use crate::web::prompt::security_key as prompt;
 use crate::web::session::UserSession;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let get = || web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()));
     cfg.route("/enroll/security-key", get().to(enroll::page_get))
         .route("/enroll/security-key", web::post().to(enroll::finish_post))
         .route("/enroll/security-key/options", web::post().to(enroll::options_post))
-        .route("/prompt/security-key", get().to(|| async { crate::error::see_other("/prompt") }))
+        .route("/prompt/security-key", get().to(|| async { crate::web::error::see_other("/prompt") }))
         .route("/prompt/security-key", web::post().to(prompt::finish_post))
         .route("/prompt/security-key/options", web::post().to(prompt::options_post))
         .route("/static/webauthn.js", get().to(script));

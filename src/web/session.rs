@@ -11,11 +11,12 @@ use actix_web::cookie::time::Duration;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use std::collections::HashMap;
 
-use super::state::{AppState, now};
+use super::state::AppState;
+use crate::clock::now;
 use crate::domain::ReturnPath;
-use crate::error::AppError;
 use crate::secrets::random_token;
 use crate::store::{self, users::UserRow};
+use crate::web::error::AppError;
 
 const USER_ID: &str = "uid";
 const LEVEL: &str = "level";

@@ -8,17 +8,18 @@ use askama::Template;
 use super::chrome::Chrome;
 use super::csrf::CsrfForm;
 use super::session::UserSession;
-use super::state::{AppState, now};
+use super::state::AppState;
 use super::{client_ip, html};
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::{DisplayName, Email, InputError, Password, Role, Username};
-use crate::error::AppError;
 use crate::passwords;
 use crate::store::{
     self, StoreError,
     audit::{Event, Outcome},
     users::NewUser,
 };
+use crate::web::error::AppError;
 
 pub const SETUP_LINK_HOURS: i64 = 24;
 

@@ -10,15 +10,16 @@ use super::chrome::Chrome;
 use super::client_ip;
 use super::csrf::CsrfForm;
 use super::session::FullyAuthed;
-use super::state::{AppState, now};
+use super::state::AppState;
+use crate::clock::now;
 use crate::csrf_form;
-use crate::error::{AppError, see_other};
 use crate::secrets::random_token;
 use crate::store::{
     self,
     audit::{Event, Outcome},
     users::UserRow,
 };
+use crate::web::error::{AppError, see_other};
 
 fn cookie_name(state: &AppState) -> &'static str {
     if state.secure_cookies() { "__Host-twofold-trust" } else { "twofold_trust" }

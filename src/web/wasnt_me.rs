@@ -6,17 +6,18 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::clock::now;
 use crate::csrf_form;
-use crate::error::AppError;
 use crate::store::{
     self,
     audit::{Event, Outcome},
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::AppError;
 use crate::web::notices::{self, Change};
 use crate::web::session::UserSession;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html, settings_time};
 
 #[derive(Template)]

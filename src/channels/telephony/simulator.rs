@@ -4,9 +4,9 @@
 use futures_util::future::BoxFuture;
 
 use super::{CarrierError, OutgoingCall, Telephony, Text};
+use crate::clock::now;
 use crate::secrets::Keys;
 use crate::store::{self, Db};
-use crate::web::state::now;
 
 pub const PROVIDER: &str = "simulator";
 

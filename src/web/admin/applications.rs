@@ -6,16 +6,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Nav, Staff};
+use crate::clock::now;
 use crate::csrf_form;
 use crate::duo::keys::{new_integration_key, new_secret_key};
-use crate::error::{AppError, see_other};
 use crate::store::{
     self,
     audit::{Event, Outcome},
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
-use crate::web::state::{AppState, now};
+use crate::web::error::{AppError, see_other};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html, settings_time};
 
 pub struct AppView {

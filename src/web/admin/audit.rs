@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use super::{Nav, Staff};
 use crate::domain::Username;
-use crate::error::AppError;
 use crate::store::{self, audit::AuditRow};
 use crate::web::chrome::Chrome;
+use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::web::{html, settings_time};
 

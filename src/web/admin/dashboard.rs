@@ -6,11 +6,12 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{Nav, Staff};
-use crate::error::AppError;
+use crate::clock::now;
 use crate::store::{self, users::StatusCounts};
 use crate::web::chrome::Chrome;
+use crate::web::error::AppError;
 use crate::web::html;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 pub const DAYS: usize = 30;
 const CHART_WIDTH: u32 = 600;

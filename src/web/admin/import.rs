@@ -8,9 +8,9 @@ use askama::Template;
 use futures_util::StreamExt;
 
 use super::{Nav, Staff};
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::import::{ImportRow, LineError, parse_csv};
-use crate::error::AppError;
 use crate::store::held_uploads::Upload;
 use crate::store::{
     self,
@@ -18,8 +18,9 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::AppError;
 use crate::web::session::UserSession;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 /// Largest file accepted (50,000 rows of typical width fit easily).

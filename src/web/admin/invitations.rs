@@ -8,15 +8,16 @@ use serde::Deserialize;
 
 use super::users::audit;
 use super::{Nav, Staff};
+use crate::clock::now;
 use crate::csrf_form;
-use crate::error::{AppError, see_other};
 use crate::store::{
     self,
     audit::{Event, Outcome},
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
-use crate::web::state::{AppState, now};
+use crate::web::error::{AppError, see_other};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html, invite, settings_time};
 
 pub struct InvitationView {

@@ -35,9 +35,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::domain::Role;
-use crate::error::AppError;
 use crate::store::users::UserRow;
 use crate::web::chrome::Chrome;
+use crate::web::error::AppError;
 use crate::web::session::SteppedUp;
 use crate::web::state::AppState;
 

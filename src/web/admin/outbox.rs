@@ -7,9 +7,9 @@ use askama::Template;
 
 use super::{Nav, Staff};
 use crate::channels::mail::Mailer;
-use crate::error::AppError;
 use crate::store;
 use crate::web::chrome::Chrome;
+use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::web::{html, settings_time};
 

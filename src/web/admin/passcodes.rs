@@ -9,13 +9,14 @@ use askama::Template;
 use super::users::audit;
 use super::{Nav, Staff};
 use crate::channels::mail::Mail;
+use crate::clock::now;
 use crate::csrf_form;
-use crate::error::AppError;
 use crate::factors::codes::{self, TEMPORARY_CODE_DIGITS};
 use crate::store::{self, one_time_codes::NewCode, users::UserRow};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
-use crate::web::state::{AppState, now};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
 use crate::web::{html, settings_time};
 
 pub const MAX_USES: i64 = 10;

@@ -8,16 +8,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Nav, Staff};
+use crate::clock::now;
 use crate::domain::policy::Method;
-use crate::error::{AppError, see_other};
 use crate::policy::{COUNTRIES_KEY, GROUP_PREFIX, METHODS_KEY, NUMBERS, Policy, SWITCHES};
 use crate::store::{
     self,
     audit::{Event, Outcome},
 };
 use crate::web::chrome::Chrome;
+use crate::web::error::{AppError, see_other};
 use crate::web::session::UserSession;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 pub struct NumberField {

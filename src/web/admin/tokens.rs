@@ -8,10 +8,10 @@ use askama::Template;
 
 use super::import::{read_upload, take_held_text};
 use super::{Nav, Staff};
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::import::LineError;
 use crate::domain::token::{TokenKind, TokenRow, parse_csv};
-use crate::error::AppError;
 use crate::store::held_uploads::Upload;
 use crate::store::{
     self,
@@ -20,8 +20,9 @@ use crate::store::{
 use crate::tokens::{ImportError, already_imported};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::AppError;
 use crate::web::session::UserSession;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 const PREVIEW_ROWS: usize = 20;

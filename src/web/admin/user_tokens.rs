@@ -7,15 +7,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::Staff;
 use super::users::{audit, target, user_page};
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::Passcode;
 use crate::domain::token::{TokenKind, parse_serial};
-use crate::error::{AppError, see_other};
 use crate::store::{self, tokens::Claim};
 use crate::tokens::{TokenCheck, check_pair};
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::html;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// What the console shows of a token: never its secret.
 pub struct TokenView {

@@ -7,8 +7,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Nav, Staff};
+use crate::clock::now;
 use crate::csrf_form;
-use crate::error::{AppError, see_other};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -16,8 +16,9 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::settings::{DeviceView, device_view};
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html, settings_time};
 
 const PAGE_SIZE: i64 = 50;

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::ApiError;
+use crate::clock::now;
 use crate::domain::{DeviceName, EnrollStep, LoginAction};
 use crate::factors::push::parse_public_key;
 use crate::factors::totp::TotpSeed;
@@ -18,7 +19,7 @@ use crate::store::{
 };
 use crate::web::client_ip;
 use crate::web::prompt::seed_context;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 #[derive(Deserialize)]
 pub struct ActivateBody {

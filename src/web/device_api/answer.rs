@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, signed_by};
+use crate::clock::now;
 use crate::factors::push::{Decision, PushStatus, answer_message, pending_message};
 use crate::secrets::constant_time_eq;
 use crate::store::{
@@ -15,7 +16,7 @@ use crate::store::{
     users::UserRow,
 };
 use crate::web::client_ip;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// How far the app's clock may be from ours when it lists requests.
 const CLOCK_SKEW: i64 = 300;

@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use super::{ApiError, signed_by};
 use crate::channels::web_push::{self, Subscription, vapid_key, vapid_public_key};
+use crate::clock::now;
 use crate::store;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// How far the app's clock may be from ours.
 const CLOCK_SKEW: i64 = 300;

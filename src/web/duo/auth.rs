@@ -7,6 +7,7 @@ use serde_json::json;
 use super::factors::{self, Answer, Asker, Started};
 use super::signed::{self, Signed};
 use super::{ApiResult, Fail, ok, respond};
+use crate::clock::now;
 use crate::domain::{Passcode, Username};
 use crate::store::{
     self,
@@ -15,7 +16,7 @@ use crate::store::{
 };
 use crate::web::client_ip;
 use crate::web::prompt::{lock_message, methods, passcode};
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// How long the enrolment link in a preauth `enroll` answer works.
 const ENROLL_LINK_SECONDS: i64 = 86_400;
@@ -175,11 +176,11 @@ async fn check_passcode(
     match passcode::check(state, &user.id, &devices, &code, t).await.map_err(|_| Fail::internal())? {
         passcode::Checked::Accepted { method, detail, .. } => {
             if let Some(m) = crate::domain::policy::Method::of_event(method)
-                && !crate::web::allowed::method_allowed(state, &user.id, m).await?
+                && !crate::signin::allowed::method_allowed(state, &user.id, m).await?
             {
                 let detail = format!("{} not allowed", m.as_str());
                 audit(state, req, signed, user, "mfa.method_refused", Outcome::Failure, &detail).await?;
-                return Ok(("deny", "deny", crate::web::allowed::refusal(state, m)));
+                return Ok(("deny", "deny", crate::signin::allowed::refusal(state, m)));
             }
             if user.failed_attempts > 0 {
                 store::users::reset_failures(&state.db, &user.id).await?;

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::limits;
 use super::universal::web_app;
+use crate::clock::now;
 use crate::domain::Username;
 use crate::duo::jwt;
 use crate::duo::universal::{self as rules, AuthorizeRequest, CODE_SECONDS};
-use crate::error::{AppError, see_other};
 use crate::secrets::random_token;
 use crate::store::{
     self,
@@ -24,8 +24,9 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::client_ip;
+use crate::web::error::{AppError, see_other};
 use crate::web::session::{APPLICATION_FLOW, UserSession};
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// The application flow a session was begun for (kept in the server-side session).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,13 +7,14 @@ use serde_json::json;
 
 use super::signed::{self, Signed};
 use super::{ApiResult, Fail, ok, respond};
+use crate::clock::now;
 use crate::domain::Username;
 use crate::store::{
     self,
     audit::{Event, Outcome},
     users::UserRow,
 };
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, invite};
 
 /// Without `valid_secs`, an activation works for a day; at most 30 days.

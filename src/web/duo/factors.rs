@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, web};
 use super::Fail;
 use super::signed::Signed;
 use crate::channels::telephony::CallOutcome;
+use crate::clock::now;
 use crate::domain::policy::Method;
 use crate::domain::{DeviceKind, PhoneNumber};
 use crate::factors::push::PushStatus;
@@ -21,7 +22,7 @@ use crate::store::{
 };
 use crate::web::client_ip;
 use crate::web::prompt::{lock_message, phone::PURPOSE, push::refusal};
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// Duo's answer: result, status, status_msg.
 pub type Answer = (&'static str, &'static str, String);
@@ -96,10 +97,10 @@ pub async fn start(state: &web::Data<AppState>, a: &Asker, signed: &Signed, fact
         _ => None,
     };
     if let Some(m) = method
-        && !crate::web::allowed::method_allowed(state, &a.user.id, m).await?
+        && !crate::signin::allowed::method_allowed(state, &a.user.id, m).await?
     {
         a.audit(state, "mfa.method_refused", Outcome::Failure, &format!("{} not allowed", m.as_str())).await?;
-        return Ok(Started::Done(deny("deny", crate::web::allowed::refusal(state, m))));
+        return Ok(Started::Done(deny("deny", crate::signin::allowed::refusal(state, m))));
     }
     match factor {
         "push" => {

@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use super::Fail;
+use crate::clock::now;
 use crate::store::{
     self, StoreError,
     applications::{ApplicationRow, AuthRequestRow},
 };
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// Counts a request against the application's budget for this minute.
 pub async fn count(state: &AppState, app: &ApplicationRow) -> Result<(), Fail> {

@@ -7,9 +7,10 @@ use actix_web::http::header;
 use serde_json::Value;
 
 use super::Fail;
+use crate::clock::now;
 use crate::duo::signature::{self, Request};
 use crate::store::{self, applications::ApplicationRow};
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// A verified request: which application, and its parameters.
 pub struct Signed {

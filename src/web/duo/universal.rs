@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::{Fail, limits, ok, respond};
+use crate::clock::now;
 use crate::duo::jwt;
 use crate::duo::universal::{self as rules, CLIENT_ASSERTION_TYPE, Outcome};
 use crate::secrets::random_token;
@@ -14,7 +15,7 @@ use crate::store::{
     applications::ApplicationRow,
     audit::{Event, Outcome as AuditOutcome},
 };
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 pub const HEALTH_CHECK_PATH: &str = "/oauth/v1/health_check";
 pub const TOKEN_PATH: &str = "/oauth/v1/token";

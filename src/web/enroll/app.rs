@@ -6,17 +6,18 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::channels::mail::Mail;
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::{Email, EnrollStep};
-use crate::error::{AppError, see_other};
 use crate::factors::totp::qr_svg_data_uri;
 use crate::secrets::random_token;
 use crate::store::{self, enrollments::EnrollmentRow, push_devices::NewActivation};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::html;
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 use super::{at_step, chrome};
 

@@ -9,11 +9,11 @@ use crate::csrf_form;
 use crate::domain::InputError;
 use crate::domain::policy::MethodSet;
 use crate::domain::{DeviceKind, EnrollStep, Platform};
-use crate::error::AppError;
 use crate::factors::totp::TotpSeed;
 use crate::store::enrollments::StepChange;
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::AppError;
 use crate::web::html;
 use crate::web::prompt::seed_context;
 use crate::web::session::PasswordAuthed;
@@ -78,7 +78,7 @@ fn kind_choices(state: &AppState, allowed: &MethodSet, selected: Option<DeviceKi
 pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
     let selected = row.device_kind.as_deref().and_then(|k| DeviceKind::parse(k).ok()).or(Some(DeviceKind::MobilePhone));
-    let allowed = crate::web::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
     let page = DeviceTypePage {
         chrome: chrome(&state, &auth),
         step: 1,
@@ -97,7 +97,7 @@ pub async fn device_type_post(
     form: CsrfForm<DeviceTypeForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
-    let allowed = crate::web::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
     let parsed = DeviceKind::parse(&form.0.kind).and_then(|k| {
         if allowed.offers_kind(k) {
             Ok(k)
@@ -110,7 +110,7 @@ pub async fn device_type_post(
     });
     match parsed {
         // A token from the inventory is claimed on its own page ("Serial number" + "Passcode").
-        Ok(DeviceKind::HardwareToken) => Ok(crate::error::see_other(crate::web::tokens::CLAIM_PATH)),
+        Ok(DeviceKind::HardwareToken) => Ok(crate::web::error::see_other(crate::web::tokens::CLAIM_PATH)),
         Ok(DeviceKind::SecurityKey) => {
             let kind = DeviceKind::SecurityKey.as_str();
             let change = StepChange {
@@ -215,7 +215,7 @@ pub async fn install_post(
         super::app::new_activation(&state, &auth.user.id, Some(&row.id), None).await?;
     } else {
         // Another app (perhaps after "Back"): an earlier activation link stops working.
-        crate::store::push_devices::cancel_for_enrollment(&state.db, &row.id, crate::web::state::now()).await?;
+        crate::store::push_devices::cancel_for_enrollment(&state.db, &row.id, crate::clock::now()).await?;
     }
     let sealed = state.keys.seal(&seed_context(&auth.user.id), TotpSeed::generate().as_bytes())?;
     let change = StepChange { totp_secret: Some(&sealed), ..StepChange::default() };

@@ -15,9 +15,9 @@ pub use verify::{activate_get, activate_post, done_get, options_get, options_pos
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::{DeviceKind, EnrollStep, Platform};
-use crate::error::{AppError, see_other};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -26,8 +26,9 @@ use crate::store::{
 use crate::web::chrome::Chrome;
 use crate::web::client_ip;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// A choice on a radio-button page.
 pub struct Choice {

@@ -6,19 +6,20 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::channels::telephony::{CallOutcome, PhoneError};
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::phone::{country_name, parse_extension};
 use crate::domain::policy::Method;
 use crate::domain::{DeviceKind, DeviceName, EnrollStep, PhoneNumber, Platform};
-use crate::error::{AppError, see_other};
 use crate::store::audit::{Event, Outcome};
 use crate::store::enrollments::EnrollmentRow;
 use crate::store::phone_devices::{self, NumberDevice, WizardPhone};
 use crate::store::{self, enrollments::StepChange};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 use super::{advance, at_step, chrome, kind_of};
@@ -368,7 +369,7 @@ async fn device_added(
 pub async fn app_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::PhoneApp).await?;
     let (number, _) = wizard_number(&state, &row).await?;
-    let allowed = crate::web::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
     let page = AppPage {
         chrome: chrome(&state, &auth),
         step: EnrollStep::PhoneApp.number(),
@@ -390,7 +391,7 @@ pub async fn app_post(
     form: CsrfForm<AppForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::PhoneApp).await?;
-    let allowed = crate::web::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
     let app = allowed.allows(Method::Push) || allowed.allows(Method::Totp);
     if form.0.choice == "app" && app {
         return advance(&state, &row, EnrollStep::PhoneApp, EnrollStep::Platform, StepChange::default()).await;

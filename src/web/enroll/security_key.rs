@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use webauthn_rs::prelude::{Credential, RegisterPublicKeyCredential};
 
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Platform};
-use crate::error::{AppError, see_other};
 use crate::factors::webauthn::{
     Failure, Registrant, RegistrationState, credential_id_text, finish_registration, start_registration,
 };
@@ -19,9 +19,10 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::security_key::{self as keys, REGISTER};
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 use super::{at_step, chrome};

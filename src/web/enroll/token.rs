@@ -6,10 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{at_step, chrome};
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::token::{TokenKind, parse_serial};
 use crate::domain::{EnrollStep, Passcode};
-use crate::error::{AppError, see_other};
 use crate::factors::hotp::HotpSeed;
 use crate::store::{
     self,
@@ -19,8 +19,9 @@ use crate::store::{
 use crate::tokens::{TokenCheck, check, check_pair};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 #[derive(Template)]

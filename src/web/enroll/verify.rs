@@ -5,9 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Passcode};
-use crate::error::{AppError, see_other};
 use crate::factors::totp::{TotpSeed, Verification, qr_svg_data_uri};
 use crate::store::{
     self,
@@ -16,10 +16,11 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::notices::{self, Change};
 use crate::web::prompt::seed_context;
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 use super::{Choice, at_step, chrome, kind_of, platform_of};

@@ -10,14 +10,15 @@ use serde::Deserialize;
 use self::account::{Refusal, Resolution};
 use self::problem::{Problem, problem_page};
 use super::session::{AuthLevel, UserSession};
-use super::state::{AppState, now};
+use super::state::AppState;
 use super::{client_ip, get, trust};
-use crate::error::{AppError, see_other};
+use crate::clock::now;
 use crate::oidc::{OidcError, Pending};
 use crate::store::{
     self,
     audit::{Event, Outcome},
 };
+use crate::web::error::{AppError, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login/oidc/{id}", get().to(start_get)).route("/login/oidc/{id}/callback", get().to(callback_get));

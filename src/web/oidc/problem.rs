@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::error::AppError;
 use crate::web::chrome::Chrome;
+use crate::web::error::AppError;
 use crate::web::session::UserSession;
 use crate::web::state::AppState;
 

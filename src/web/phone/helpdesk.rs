@@ -4,18 +4,19 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::phone::parse_extension;
 use crate::domain::{DeviceKind, DeviceName, PhoneNumber, Platform};
-use crate::error::{AppError, see_other};
 use crate::store::audit::{Event, Outcome};
 use crate::store::phone_devices::{self, NumberDevice};
 use crate::store::{self};
 use crate::web::admin::Staff;
 use crate::web::client_ip;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::notices::{self, Change};
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 csrf_form!(AddPhoneForm { kind: String, number: String, extension: String });
 

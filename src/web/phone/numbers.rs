@@ -2,8 +2,8 @@
 //! and the console's user search by phone number (typed in any usual form).
 
 use crate::domain::PhoneNumber;
-use crate::error::AppError;
 use crate::store::{self, devices::DeviceRow, users::UserRow};
+use crate::web::error::AppError;
 use crate::web::settings::DeviceView;
 use crate::web::state::AppState;
 

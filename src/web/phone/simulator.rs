@@ -6,14 +6,15 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::channels::telephony::simulator::Simulator;
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::phone::mask;
-use crate::error::{AppError, see_other};
 use crate::store;
 use crate::web::admin::{Nav, Staff};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
-use crate::web::state::{AppState, now};
+use crate::web::error::{AppError, see_other};
+use crate::web::state::AppState;
 use crate::web::{html, settings_time};
 
 pub struct TextView {

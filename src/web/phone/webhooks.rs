@@ -6,8 +6,9 @@ use askama::Template;
 
 use crate::channels::telephony::CallOutcome;
 use crate::channels::telephony::signature;
-use crate::error::AppError;
-use crate::web::state::{AppState, now};
+use crate::clock::now;
+use crate::web::error::AppError;
+use crate::web::state::AppState;
 
 #[derive(Template)]
 #[template(path = "phone/reply.xml")]

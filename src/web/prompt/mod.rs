@@ -11,10 +11,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::policy::Method;
 use crate::domain::{EnrollStep, Passcode};
-use crate::error::{AppError, see_other};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -23,8 +23,9 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 use passcode::Checked;
 
@@ -159,7 +160,7 @@ pub(crate) async fn page(
 ) -> Result<PromptPage, AppError> {
     let policy = state.policy().await?;
     // Only the methods the policy allows this user are offered (temporary passcodes always are).
-    let allowed = crate::web::allowed::methods_for_user(state, &auth.user.id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(state, &auth.user.id).await?;
     let push_ids = if allowed.allows(Method::Push) {
         store::push_devices::push_device_ids(&state.db, &auth.user.id).await?
     } else {
@@ -242,7 +243,7 @@ pub async fn passcode_post(
     let replayed = match checked {
         Checked::Accepted { method, detail, replace_device } => {
             if let Some(m) = Method::of_event(method)
-                && !crate::web::allowed::method_allowed(&state, &auth.user.id, m).await?
+                && !crate::signin::allowed::method_allowed(&state, &auth.user.id, m).await?
             {
                 return method_refused(&state, &auth, &methods, ip.as_deref(), m, t).await;
             }
@@ -277,7 +278,7 @@ pub(crate) async fn method_refused(
     let detail = format!("{} is not allowed by policy", method.as_str());
     let e = Event::new("mfa.method_refused", Outcome::Failure).user(&auth.user.id, &auth.user.username).ip(ip);
     store::audit::record(&state.db, e.detail(&detail), t).await?;
-    let message = crate::web::allowed::refusal(state, method);
+    let message = crate::signin::allowed::refusal(state, method);
     html(actix_web::http::StatusCode::FORBIDDEN, &page(state, auth, methods, Some(message)).await?)
 }
 

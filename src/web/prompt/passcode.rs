@@ -4,11 +4,11 @@
 
 use crate::domain::Passcode;
 use crate::domain::policy::Method;
-use crate::error::AppError;
 use crate::factors::codes::{self, BACKUP_CODE_DIGITS, TEMPORARY_CODE_DIGITS};
 use crate::factors::totp::{TotpSeed, Verification};
 use crate::secrets::constant_time_eq;
 use crate::store::{self, devices::DeviceRow};
+use crate::web::error::AppError;
 use crate::web::state::AppState;
 
 use super::seed_context;
@@ -35,7 +35,7 @@ pub async fn refused_before_check(
     user_id: &str,
     code: &Passcode,
 ) -> Result<Option<Method>, AppError> {
-    let allowed = crate::web::allowed::methods_for_user(state, user_id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(state, user_id).await?;
     let len = code.as_str().len();
     let method = if len == BACKUP_CODE_DIGITS {
         Method::BackupCodes

@@ -8,17 +8,18 @@ use askama::Template;
 use super::passcode::Checked;
 use super::{lock_message, methods, onward, page, stepped_up, succeed};
 use crate::channels::telephony::{CallOutcome, PhoneError};
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::policy::{Method, MethodSet};
 use crate::domain::{DeviceKind, Passcode, PhoneNumber};
-use crate::error::{AppError, see_other};
 use crate::store::{self, phone_devices::PhoneDevice};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::enroll::phone::phone_problem;
+use crate::web::error::{AppError, see_other};
 use crate::web::html;
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 /// Purpose of texted codes and calls made at the prompt.
 pub const PURPOSE: &str = "login";
@@ -147,7 +148,7 @@ async fn not_allowed(
     req: &HttpRequest,
     method: Method,
 ) -> Result<Option<HttpResponse>, AppError> {
-    if crate::web::allowed::method_allowed(state, &auth.user.id, method).await? {
+    if crate::signin::allowed::method_allowed(state, &auth.user.id, method).await? {
         return Ok(None);
     }
     let methods = methods(state, &auth.user.id).await?;

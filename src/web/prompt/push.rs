@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use super::{lock_message, methods, onward, page, stepped_up, succeed};
 use crate::channels::mail::Mail;
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::policy::Method;
-use crate::error::{AppError, see_other};
 use crate::factors::push::{PushStatus, new_number};
 use crate::store::{
     self,
@@ -21,8 +21,9 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 /// The longest one status request waits for a change (the script asks again after), less a
@@ -100,8 +101,8 @@ pub(crate) async fn refusal(
     ip: Option<&str>,
     t: i64,
 ) -> Result<Option<(StatusCode, String)>, AppError> {
-    if !crate::web::allowed::method_allowed(state, &user.id, Method::Push).await? {
-        return Ok(Some((StatusCode::FORBIDDEN, crate::web::allowed::refusal(state, Method::Push))));
+    if !crate::signin::allowed::method_allowed(state, &user.id, Method::Push).await? {
+        return Ok(Some((StatusCode::FORBIDDEN, crate::signin::allowed::refusal(state, Method::Push))));
     }
     if store::push_devices::push_device_ids(&state.db, &user.id).await?.is_empty() {
         let m = "None of your devices can receive pushes. Enter a passcode instead.";

@@ -6,10 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use webauthn_rs::prelude::PublicKeyCredential;
 
+use crate::clock::now;
 use crate::config::webauthn::CounterRegression;
 use crate::csrf_form;
 use crate::domain::policy::Method;
-use crate::error::{AppError, see_other};
 use crate::factors::webauthn::{
     AuthenticationState, Failure, credential_id_text, finish_authentication, start_authentication, updated,
 };
@@ -19,9 +19,10 @@ use crate::store::{
     webauthn::{CredentialRow, NewCredential},
 };
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::security_key::{self as keys, AUTHENTICATE};
 use crate::web::session::PasswordAuthed;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 use super::{lock_message, methods, onward, page, record_failed_attempt, stepped_up, succeed};
@@ -47,7 +48,7 @@ pub async fn options_post(
     if lock_message(&state, &auth.user, now()).await?.is_some() {
         return Ok(keys::json_error(StatusCode::FORBIDDEN, "locked"));
     }
-    if !crate::web::allowed::method_allowed(&state, &auth.user.id, Method::SecurityKey).await? {
+    if !crate::signin::allowed::method_allowed(&state, &auth.user.id, Method::SecurityKey).await? {
         return Ok(keys::json_error(StatusCode::FORBIDDEN, "not_allowed"));
     }
     let Some(rp) = keys::rp(&state) else {
@@ -95,7 +96,7 @@ pub async fn finish_post(
     if !methods.any() || lock_message(&state, &auth.user, t).await?.is_some() {
         return Ok(see_other("/prompt"));
     }
-    if !crate::web::allowed::method_allowed(&state, &auth.user.id, Method::SecurityKey).await? {
+    if !crate::signin::allowed::method_allowed(&state, &auth.user.id, Method::SecurityKey).await? {
         let ip = crate::web::client_ip(&req);
         return super::method_refused(&state, &auth, &methods, ip.as_deref(), Method::SecurityKey, t).await;
     }

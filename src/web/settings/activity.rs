@@ -1,7 +1,7 @@
 //! "Recent activity": the user's own sign-ins, prompts, enrolments and device changes, in words.
 
-use crate::error::AppError;
 use crate::store;
+use crate::web::error::AppError;
 use crate::web::state::AppState;
 
 use super::format_time;

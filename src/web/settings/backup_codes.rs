@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use base64::Engine;
 
+use crate::clock::now;
 use crate::csrf_form;
-use crate::error::AppError;
 use crate::factors::codes;
 use crate::store::{
     self,
@@ -15,8 +15,9 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::AppError;
 use crate::web::session::SteppedUp;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 #[derive(Template)]

@@ -3,16 +3,17 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::clock::now;
 use crate::csrf_form;
-use crate::error::{AppError, see_other};
 use crate::store::{
     self,
     audit::{Event, Outcome},
 };
 use crate::web::client_ip;
 use crate::web::csrf::CsrfForm;
+use crate::web::error::{AppError, see_other};
 use crate::web::session::SteppedUp;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 csrf_form!(RevokeForm {});
 

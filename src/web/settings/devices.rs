@@ -5,9 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::{DeviceName, LoginAction};
-use crate::error::{AppError, see_other};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -16,9 +16,10 @@ use crate::store::{
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::enroll::Choice;
+use crate::web::error::{AppError, see_other};
 use crate::web::notices::{self, Change};
 use crate::web::session::SteppedUp;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 #[derive(Template)]

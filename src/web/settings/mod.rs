@@ -15,14 +15,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use crate::clock::now;
 use crate::domain::{DeviceKind, LoginAction, Platform, user_agent};
-use crate::error::AppError;
 use crate::factors::codes::BACKUP_CODES_LOW;
 use crate::store::{self, devices::DeviceRow};
 use crate::web::chrome::Chrome;
+use crate::web::error::AppError;
 use crate::web::html;
 use crate::web::session::SteppedUp;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 
 pub struct DeviceView {
     pub id: String,

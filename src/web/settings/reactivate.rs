@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::clock::now;
 use crate::csrf_form;
-use crate::error::{AppError, see_other};
 use crate::factors::totp::qr_svg_data_uri;
 use crate::store::{
     self,
@@ -16,8 +16,9 @@ use crate::store::{
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::enroll::app::{activation_link, new_activation};
+use crate::web::error::{AppError, see_other};
 use crate::web::session::SteppedUp;
-use crate::web::state::{AppState, now};
+use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 #[derive(Template)]
