@@ -326,7 +326,7 @@ impl TestApp {
 }
 
 pub fn now() -> i64 {
-    twofold::web::state::now()
+    twofold::clock::now()
 }
 
 impl TestApp {
