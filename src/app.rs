@@ -21,7 +21,7 @@ use crate::data_key;
 use crate::metrics::Metrics;
 use crate::secrets::{Keys, MasterKey};
 use crate::shutdown::{STOP_TIMEOUT, Shutdown};
-use crate::signin::SignIn;
+use crate::signin::{Channels, SignIn};
 use crate::store::{self, Backend, Db, EventSink};
 use crate::web::session::DbSessionStore;
 use crate::web::state::AppState;
@@ -114,8 +114,9 @@ impl Application {
         if phones.is_simulator() {
             tracing::warn!("telephony simulator: texts and calls are shown on /simulator/phone and reach no phone");
         }
-        let signin = SignIn::new(db, keys, Arc::new(settings), mailer, phones, shutdown);
-        let state = web::Data::new(AppState { signin, public_url, logo, metrics, oidc });
+        let channels = Channels { mailer, phones, shutdown };
+        let signin = SignIn::new(db, keys, Arc::new(settings), public_url, channels);
+        let state = web::Data::new(AppState { signin, logo, metrics, oidc });
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;

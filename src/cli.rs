@@ -1,6 +1,7 @@
 //! The command line: `serve`, `migrate`, `user …`, `token import`, `key rotate`. Parsing is clap's;
 //! each command opens the database with the same settings as the server, so they always agree.
 
+use crate::domain::AuditEvent;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -216,7 +217,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
     }
     let (db, _keys) = open(&settings).await?;
     let t = now();
-    let audit = |event: &'static str, u: &UserRow| {
+    let audit = |event: AuditEvent, u: &UserRow| {
         let (id, name) = (u.id.clone(), u.username.clone());
         let db = db.clone();
         async move {
@@ -236,7 +237,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 Err(StoreError::Conflict) => bail!("a user named {} already exists", username.as_str()),
                 Err(e) => return Err(e.into()),
             };
-            audit("user.created", &user).await?;
+            audit(AuditEvent::UserCreated, &user).await?;
             println!("Added user {} ({} <{}>, role {}).", user.username, user.display_name, user.email, user.role);
         }
         UserCommand::List => {
@@ -257,19 +258,19 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
             let u = find(&db, &username).await?;
             store::users::set_status(&db, &u.id, "disabled").await?;
             let ended = store::sessions::delete_for_user(&db, &u.id).await?;
-            audit("user.disabled", &u).await?;
+            audit(AuditEvent::UserDisabled, &u).await?;
             println!("Disabled {} and ended {ended} session(s).", u.username);
         }
         UserCommand::Enable { username } => {
             let u = find(&db, &username).await?;
             store::users::set_status(&db, &u.id, "active").await?;
-            audit("user.enabled", &u).await?;
+            audit(AuditEvent::UserEnabled, &u).await?;
             println!("Enabled {}.", u.username);
         }
         UserCommand::Unlock { username } => {
             let u = find(&db, &username).await?;
             store::users::unlock(&db, &u.id).await?;
-            audit("account.unlocked", &u).await?;
+            audit(AuditEvent::AccountUnlocked, &u).await?;
             println!("Unlocked {}.", u.username);
         }
         UserCommand::Import { .. } => unreachable!("handled above"),
@@ -277,7 +278,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
             let u = find(&db, &username).await?;
             store::sessions::delete_for_user(&db, &u.id).await?;
             store::users::delete(&db, &u.id).await?;
-            audit("user.deleted", &u).await?;
+            audit(AuditEvent::UserDeleted, &u).await?;
             println!("Deleted {} and their devices.", u.username);
         }
     }
@@ -297,7 +298,7 @@ async fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
     let (db, _keys) = open(&settings).await?;
     let user = find(&db, username).await?;
     store::users::set_role(&db, &user.id, role).await?;
-    let event = if role == Role::User { "role.revoked" } else { "role.granted" };
+    let event = if role == Role::User { AuditEvent::RoleRevoked } else { AuditEvent::RoleGranted };
     let detail = format!("role {} (command line)", role.as_str());
     store::audit::record(&db, Event::new(event, Outcome::Info).user(&user.id, &user.username).detail(&detail), now())
         .await?;
@@ -329,7 +330,7 @@ async fn import(settings: &Settings, file: &std::path::Path, dry_run: bool) -> a
         let counts =
             store::import::apply(&db, &rows, &|user, fact, value| keys.hash_fact(user, fact, value), now()).await?;
         let detail = format!("{} created, {} updated (command line)", counts.created, counts.updated);
-        store::audit::record(&db, Event::new("users.imported", Outcome::Info).detail(&detail), now()).await?;
+        store::audit::record(&db, Event::new(AuditEvent::UsersImported, Outcome::Info).detail(&detail), now()).await?;
         println!("Created {} user(s) and updated {}.", counts.created, counts.updated);
     }
     db.close().await;
@@ -367,7 +368,8 @@ async fn token_import(settings: &Settings, file: &std::path::Path, dry_run: bool
         }
         Ok(n) => {
             let detail = format!("{n} token(s) imported (command line)");
-            store::audit::record(&db, Event::new("tokens.imported", Outcome::Info).detail(&detail), now()).await?;
+            store::audit::record(&db, Event::new(AuditEvent::TokensImported, Outcome::Info).detail(&detail), now())
+                .await?;
             println!("Imported {n} token(s).");
             Ok(())
         }
@@ -425,7 +427,7 @@ async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
             store::applications::set_redirect_uris(&db, &id, &uris).await?;
             store::audit::record(
                 &db,
-                Event::new("application.added", Outcome::Info).detail(&format!("{name} ({ikey})")),
+                Event::new(AuditEvent::ApplicationAdded, Outcome::Info).detail(&format!("{name} ({ikey})")),
                 t,
             )
             .await?;
@@ -441,7 +443,7 @@ async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
             store::applications::set_redirect_uris(&db, &a.id, &uris).await?;
             store::audit::record(
                 &db,
-                Event::new("application.redirect_uris", Outcome::Info).detail(&format!(
+                Event::new(AuditEvent::ApplicationRedirectUris, Outcome::Info).detail(&format!(
                     "{}: {}",
                     a.integration_key,
                     uris.join(" ")
@@ -465,15 +467,23 @@ async fn app(settings: Settings, cmd: AppCommand) -> anyhow::Result<()> {
             let skey = new_secret_key();
             store::applications::set_secret(&db, &a.id, &keys.seal(&format!("app-secret:{}", a.id), skey.as_bytes())?)
                 .await?;
-            store::audit::record(&db, Event::new("application.rotated", Outcome::Info).detail(&a.integration_key), t)
-                .await?;
+            store::audit::record(
+                &db,
+                Event::new(AuditEvent::ApplicationRotated, Outcome::Info).detail(&a.integration_key),
+                t,
+            )
+            .await?;
             println!("New secret key for {}: {skey}", a.name);
         }
         AppCommand::Delete { integration_key } => {
             let a = find_app(integration_key).await?;
             store::applications::delete(&db, &a.id).await?;
-            store::audit::record(&db, Event::new("application.deleted", Outcome::Info).detail(&a.integration_key), t)
-                .await?;
+            store::audit::record(
+                &db,
+                Event::new(AuditEvent::ApplicationDeleted, Outcome::Info).detail(&a.integration_key),
+                t,
+            )
+            .await?;
             println!("Deleted application {}.", a.name);
         }
     }

@@ -1,6 +1,7 @@
 //! `twofold key rotate`: wrap the database's data key with a new master key. The new key comes
 //! from a file, standard input, or is generated into a new private file; it is never printed.
 
+use crate::domain::AuditEvent;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -82,7 +83,7 @@ pub async fn run(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
         return Err(e);
     }
     let detail = "data key wrapped with a new master key (command line)";
-    store::audit::record(&db, Event::new("master_key.rotated", Outcome::Info).detail(detail), now()).await?;
+    store::audit::record(&db, Event::new(AuditEvent::MasterKeyRotated, Outcome::Info).detail(detail), now()).await?;
     db.close().await;
     println!("Rotated: the data key is now wrapped by the new master key; the old key no longer opens this database.");
     if !args.to_master_key {

@@ -19,12 +19,3 @@ pub async fn methods_for_user(core: &SignIn, user_id: &str) -> Result<MethodSet,
 pub async fn method_allowed(core: &SignIn, user_id: &str, method: Method) -> Result<bool, StoreError> {
     Ok(methods_for_user(core, user_id).await?.allows(method))
 }
-
-/// What a user is told when they try a method the policy does not allow them.
-pub fn refusal(core: &SignIn, method: Method) -> String {
-    format!(
-        "{} cannot be used to sign in to your account. Choose another method, or contact {}.",
-        method.name(),
-        core.settings.institution.help_desk
-    )
-}

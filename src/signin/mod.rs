@@ -8,9 +8,19 @@
 //! throttles, and the audit entry of each outcome.
 
 pub mod allowed;
+mod attempt;
 mod error;
+mod fraud;
+pub mod lockout;
+pub mod passcode;
+pub mod phone;
+pub mod push;
+pub mod security_key;
+mod trusted_browser;
+mod verdict;
 
 pub use error::Error;
+pub use verdict::{Accepted, Application, Caller, Factor, Verdict};
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,9 +32,17 @@ use crate::policy::Policy;
 use crate::secrets::Keys;
 use crate::shutdown::Shutdown;
 use crate::store::{self, Db, StoreError};
+use url::Url;
 
 /// How long one instance reuses the policy it read.
 pub const POLICY_TTL: Duration = Duration::from_secs(2);
+
+/// The outbound channels and the stop flag, as `SignIn::new` takes them.
+pub struct Channels {
+    pub mailer: Arc<Mailer>,
+    pub phones: Arc<Phones>,
+    pub shutdown: Arc<Shutdown>,
+}
 
 /// What the core works with: the database, the keys, the settings and the policy read from them,
 /// the outbound channels, and the process's stop flag (for work that outlives a request). Cheap
@@ -39,20 +57,16 @@ pub struct SignIn {
     pub phones: Arc<Phones>,
     /// Raised when the server begins a graceful stop (see `crate::shutdown`).
     pub shutdown: Arc<Shutdown>,
+    /// The origin users see: the WebAuthn relying party, links in mail, Web Push's subject.
+    pub public_url: Url,
     /// The last policy read and when (see `policy`).
     policy_cache: Arc<Mutex<Option<(Instant, Policy)>>>,
 }
 
 impl SignIn {
-    pub fn new(
-        db: Db,
-        keys: Keys,
-        settings: Arc<Settings>,
-        mailer: Arc<Mailer>,
-        phones: Arc<Phones>,
-        shutdown: Arc<Shutdown>,
-    ) -> Self {
-        Self { db, keys, settings, mailer, phones, shutdown, policy_cache: Default::default() }
+    pub fn new(db: Db, keys: Keys, settings: Arc<Settings>, public_url: Url, channels: Channels) -> Self {
+        let Channels { mailer, phones, shutdown } = channels;
+        Self { db, keys, settings, mailer, phones, shutdown, public_url, policy_cache: Default::default() }
     }
 
     /// The time now (the server's clock; see `crate::clock`).

@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::{Db, StoreError};
+use crate::domain::AuditEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -24,7 +25,7 @@ impl Outcome {
 /// One event. `event` names are dotted: `login.password`, `mfa.passcode`, `enroll.complete`, ….
 #[derive(Debug, Clone)]
 pub struct Event<'a> {
-    pub event: &'a str,
+    pub event: AuditEvent,
     pub outcome: Outcome,
     pub actor_id: Option<&'a str>,
     pub user_id: Option<&'a str>,
@@ -36,7 +37,7 @@ pub struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
-    pub fn new(event: &'a str, outcome: Outcome) -> Self {
+    pub fn new(event: AuditEvent, outcome: Outcome) -> Self {
         Self { event, outcome, actor_id: None, user_id: None, username: None, ip: None, detail: "", application: None }
     }
 
@@ -83,7 +84,7 @@ pub struct AuditRow {
 /// An event owned, so it can be stored inside another write (see `users::record_failure`).
 #[derive(Debug, Clone)]
 pub struct Entry {
-    event: String,
+    event: AuditEvent,
     outcome: Outcome,
     actor_id: Option<String>,
     user_id: Option<String>,
@@ -97,7 +98,7 @@ impl From<Event<'_>> for Entry {
     fn from(e: Event<'_>) -> Self {
         let owned = |v: Option<&str>| v.map(str::to_string);
         Self {
-            event: e.event.to_string(),
+            event: e.event,
             outcome: e.outcome,
             actor_id: owned(e.actor_id),
             user_id: owned(e.user_id),
@@ -117,7 +118,7 @@ impl Entry {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(now)
-        .bind(&self.event)
+        .bind(self.event.as_str())
         .bind(self.outcome.as_str())
         .bind(&self.actor_id)
         .bind(&self.user_id)
@@ -132,12 +133,15 @@ impl Entry {
 
     /// Tells the metrics, once the entry is committed.
     pub(crate) fn told(&self, db: &Db) {
-        db.events.tell(&self.event, self.outcome.as_str());
+        db.events.tell(self.event.as_str(), self.outcome.as_str());
     }
 }
 
 pub async fn record(db: &Db, e: Event<'_>, now: i64) -> Result<(), StoreError> {
-    let entry = Entry::from(e);
+    record_entry(db, Entry::from(e), now).await
+}
+
+pub async fn record_entry(db: &Db, entry: Entry, now: i64) -> Result<(), StoreError> {
     let entry = db
         .write_statement(move |c| {
             Box::pin(async move {

@@ -63,12 +63,19 @@ pub async fn count_unused(db: &Db, user_id: &str) -> Result<i64, StoreError> {
     Ok(n)
 }
 
-/// Marks a code used. Single use: only one of any number of concurrent calls returns true.
-pub async fn consume(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE backup_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+/// Marks one of the user's codes used (on the caller's transaction: see `attempts`). Single use:
+/// only one of any number of concurrent calls returns true.
+pub(crate) async fn consume_on(
+    c: &mut sqlx::AnyConnection,
+    user_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE backup_codes SET used_at = $1 WHERE id = $2 AND user_id = $3 AND used_at IS NULL")
         .bind(now)
         .bind(id)
-        .execute(db.writes())
+        .bind(user_id)
+        .execute(&mut *c)
         .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -43,27 +43,26 @@ pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64, StoreError> {
     Ok(row.0)
 }
 
-/// Records that `step` was accepted for this device. Single use: succeeds only if `step` is newer
-/// than the last accepted one, in one conditional statement, so of two concurrent submissions of
-/// one code exactly one wins.
-pub async fn advance_totp_step(db: &Db, device_id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
-    let device_id = device_id.to_string();
-    db.write_statement(move |c| {
-        Box::pin(async move {
-            let done = sqlx::query(
-                "UPDATE devices SET totp_last_step = $1, last_used_at = $2 \
-                 WHERE id = $3 AND removed_at IS NULL AND (totp_last_step IS NULL OR totp_last_step < $4)",
-            )
-            .bind(step)
-            .bind(now)
-            .bind(&device_id)
-            .bind(step)
-            .execute(&mut *c)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        })
-    })
-    .await
+/// Records that `step` was accepted for this device (on the caller's transaction: see
+/// `attempts`). Single use: succeeds only if `step` is newer than the last accepted one, in one
+/// conditional statement, so of two concurrent submissions of one code exactly one wins.
+pub(crate) async fn advance_totp_step_on(
+    c: &mut sqlx::AnyConnection,
+    device_id: &str,
+    step: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE devices SET totp_last_step = $1, last_used_at = $2 \
+         WHERE id = $3 AND removed_at IS NULL AND (totp_last_step IS NULL OR totp_last_step < $4)",
+    )
+    .bind(step)
+    .bind(now)
+    .bind(device_id)
+    .bind(step)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The device if it belongs to `user_id` (another user's id gives None, as if it did not exist).

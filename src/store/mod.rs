@@ -2,6 +2,7 @@
 //! unchanged on SQLite and PostgreSQL through sqlx's `Any` driver. One file per aggregate.
 
 pub mod applications;
+pub mod attempts;
 pub mod audit;
 pub mod backup_codes;
 pub mod change_reports;

@@ -60,14 +60,22 @@ pub async fn usable(db: &Db, user_id: &str, now: i64) -> Result<Vec<OneTimeCodeR
     .await?)
 }
 
-/// Uses the code once; false when no use was left (or it expired) by the time this ran.
-pub async fn use_once(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
+/// Uses one of the user's codes once (on the caller's transaction: see `attempts`); false when
+/// no use was left (or it expired) by the time this ran.
+pub(crate) async fn use_once_on(
+    c: &mut sqlx::AnyConnection,
+    user_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE one_time_codes SET uses_left = uses_left - 1 WHERE id = $1 AND uses_left > 0 AND expires_at > $2",
+        "UPDATE one_time_codes SET uses_left = uses_left - 1 \
+         WHERE id = $1 AND user_id = $2 AND uses_left > 0 AND expires_at > $3",
     )
     .bind(id)
+    .bind(user_id)
     .bind(now)
-    .execute(db.writes())
+    .execute(&mut *c)
     .await?;
     Ok(done.rows_affected() == 1)
 }

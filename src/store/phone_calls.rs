@@ -88,13 +88,24 @@ pub async fn finish(db: &Db, id: &str, status: &str, digits: Option<&str>, now: 
 
 /// Hands an answered call's approval to the one waiting sign-in: "answered" becomes "used".
 pub async fn consume_answered(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool, StoreError> {
+    let mut conn = db.writes().acquire().await?;
+    consume_answered_on(&mut conn, id, user_id, now).await
+}
+
+/// `consume_answered` on the caller's transaction (see `attempts`).
+pub(crate) async fn consume_answered_on(
+    c: &mut sqlx::AnyConnection,
+    id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE phone_calls SET status = 'used', updated_at = $1 WHERE id = $2 AND user_id = $3 AND status = 'answered'",
     )
     .bind(now)
     .bind(id)
     .bind(user_id)
-    .execute(db.writes())
+    .execute(&mut *c)
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -34,6 +34,18 @@ pub async fn insert_batch(
 
 /// Uses the unexpired, unused code with this hash. True for exactly one caller.
 pub async fn consume(db: &Db, user_id: &str, purpose: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
+    let mut conn = db.writes().acquire().await?;
+    consume_on(&mut conn, user_id, purpose, hash, now).await
+}
+
+/// `consume` on the caller's transaction (see `attempts`).
+pub(crate) async fn consume_on(
+    c: &mut sqlx::AnyConnection,
+    user_id: &str,
+    purpose: &str,
+    hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE phone_codes SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND code_hash = $4 \
          AND used_at IS NULL AND expires_at > $5",
@@ -43,7 +55,7 @@ pub async fn consume(db: &Db, user_id: &str, purpose: &str, hash: &str, now: i64
     .bind(purpose)
     .bind(hash)
     .bind(now)
-    .execute(db.writes())
+    .execute(&mut *c)
     .await?;
     Ok(done.rows_affected() >= 1)
 }

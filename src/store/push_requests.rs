@@ -154,6 +154,17 @@ pub async fn cancel(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool, 
 
 /// Uses an approval to sign in: once only, by the user it was for.
 pub async fn consume(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool, StoreError> {
+    let mut conn = db.writes().acquire().await?;
+    consume_on(&mut conn, id, user_id, now).await
+}
+
+/// `consume` on the caller's transaction (see `attempts`).
+pub(crate) async fn consume_on(
+    c: &mut sqlx::AnyConnection,
+    id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE push_requests SET consumed_at = $1 WHERE id = $2 AND user_id = $3 AND status = 'approved' \
          AND consumed_at IS NULL",
@@ -161,7 +172,7 @@ pub async fn consume(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool,
     .bind(now)
     .bind(id)
     .bind(user_id)
-    .execute(db.writes())
+    .execute(&mut *c)
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -49,6 +49,18 @@ pub async fn update(
     Ok(done.rows_affected() == 1)
 }
 
+/// True when the session still exists and has not expired. On the caller's transaction (see
+/// `attempts`): the no-op update holds the row until the commit, so a log-out that comes
+/// meanwhile waits and happens after the action, never in the middle of it.
+pub(crate) async fn hold_on(c: &mut sqlx::AnyConnection, id_hash: &str, now: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE sessions SET expires_at = expires_at WHERE id_hash = $1 AND expires_at > $2")
+        .bind(id_hash)
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn extend(db: &Db, id_hash: &str, expires_at: i64) -> Result<(), StoreError> {
     let id_hash = id_hash.to_string();
     db.write_statement(move |c| {

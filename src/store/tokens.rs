@@ -111,6 +111,17 @@ pub async fn inventory(db: &Db, limit: i64) -> Result<(Vec<(String, i64)>, Vec<T
 /// one conditional statement, so of concurrent submissions of one code exactly one wins; a lost
 /// or unassigned token never moves.
 pub async fn advance_counter(db: &Db, id: &str, new_counter: i64, now: i64) -> Result<bool, StoreError> {
+    let mut conn = db.writes().acquire().await?;
+    advance_counter_on(&mut conn, id, new_counter, now).await
+}
+
+/// `advance_counter` on the caller's transaction (see `attempts`).
+pub(crate) async fn advance_counter_on(
+    c: &mut sqlx::AnyConnection,
+    id: &str,
+    new_counter: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE hardware_tokens SET counter = $1, last_used_at = $2 WHERE id = $3 AND status = 'assigned' AND counter < $4",
     )
@@ -118,7 +129,7 @@ pub async fn advance_counter(db: &Db, id: &str, new_counter: i64, now: i64) -> R
     .bind(now)
     .bind(id)
     .bind(new_counter)
-    .execute(db.writes())
+    .execute(&mut *c)
     .await?;
     if done.rows_affected() == 1 {
         sqlx::query(
@@ -126,7 +137,7 @@ pub async fn advance_counter(db: &Db, id: &str, new_counter: i64, now: i64) -> R
         )
         .bind(now)
         .bind(id)
-        .execute(db.writes())
+        .execute(&mut *c)
         .await?;
     }
     Ok(done.rows_affected() == 1)

@@ -67,6 +67,29 @@ pub async fn find_valid(
     Ok(row)
 }
 
+/// Marks the user's browser with this cookie seen (on the caller's transaction: see `attempts`),
+/// when it was trusted after `trusted_since`, is unexpired and not revoked; false otherwise.
+pub(crate) async fn seen_on(
+    c: &mut sqlx::AnyConnection,
+    user_id: &str,
+    token_hash: &str,
+    trusted_since: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE trusted_browsers SET last_seen_at = $1 WHERE token_hash = $2 AND user_id = $3 AND expires_at > $4 \
+         AND revoked_at IS NULL AND created_at > $5",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(now)
+    .bind(trusted_since)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn revoke_all_for_user(db: &Db, user_id: &str, now: i64) -> Result<u64, StoreError> {
     let done = sqlx::query("UPDATE trusted_browsers SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(now)

@@ -134,32 +134,30 @@ pub async fn create_device(
 
 /// After a sign-in: the new counter and flags. Conditional on the counter read before
 /// verifying, so two sign-ins racing on one key cannot both move it.
-pub async fn record_use(
-    db: &Db,
-    row: &CredentialRow,
-    sealed_credential: &str,
-    credential: &NewCredential<'_>,
+pub(crate) async fn record_use_on(
+    c: &mut sqlx::AnyConnection,
+    key: &super::attempts::KeyUse,
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE webauthn_credentials SET sealed_credential = $1, sign_count = $2, backup_eligible = $3, \
          backup_state = $4, user_verified = $5, last_used_at = $6 WHERE id = $7 AND sign_count = $8",
     )
-    .bind(sealed_credential)
-    .bind(credential.sign_count)
-    .bind(i64::from(credential.backup_eligible))
-    .bind(i64::from(credential.backup_state))
-    .bind(i64::from(credential.user_verified))
+    .bind(&key.sealed_credential)
+    .bind(key.sign_count)
+    .bind(i64::from(key.backup_eligible))
+    .bind(i64::from(key.backup_state))
+    .bind(i64::from(key.user_verified))
     .bind(now)
-    .bind(&row.id)
-    .bind(row.sign_count)
-    .execute(db.writes())
+    .bind(&key.credential_row_id)
+    .bind(key.read_sign_count)
+    .execute(&mut *c)
     .await?;
     if done.rows_affected() == 1 {
         sqlx::query("UPDATE devices SET last_used_at = $1 WHERE id = $2")
             .bind(now)
-            .bind(&row.device_id)
-            .execute(db.writes())
+            .bind(&key.device_id)
+            .execute(&mut *c)
             .await?;
     }
     Ok(done.rows_affected() == 1)

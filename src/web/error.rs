@@ -39,6 +39,12 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::signin::Error> for AppError {
+    fn from(e: crate::signin::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
 impl From<crate::secrets::OpenError> for AppError {
     fn from(e: crate::secrets::OpenError) -> Self {
         AppError::Internal(e.into())

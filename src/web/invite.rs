@@ -1,6 +1,7 @@
 //! Enrolment invitations: "Set up your sign-in" from an emailed single-use link. Opening the link
 //! only asks; "Start setup" uses it and opens the wizard, which is all an invitation reaches.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -120,7 +121,7 @@ pub async fn start_post(
     let ip = client_ip(&req);
     store::audit::record(
         &state.db,
-        Event::new("invitation.used", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
+        Event::new(AuditEvent::InvitationUsed, Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
         t,
     )
     .await?;

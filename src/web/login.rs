@@ -1,6 +1,7 @@
 //! "Log in" with username and password (first factor), and "Log out".
 //! The answer and its timing are the same for unknown users and wrong passwords.
 
+use crate::domain::AuditEvent;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -136,7 +137,7 @@ pub async fn login_post(
         Some(u) if password_ok && allowed(&u) => u,
         _ => {
             store::login_failures::record(&state.db, &[&account, &address], t).await?;
-            let mut e = Event::new("login.password", Outcome::Failure).ip(ip.as_deref());
+            let mut e = Event::new(AuditEvent::LoginPassword, Outcome::Failure).ip(ip.as_deref());
             if let Some(u) = &user {
                 e = e.user(&u.id, &u.username);
             }
@@ -149,7 +150,7 @@ pub async fn login_post(
     if !user.is_active() {
         store::audit::record(
             &state.db,
-            Event::new("login.password", Outcome::Failure)
+            Event::new(AuditEvent::LoginPassword, Outcome::Failure)
                 .user(&user.id, &user.username)
                 .ip(ip.as_deref())
                 .detail("account disabled"),
@@ -172,21 +173,12 @@ pub async fn login_post(
     session.begin_password(&user.id, t)?;
     store::audit::record(
         &state.db,
-        Event::new("login.password", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
+        Event::new(AuditEvent::LoginPassword, Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
         t,
     )
     .await?;
 
-    // A trusted browser skips the prompt, but never for a locked account.
-    if user.locked_at.is_none() && trust::is_trusted(&req, &state, &user, t).await? {
-        session.complete_by_trusted_browser(t)?;
-        store::users::touch_login(&state.db, &user.id, t).await?;
-        store::audit::record(
-            &state.db,
-            Event::new("mfa.trusted_browser", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
-            t,
-        )
-        .await?;
+    if trust::sign_in_trusted(&req, &state, &user, &session, t).await? {
         return Ok(see_other("/settings"));
     }
     Ok(see_other("/prompt"))
@@ -206,7 +198,7 @@ pub async fn logout_post(
     {
         store::audit::record(
             &state.db,
-            Event::new("logout", Outcome::Info).user(&user.id, &user.username).ip(client_ip(&req).as_deref()),
+            Event::new(AuditEvent::Logout, Outcome::Info).user(&user.id, &user.username).ip(client_ip(&req).as_deref()),
             now(),
         )
         .await?;

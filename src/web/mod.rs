@@ -2,6 +2,7 @@
 //! (security headers, same-origin check, request span), and small helpers shared by handlers.
 
 mod admin;
+pub(crate) mod app_flow;
 mod authenticator;
 pub mod chrome;
 pub mod csrf;
@@ -26,6 +27,7 @@ pub mod state;
 mod tokens;
 mod trust;
 mod wasnt_me;
+pub(crate) mod words;
 
 use std::time::Instant;
 

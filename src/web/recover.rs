@@ -3,6 +3,7 @@
 //! password, and gets a 9-digit passcode that works once, for a short time. Every failure looks
 //! the same (no hint which fact was wrong) and counts towards the sign-in throttle.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -137,7 +138,9 @@ pub async fn recover_post(
         other => {
             store::login_failures::record(&state.db, &[&account, &address], t).await?;
             if let Some(u) = &other {
-                let e = Event::new("recovery.refused", Outcome::Failure).user(&u.id, &u.username).ip(ip.as_deref());
+                let e = Event::new(AuditEvent::RecoveryRefused, Outcome::Failure)
+                    .user(&u.id, &u.username)
+                    .ip(ip.as_deref());
                 store::audit::record(&state.db, e, t).await?;
             }
             return retry(
@@ -165,7 +168,7 @@ pub async fn recover_post(
     store::one_time_codes::insert(&state.db, new, t).await?;
     store::audit::record(
         &state.db,
-        Event::new("recovery.issued", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
+        Event::new(AuditEvent::RecoveryIssued, Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
         t,
     )
     .await?;

@@ -32,6 +32,9 @@ pub const APPLICATION_FLOW: &str = "app_flow";
 const FIRST_FACTOR: &str = "first_factor";
 const OIDC_PENDING: &str = "oidc_pending";
 const CALL: &str = "phone_call";
+/// The keyed hash of the session's id, put into the map when it is loaded (never stored): the
+/// core checks at the moment of an action that the session still exists.
+const ROW: &str = "_row";
 
 /// How stale a session's expiry may get before a request moves it on (one write a minute at most).
 const EXTEND_EVERY_SECONDS: i64 = 60;
@@ -46,6 +49,12 @@ impl DbSessionStore {
     fn hash(&self, key: &SessionKey) -> String {
         self.state.keys.hash_token(key.as_ref())
     }
+}
+
+/// The map as stored: without the entries `load` adds.
+fn stored(mut state: HashMap<String, String>) -> HashMap<String, String> {
+    state.remove(ROW);
+    state
 }
 
 fn user_of(state: &HashMap<String, String>) -> Option<String> {
@@ -66,10 +75,15 @@ impl SessionStore for DbSessionStore {
                 .await
                 .map_err(|e| LoadError::Other(e.into()))?;
         }
-        serde_json::from_str(&text).map(Some).map_err(|e| LoadError::Deserialization(e.into()))
+        let mut map: HashMap<String, String> =
+            serde_json::from_str(&text).map_err(|e| LoadError::Deserialization(e.into()))?;
+        let row = serde_json::to_string(&self.hash(key)).map_err(|e| LoadError::Deserialization(e.into()))?;
+        map.insert(ROW.to_string(), row);
+        Ok(Some(map))
     }
 
     async fn save(&self, state: HashMap<String, String>, ttl: &Duration) -> Result<SessionKey, SaveError> {
+        let state = stored(state);
         let text = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = generate_session_key();
         let t = now();
@@ -92,6 +106,7 @@ impl SessionStore for DbSessionStore {
         state: HashMap<String, String>,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
+        let state = stored(state);
         let text = serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let updated = store::sessions::update(
             &self.state.db,
@@ -105,8 +120,9 @@ impl SessionStore for DbSessionStore {
         if updated {
             return Ok(key);
         }
-        // Revoked or expired meanwhile: start a fresh session rather than resurrect the old id.
-        self.save(state, ttl).await.map_err(|e| UpdateError::Other(anyhow::anyhow!(e.to_string())))
+        // Ended meanwhile (logged out, revoked, expired): a request that began before must not
+        // bring it back, not even under a new id. The browser gets a fresh, empty session.
+        self.save(HashMap::new(), ttl).await.map_err(|e| UpdateError::Other(anyhow::anyhow!(e.to_string())))
     }
 
     /// Extended in `load`, at most once a minute (the idle timeout is `session.idle_timeout_minutes`).
@@ -154,6 +170,12 @@ impl UserSession {
         let token = random_token();
         self.0.insert(CSRF, &token)?;
         Ok(token)
+    }
+
+    /// The keyed hash of this session's id as it was when the request began (`None` for a
+    /// session not stored yet).
+    pub fn row(&self) -> Option<String> {
+        self.0.get::<String>(ROW).ok().flatten()
     }
 
     pub fn csrf_matches(&self, submitted: &str) -> bool {
@@ -269,6 +291,12 @@ impl UserSession {
 
     pub fn replacing(&self) -> bool {
         self.0.get::<bool>(REPLACING).ok().flatten().unwrap_or(false)
+    }
+
+    /// Remembers the application flow this session was begun for (`web::app_flow`).
+    pub fn set_application_flow<T: serde::Serialize>(&self, flow: &T) -> Result<(), AppError> {
+        self.0.insert(APPLICATION_FLOW, flow)?;
+        Ok(())
     }
 
     /// The application flow this session was begun for (`APPLICATION_FLOW`), if any.

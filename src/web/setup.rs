@@ -1,6 +1,7 @@
 //! First run: the one-time link printed by `twofold serve` creates the first administrator.
 //! The link is single use, expires in 24 hours and is stored only as a keyed hash.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -134,7 +135,9 @@ pub async fn setup_post(
     };
     store::audit::record(
         &state.db,
-        Event::new("setup.admin_created", Outcome::Success).user(&id, username.as_str()).ip(client_ip(&req).as_deref()),
+        Event::new(AuditEvent::SetupAdminCreated, Outcome::Success)
+            .user(&id, username.as_str())
+            .ip(client_ip(&req).as_deref()),
         t,
     )
     .await?;

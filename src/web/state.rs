@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use url::Url;
-
 use crate::config::Logo;
 use crate::metrics::Metrics;
 use crate::signin::SignIn;
@@ -13,8 +11,6 @@ pub struct AppState {
     /// The sign-in core and its context; `state.db`, `state.keys`, `state.policy()` … reach it
     /// through `Deref`.
     pub signin: SignIn,
-    /// The origin users see; used for same-origin checks and the setup link.
-    pub public_url: Url,
     /// The institution's logo, when configured.
     pub logo: Option<Logo>,
     pub metrics: Arc<Metrics>,

@@ -1,6 +1,7 @@
 //! "Trust this browser?": an opaque 256-bit cookie whose keyed hash is stored server-side, bound
 //! to one user, expiring after the policy's days, revocable; it never stands in for MFA longer.
 
+use crate::domain::AuditEvent;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -9,11 +10,12 @@ use askama_web::WebTemplate;
 use super::chrome::Chrome;
 use super::client_ip;
 use super::csrf::CsrfForm;
-use super::session::FullyAuthed;
+use super::session::{FullyAuthed, UserSession};
 use super::state::AppState;
 use crate::clock::now;
 use crate::csrf_form;
 use crate::secrets::random_token;
+use crate::signin::{Caller, Verdict};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -21,21 +23,27 @@ use crate::store::{
 };
 use crate::web::error::{AppError, see_other};
 
-fn cookie_name(state: &AppState) -> &'static str {
+pub(crate) fn cookie_name(state: &AppState) -> &'static str {
     if state.secure_cookies() { "__Host-twofold-trust" } else { "twofold_trust" }
 }
 
-/// True when this browser carries a valid trust cookie for `user`.
-pub async fn is_trusted(req: &HttpRequest, state: &AppState, user: &UserRow, now: i64) -> Result<bool, AppError> {
-    let days = i64::from(state.policy().await?.trusted_browser_days);
-    if days == 0 {
-        return Ok(false);
-    }
+/// After the first factor: signs in with this browser's trust cookie when it is still trusted
+/// (the core refuses it for a locked account). True when the prompt is skipped.
+pub(crate) async fn sign_in_trusted(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &UserRow,
+    session: &UserSession,
+    t: i64,
+) -> Result<bool, AppError> {
     let Some(cookie) = req.cookie(cookie_name(state)) else { return Ok(false) };
-    let hash = state.keys.hash_token(cookie.value());
-    let found = store::trusted_browsers::find_valid(&state.db, &hash, &user.id, now).await?;
-    // A policy shortened since the browser was trusted applies at once.
-    Ok(found.is_some_and(|b| now - b.created_at < days * 86_400))
+    let ip = client_ip(req);
+    let caller = Caller::new(user, ip.as_deref());
+    if let Some(Verdict::Accepted(_)) = state.trusted_browser(&caller, cookie.value()).await? {
+        session.complete_by_trusted_browser(t)?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 #[derive(Template, WebTemplate)]
@@ -83,7 +91,7 @@ pub async fn trust_post(
         .await?;
     store::audit::record(
         &state.db,
-        Event::new("trusted_browser.add", Outcome::Success)
+        Event::new(AuditEvent::TrustedBrowserAdd, Outcome::Success)
             .user(&auth.user.id, &auth.user.username)
             .ip(client_ip(&req).as_deref()),
         t,

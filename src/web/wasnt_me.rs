@@ -2,6 +2,7 @@
 //! confirming undoes the change, ends every session, stops trusting every browser and alerts
 //! the administrators. The link works once and never signs anyone in.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -94,8 +95,10 @@ pub async fn report_post(
     store::trusted_browsers::revoke_all_for_user(&state.db, &user.id, t).await?;
     let detail = format!("{} of device {device_id} reported; {sessions} session(s) ended", change.as_str());
     let ip = client_ip(&req);
-    let event =
-        Event::new("change.reported", Outcome::Info).user(&user.id, &user.username).ip(ip.as_deref()).detail(&detail);
+    let event = Event::new(AuditEvent::ChangeReported, Outcome::Info)
+        .user(&user.id, &user.username)
+        .ip(ip.as_deref())
+        .detail(&detail);
     store::audit::record(&state.db, event, t).await?;
     let what = match change {
         Change::DeviceAdded => "A device was added that the user did not add; it was removed.",

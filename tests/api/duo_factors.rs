@@ -107,7 +107,7 @@ async fn a_push_names_the_application_and_is_answered_without_a_number_allow_the
     assert_eq!((r["result"].as_str(), r["status"].as_str()), (Some("deny"), Some("deny")), "{r}");
     let events = app.audit_events(&uid).await;
     assert!(events.iter().any(|(e, o)| e == "mfa.push" && o == "success"), "{events:?}");
-    assert!(events.iter().any(|(e, o)| e == "api.auth" && o == "failure"), "the denial is audited: {events:?}");
+    assert!(events.iter().any(|(e, o)| e == "mfa.push" && o == "failure"), "the denial is audited: {events:?}");
     // Answered at once, so nothing is kept for `auth_status` (only `async=1` gets a transaction id).
     let stored = app.table_text("auth_requests", &["factor", "result", "status"]).await;
     assert!(!stored.contains("allow") && !stored.contains("deny"), "{stored}");

@@ -16,6 +16,7 @@ mod browser_tokens;
 mod browser_universal;
 mod browser_webauthn;
 mod cli;
+mod doors;
 mod duo;
 mod duo_apps;
 mod duo_factors;

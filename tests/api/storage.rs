@@ -2,7 +2,12 @@
 //! tokens hashed, single use under concurrency.
 
 use crate::helpers::{PASSWORD, location, now, spawn_app};
-use twofold::store::audit::{Event, Outcome};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use twofold::domain::AuditEvent;
+use twofold::store::attempts::{self, Check, Consume, Guard, Refusal, Settled};
+use twofold::store::audit::{Entry, Event, Outcome};
 
 #[tokio::test]
 async fn totp_seeds_are_sealed_and_never_stored_in_plain_text() {
@@ -42,8 +47,17 @@ async fn setup_tokens_and_trust_cookies_are_stored_as_keyed_hashes() {
     assert!(!app.table_text("setup_tokens", &["token_hash"]).await.contains(token));
 }
 
+/// A guard for `attempts::settle`: a guess against a budget of `max`, locks never lifted.
+fn guard(user_id: &str, max: i64) -> Guard {
+    Guard { user_id: user_id.into(), guess: true, max_failures: max, unlock_before: None, session: None }
+}
+
+fn no_audit<T>(_: &Settled<T>) -> Vec<Entry> {
+    Vec::new()
+}
+
 #[tokio::test]
-async fn a_step_is_advanced_exactly_once_under_concurrency() {
+async fn a_step_is_consumed_exactly_once_under_concurrency() {
     let app = spawn_app().await;
     app.add_user("ada").await;
     app.login("ada", PASSWORD).await;
@@ -56,19 +70,81 @@ async fn a_step_is_advanced_exactly_once_under_concurrency() {
     let step = device.totp_last_step.unwrap() + 1;
     let mut tasks = Vec::new();
     for _ in 0..20 {
-        let db = app.db.clone();
-        let id = device.id.clone();
+        let (db, user_id, device_id) = (app.db.clone(), user.id.clone(), device.id.clone());
         tasks.push(tokio::spawn(async move {
-            twofold::store::devices::advance_totp_step(&db, &id, step, now()).await.unwrap()
+            let check =
+                move || Check { candidates: vec![(Consume::TotpStep { device_id, step }, ())], ..Check::default() };
+            attempts::settle(&db, guard(&user_id, 100), now(), check, no_audit).await.unwrap()
         }));
     }
-    let mut wins = 0;
+    let (mut wins, mut replays) = (0, 0);
     for t in tasks {
-        if t.await.unwrap() {
-            wins += 1;
+        match t.await.unwrap() {
+            Settled::Accepted(()) => wins += 1,
+            Settled::Failed { replayed: true, .. } => replays += 1,
+            other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(wins, 1);
+    assert_eq!((wins, replays), (1, 19));
+}
+
+#[tokio::test]
+async fn a_burst_of_guesses_never_checks_more_than_the_budget() {
+    let app = spawn_app().await;
+    let user = app.add_user("ada").await;
+    let checked = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..80 {
+        let (db, user_id, checked) = (app.db.clone(), user.id.clone(), checked.clone());
+        tasks.push(tokio::spawn(async move {
+            let check = move || {
+                checked.fetch_add(1, Ordering::SeqCst);
+                Check::<()>::default()
+            };
+            attempts::settle(&db, guard(&user_id, 10), now(), check, no_audit).await.unwrap()
+        }));
+    }
+    let (mut failed, mut locked_now, mut refused) = (0, 0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Settled::Failed { locked_now: l, .. } => {
+                failed += 1;
+                locked_now += usize::from(l);
+            }
+            Settled::Refused(Refusal::Locked) => refused += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(checked.load(Ordering::SeqCst), 10, "only reserved guesses are checked");
+    assert_eq!((failed, refused, locked_now), (10, 70, 1));
+    let row = twofold::store::users::by_id(&app.db, &user.id).await.unwrap().unwrap();
+    assert!(row.locked_at.is_some());
+    assert_eq!(row.failed_attempts, 10);
+}
+
+#[tokio::test]
+async fn a_guess_made_after_the_lock_or_the_log_out_is_not_checked() {
+    let app = spawn_app().await;
+    let user = app.add_user("ada").await;
+    twofold::store::users::lock(&app.db, &user.id, now()).await.unwrap();
+    let never = || -> Check<()> { panic!("a guess against a locked account was checked") };
+    let settled = attempts::settle(&app.db, guard(&user.id, 10), now(), never, no_audit).await.unwrap();
+    assert!(matches!(settled, Settled::Refused(Refusal::Locked)), "{settled:?}");
+    // An approval (no guess) needs an unlocked account too.
+    let approval = Guard { guess: false, ..guard(&user.id, 10) };
+    let settled = attempts::settle(&app.db, approval, now(), never, no_audit).await.unwrap();
+    assert!(matches!(settled, Settled::Refused(Refusal::Locked)), "{settled:?}");
+    // A lock older than the automatic unlock is lifted by the attempt itself.
+    let lifted = Guard { unlock_before: Some(now() + 1), ..guard(&user.id, 10) };
+    let settled = attempts::settle(&app.db, lifted, now(), Check::<()>::default, no_audit).await.unwrap();
+    assert!(matches!(settled, Settled::Failed { attempts: 1, .. }), "{settled:?}");
+
+    let other = app.add_user("grace").await;
+    let ended = Guard { session: Some("no-such-session".into()), ..guard(&other.id, 10) };
+    let settled = attempts::settle(&app.db, ended, now(), never, no_audit).await.unwrap();
+    assert!(matches!(settled, Settled::Refused(Refusal::SessionEnded)), "{settled:?}");
+    let row = twofold::store::users::by_id(&app.db, &other.id).await.unwrap().unwrap();
+    assert_eq!(row.failed_attempts, 0, "nothing was counted");
 }
 
 #[tokio::test]
@@ -85,7 +161,11 @@ async fn concurrent_failures_are_all_counted() {
                 // The failure's audit entries are stored in the same write, with its own count.
                 let detail = format!("attempt {attempts}");
                 let e = |name| Event::new(name, Outcome::Failure).user(&audit_id, "ada").detail(&detail).into();
-                if locked { vec![e("mfa.passcode"), e("account.locked")] } else { vec![e("mfa.passcode")] }
+                if locked {
+                    vec![e(AuditEvent::MfaPasscode), e(AuditEvent::AccountLocked)]
+                } else {
+                    vec![e(AuditEvent::MfaPasscode)]
+                }
             })
             .await
             .unwrap()

@@ -1,6 +1,7 @@
 //! `Phones`: what the rest of Twofold asks of telephony. It spends the hourly budgets before any
 //! carrier request, keeps texted codes as keyed hashes, and settles calls exactly once.
 
+use crate::domain::AuditEvent;
 use askama::Template;
 use url::Url;
 
@@ -104,7 +105,8 @@ impl Phones {
         &self.settings
     }
 
-    fn code_hash(&self, user_id: &str, code: &str) -> String {
+    /// The keyed hash a texted or spoken code is stored as.
+    pub fn code_hash(&self, user_id: &str, code: &str) -> String {
         self.keys.hash_token(&format!("phone-code:{user_id}:{code}"))
     }
 
@@ -140,7 +142,7 @@ impl Phones {
         tracing::warn!(budget = which, number = %to.masked(), "telephony budget spent");
         store::audit::record(
             &self.db,
-            Event::new("phone.budget_exceeded", Outcome::Failure).user(user_id, username).detail(&detail),
+            Event::new(AuditEvent::PhoneBudgetExceeded, Outcome::Failure).user(user_id, username).detail(&detail),
             now,
         )
         .await?;
@@ -150,7 +152,7 @@ impl Phones {
     async fn carrier_failed(&self, user_id: &str, username: &str, what: &str, e: &CarrierError, now: i64) {
         tracing::warn!(error = %e, what, "carrier request failed");
         let detail = format!("{what}: {e}");
-        let event = Event::new("phone.carrier_error", Outcome::Failure).user(user_id, username).detail(&detail);
+        let event = Event::new(AuditEvent::PhoneCarrierError, Outcome::Failure).user(user_id, username).detail(&detail);
         if let Err(e) = store::audit::record(&self.db, event, now).await {
             tracing::warn!(error = %e, "could not record the carrier failure");
         }
@@ -181,7 +183,7 @@ impl Phones {
         let detail = format!("{} passcode(s) to {}", codes.len(), to.masked());
         store::audit::record(
             &self.db,
-            Event::new("phone.text_sent", Outcome::Info).user(user_id, username).detail(&detail),
+            Event::new(AuditEvent::PhoneTextSent, Outcome::Info).user(user_id, username).detail(&detail),
             now,
         )
         .await?;
@@ -236,7 +238,7 @@ impl Phones {
         let detail = format!("{purpose} call to {}", to.masked());
         store::audit::record(
             &self.db,
-            Event::new("phone.call_placed", Outcome::Info).user(user_id, username).detail(&detail),
+            Event::new(AuditEvent::PhoneCallPlaced, Outcome::Info).user(user_id, username).detail(&detail),
             now,
         )
         .await?;
@@ -267,12 +269,14 @@ impl Phones {
                 application: None,
             };
             store::fraud_reports::insert(&self.db, report, now).await?;
-            let event = Event::new("phone.call_fraud", Outcome::Failure).user(&call.user_id, username).detail(&detail);
+            let event =
+                Event::new(AuditEvent::PhoneCallFraud, Outcome::Failure).user(&call.user_id, username).detail(&detail);
             store::audit::record(&self.db, event, now).await?;
             return Ok(CallOutcome::Fraud);
         }
         let detail = format!("{} call to {masked} answered", call.purpose);
-        let event = Event::new("phone.call_answered", Outcome::Success).user(&call.user_id, username).detail(&detail);
+        let event =
+            Event::new(AuditEvent::PhoneCallAnswered, Outcome::Success).user(&call.user_id, username).detail(&detail);
         store::audit::record(&self.db, event, now).await?;
         Ok(CallOutcome::Answered)
     }

@@ -1,6 +1,7 @@
 //! "Applications": the integrations that ask Twofold for the second factor. Administrators add
 //! them (the secret key is shown once), give them a new secret key, or delete them.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -75,7 +76,13 @@ pub async fn applications_get(staff: Staff, state: web::Data<AppState>) -> Resul
     html(StatusCode::OK, &list_page(&state, &staff, None).await?)
 }
 
-async fn audit(state: &AppState, req: &HttpRequest, staff: &Staff, event: &str, detail: &str) -> Result<(), AppError> {
+async fn audit(
+    state: &AppState,
+    req: &HttpRequest,
+    staff: &Staff,
+    event: AuditEvent,
+    detail: &str,
+) -> Result<(), AppError> {
     let ip = client_ip(req);
     let e = Event::new(event, Outcome::Info).actor(&staff.user.id).ip(ip.as_deref()).detail(detail);
     Ok(store::audit::record(&state.db, e, now()).await?)
@@ -123,7 +130,8 @@ pub async fn add_post(
     let sealed = state.keys.seal(&format!("app-secret:{id}"), skey.as_bytes())?;
     store::applications::insert(&state.db, &id, &name, &form.kind, &ikey, &sealed, now()).await?;
     store::applications::set_redirect_uris(&state.db, &id, &uris).await?;
-    audit(&state, &req, &staff, "application.added", &format!("{name} ({ikey}) by {}", staff.user.username)).await?;
+    audit(&state, &req, &staff, AuditEvent::ApplicationAdded, &format!("{name} ({ikey}) by {}", staff.user.username))
+        .await?;
     html(StatusCode::OK, &keys_page(&state, &staff, name, ikey, skey))
 }
 
@@ -149,7 +157,7 @@ pub async fn redirect_uris_post(
     };
     store::applications::set_redirect_uris(&state.db, &app.id, &uris).await?;
     let detail = format!("{}: {} by {}", app.integration_key, uris.join(" "), staff.user.username);
-    audit(&state, &req, &staff, "application.redirect_uris", &detail).await?;
+    audit(&state, &req, &staff, AuditEvent::ApplicationRedirectUris, &detail).await?;
     Ok(see_other("/admin/applications"))
 }
 
@@ -169,8 +177,14 @@ pub async fn rotate_post(
         &state.keys.seal(&format!("app-secret:{}", app.id), skey.as_bytes())?,
     )
     .await?;
-    audit(&state, &req, &staff, "application.rotated", &format!("{} by {}", app.integration_key, staff.user.username))
-        .await?;
+    audit(
+        &state,
+        &req,
+        &staff,
+        AuditEvent::ApplicationRotated,
+        &format!("{} by {}", app.integration_key, staff.user.username),
+    )
+    .await?;
     html(StatusCode::OK, &keys_page(&state, &staff, app.name, app.integration_key, skey))
 }
 
@@ -184,8 +198,14 @@ pub async fn delete_post(
     staff.require_admin()?;
     let app = store::applications::by_integration_key(&state.db, &ikey).await?.ok_or(AppError::NotFound)?;
     store::applications::delete(&state.db, &app.id).await?;
-    audit(&state, &req, &staff, "application.deleted", &format!("{} by {}", app.integration_key, staff.user.username))
-        .await?;
+    audit(
+        &state,
+        &req,
+        &staff,
+        AuditEvent::ApplicationDeleted,
+        &format!("{} by {}", app.integration_key, staff.user.username),
+    )
+    .await?;
     Ok(see_other("/admin/applications"))
 }
 

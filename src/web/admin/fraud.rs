@@ -1,6 +1,7 @@
 //! "Fraud reports": what users reported as not theirs, open ones first, with "Clear", "Lock
 //! account" and a way to contact the user. Administrators only.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -87,10 +88,10 @@ pub async fn fraud_post(
     let report = store::fraud_reports::by_id(&state.db, &id).await?.ok_or(AppError::NotFound)?;
     let t = now();
     let (event, status) = match form.0.action.as_str() {
-        "clear" => ("fraud.cleared", "cleared"),
+        "clear" => (AuditEvent::FraudCleared, "cleared"),
         "lock" => {
             store::users::lock(&state.db, &report.user_id, t).await?;
-            ("account.locked", "locked")
+            (AuditEvent::AccountLocked, "locked")
         }
         _ => return Err(AppError::Forbidden),
     };

@@ -1,6 +1,7 @@
 //! "Import": upload a CSV of users, see every problem with its line number or a preview of what
 //! would change (a dry run), then "Import" — all rows or none. Administrators only.
 
+use crate::domain::AuditEvent;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -199,7 +200,7 @@ pub async fn commit_post(
     let ip = client_ip(&req);
     store::audit::record(
         &state.db,
-        Event::new("users.imported", Outcome::Info).actor(&staff.user.id).ip(ip.as_deref()).detail(&detail),
+        Event::new(AuditEvent::UsersImported, Outcome::Info).actor(&staff.user.id).ip(ip.as_deref()).detail(&detail),
         t,
     )
     .await?;

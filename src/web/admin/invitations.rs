@@ -1,6 +1,7 @@
 //! "Invitations": email a single-use enrolment link to a user who has not enrolled yet, and see
 //! what was sent, used or expired. The help desk may (re)send them too.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -68,8 +69,15 @@ pub async fn invite_post(
         });
     }
     invite::send(&state, &user, Some(&staff.user.id)).await?;
-    audit(&state, &req, &staff, &user, "invitation.sent", &format!("to {} by {}", user.email, staff.user.username))
-        .await?;
+    audit(
+        &state,
+        &req,
+        &staff,
+        &user,
+        AuditEvent::InvitationSent,
+        &format!("to {} by {}", user.email, staff.user.username),
+    )
+    .await?;
     Ok(see_other("/admin/invitations"))
 }
 
@@ -106,8 +114,10 @@ pub async fn group_invite_post(
     }
     let detail = format!("group {group}: {sent} sent, {skipped} skipped, by {}", staff.user.username);
     let ip = client_ip(&req);
-    let event =
-        Event::new("invitation.group_sent", Outcome::Success).actor(&staff.user.id).ip(ip.as_deref()).detail(&detail);
+    let event = Event::new(AuditEvent::InvitationGroupSent, Outcome::Success)
+        .actor(&staff.user.id)
+        .ip(ip.as_deref())
+        .detail(&detail);
     store::audit::record(&state.db, event, now()).await?;
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("group", &group)

@@ -2,6 +2,7 @@
 //! (default: one use, one hour; a reason is required). Shown once, stored only as a salted keyed
 //! hash, audit-logged, and the user is told by email.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -136,7 +137,7 @@ pub async fn passcode_post(
     }
     let detail =
         format!("{count} passcode(s), {uses} use(s) each, {hours} hour(s), by {}: {reason}", staff.user.username);
-    audit(&state, &req, &staff, &user, "bypass.issued", &detail).await?;
+    audit(&state, &req, &staff, &user, AuditEvent::BypassIssued, &detail).await?;
     let body = format!(
         "Hello {name},\n\nThe help desk issued {count} temporary passcode(s) for your account on {when} ({reason}). \
          Each works {uses} time(s) until {until}.\n\nIf you did not ask for it, contact {help} now.\n\n— {product} for {inst}\n",

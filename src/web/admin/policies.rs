@@ -1,6 +1,7 @@
 //! "Policies": the rules administrators change without a restart. Each change is audit-logged
 //! with its old and new value.
 
+use crate::domain::AuditEvent;
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
@@ -223,7 +224,10 @@ pub async fn policies_post(
         for (key, old, new) in &changes {
             let (old, new) = (shown(old), shown(new));
             let detail = format!("{key}: {old} → {new} (by {})", staff.user.username);
-            let e = Event::new("policy.changed", Outcome::Info).actor(&staff.user.id).ip(ip.as_deref()).detail(&detail);
+            let e = Event::new(AuditEvent::PolicyChanged, Outcome::Info)
+                .actor(&staff.user.id)
+                .ip(ip.as_deref())
+                .detail(&detail);
             store::audit::record(&state.db, e, t).await?;
         }
     }

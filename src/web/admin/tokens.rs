@@ -1,6 +1,7 @@
 //! "Hardware tokens": the inventory (counts, recent tokens, never a secret) and the token CSV
 //! import: upload, every problem with its line number or a preview, then "Import" — all or none.
 
+use crate::domain::AuditEvent;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -179,7 +180,7 @@ pub async fn commit_post(
         Ok(n) => {
             let detail = format!("{n} token(s) imported by {}", staff.user.username);
             let ip = client_ip(&req);
-            let event = Event::new("tokens.imported", Outcome::Info).actor(&staff.user.id).ip(ip.as_deref());
+            let event = Event::new(AuditEvent::TokensImported, Outcome::Info).actor(&staff.user.id).ip(ip.as_deref());
             store::audit::record(&state.db, event.detail(&detail), t).await?;
             let mut done = page(&state, &staff).await?;
             done.done = Some(n);

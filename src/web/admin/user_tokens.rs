@@ -2,6 +2,7 @@
 //! unassigns one (back to the inventory), marks it lost (it never verifies again) or resynchronises
 //! an HOTP token with two consecutive passcodes the user reads out. Every action is audited.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -68,7 +69,8 @@ pub async fn assign_post(
             format!("No available token has the serial number {serial}. Check the number, or import the token first.");
         return html(StatusCode::UNPROCESSABLE_ENTITY, &user_page(&state, &staff, user, Some(message)).await?);
     };
-    audit(&state, &req, &staff, &user, "token.assigned", &format!("serial {serial}, device {device_id}")).await?;
+    audit(&state, &req, &staff, &user, AuditEvent::TokenAssigned, &format!("serial {serial}, device {device_id}"))
+        .await?;
     Ok(see_other(&format!("/admin/users/{}", user.id)))
 }
 
@@ -90,8 +92,8 @@ pub async fn release_post(
         return Err(AppError::NotFound);
     };
     let (status, event) = match form.0.action.as_str() {
-        "unassign" => ("available", "token.unassigned"),
-        "lost" => ("lost", "token.lost"),
+        "unassign" => ("available", AuditEvent::TokenUnassigned),
+        "lost" => ("lost", AuditEvent::TokenLost),
         "resync" => return resync(&req, &staff, &state, user, &token, &form.0).await,
         _ => return Err(AppError::NotFound),
     };
@@ -130,6 +132,6 @@ async fn resync(
         );
         return html(StatusCode::UNPROCESSABLE_ENTITY, &user_page(state, staff, user, Some(message)).await?);
     }
-    audit(state, req, staff, &user, "token.resynchronised", &format!("serial {}", token.serial)).await?;
+    audit(state, req, staff, &user, AuditEvent::TokenResynchronised, &format!("serial {}", token.serial)).await?;
     Ok(see_other(&format!("/admin/users/{}", user.id)))
 }

@@ -1,6 +1,7 @@
 //! "Users": search, a user's detail (devices, trusted browsers, activity), and the help-desk
 //! actions on it: unlock, disable a lost device; administrators also disable or enable accounts.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -198,7 +199,7 @@ pub(super) async fn audit(
     req: &HttpRequest,
     staff: &Staff,
     user: &UserRow,
-    event: &str,
+    event: AuditEvent,
     detail: &str,
 ) -> Result<(), AppError> {
     let ip = client_ip(req);
@@ -221,7 +222,7 @@ pub async fn unlock_post(
 ) -> Result<HttpResponse, AppError> {
     let user = target(&state, &id).await?;
     store::users::unlock(&state.db, &user.id).await?;
-    audit(&state, &req, &staff, &user, "account.unlocked", &format!("by {}", staff.user.username)).await?;
+    audit(&state, &req, &staff, &user, AuditEvent::AccountUnlocked, &format!("by {}", staff.user.username)).await?;
     Ok(see_other(&format!("/admin/users/{}", user.id)))
 }
 
@@ -241,8 +242,8 @@ pub async fn status_post(
         return Err(AppError::Forbidden);
     }
     let (status, event) = match form.0.status.as_str() {
-        "disabled" => ("disabled", "user.disabled"),
-        "active" => ("active", "user.enabled"),
+        "disabled" => ("disabled", AuditEvent::UserDisabled),
+        "active" => ("active", AuditEvent::UserEnabled),
         _ => return Err(AppError::Forbidden),
     };
     store::users::set_status(&state.db, &user.id, status).await?;
@@ -275,6 +276,6 @@ pub async fn device_disable_post(
     store::devices::remove_reported(&state.db, &user.id, &device.id, now()).await?;
     store::trusted_browsers::revoke_all_for_user(&state.db, &user.id, now()).await?;
     let detail = format!("device {} disabled by {}: {reason}", device.id, staff.user.username);
-    audit(&state, &req, &staff, &user, "device.disabled", &detail).await?;
+    audit(&state, &req, &staff, &user, AuditEvent::DeviceDisabled, &detail).await?;
     Ok(see_other(&format!("/admin/users/{}", user.id)))
 }

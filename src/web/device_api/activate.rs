@@ -1,6 +1,7 @@
 //! Activation: the app presents the single-use link's token and its new public key, and gets the
 //! account (institution, username) and the TOTP seed for offline passcodes.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use crate::clock::now;
 use crate::domain::{DeviceName, EnrollStep, LoginAction};
 use crate::factors::push::parse_public_key;
 use crate::factors::totp::TotpSeed;
+use crate::signin::passcode::seed_context;
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -18,7 +20,6 @@ use crate::store::{
     users::UserRow,
 };
 use crate::web::client_ip;
-use crate::web::prompt::seed_context;
 use crate::web::state::AppState;
 
 #[derive(Deserialize)]
@@ -70,8 +71,10 @@ pub async fn activate_post(
     let what = if activation.device_id.is_some() { "reactivated" } else { "activated" };
     let detail = format!("device {device_id} {what} the Twofold authenticator");
     let ip = client_ip(&req);
-    let event =
-        Event::new("push.activated", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()).detail(&detail);
+    let event = Event::new(AuditEvent::PushActivated, Outcome::Success)
+        .user(&user.id, &user.username)
+        .ip(ip.as_deref())
+        .detail(&detail);
     store::audit::record(&state.db, event, t).await?;
     let device = store::devices::for_user(&state.db, &user.id, &device_id).await?.ok_or_else(link_invalid)?;
     let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(&user.id), &device.totp_secret)?);
@@ -117,7 +120,8 @@ async fn create_wizard_device(
     // The mobile number verified earlier in the wizard stays with the device (as with a passcode).
     crate::web::enroll::phone::attach_verified_number(state, &wizard, &device_id).await.map_err(ApiError::internal)?;
     let detail = format!("device {device_id} ({}, {}, Twofold authenticator)", kind.as_str(), platform.as_str());
-    let event = Event::new("enroll.device_added", Outcome::Success).user(&user.id, &user.username).detail(&detail);
+    let event =
+        Event::new(AuditEvent::EnrollDeviceAdded, Outcome::Success).user(&user.id, &user.username).detail(&detail);
     store::audit::record(&state.db, event, t).await?;
     state.db.changes().publish(&state.db, &format!("enroll:{}", wizard.id)).await?;
     Ok(device_id)

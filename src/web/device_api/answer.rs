@@ -7,14 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, signed_by};
 use crate::clock::now;
-use crate::factors::push::{Decision, PushStatus, answer_message, pending_message};
-use crate::secrets::constant_time_eq;
-use crate::store::{
-    self,
-    audit::{Event, Outcome},
-    push_requests::PushRequestRow,
-    users::UserRow,
-};
+use crate::factors::push::{Decision, answer_message, pending_message};
+use crate::signin::push::Answered;
+use crate::store::{self};
 use crate::web::client_ip;
 use crate::web::state::AppState;
 
@@ -89,76 +84,21 @@ pub async fn answer_post(
         .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad_decision", "Answer approve, deny or fraud."))?;
     let message = answer_message(&body.request_id, decision, &body.number);
     let key = signed_by(&state, &body.device_id, &message, &body.signature).await?;
-    let t = now();
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is no such request.");
-    let request = store::push_requests::by_id(&state.db, &body.request_id)
-        .await?
-        .filter(|r| r.user_id == key.user_id)
-        .ok_or_else(not_found)?;
-    let user = store::users::by_id(&state.db, &key.user_id).await?.ok_or_else(not_found)?;
-    if request.status == PushStatus::Pending.as_str() && request.expires_at <= t {
-        store::push_requests::time_out(&state.db, &request.id, t).await?;
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            "expired",
-            "This request timed out. Log in again to get a new one.",
-        ));
-    }
-    let outcome = match decision {
-        Decision::Approve if !constant_time_eq(&body.number, &request.number) => PushStatus::Denied,
-        Decision::Approve => PushStatus::Approved,
-        Decision::Deny => PushStatus::Denied,
-        Decision::Fraud => PushStatus::Fraud,
-    };
-    if !store::push_requests::answer(&state.db, &request.id, outcome.as_str(), &key.device_id, t).await? {
-        return Err(ApiError::new(StatusCode::CONFLICT, "already_answered", "This request was already answered."));
-    }
     let ip = client_ip(&req);
-    let wrong_number = decision == Decision::Approve && outcome == PushStatus::Denied;
-    after_answer(&state, &user, &request, &key.device_id, outcome, wrong_number, ip.as_deref(), t).await?;
-    if wrong_number {
-        return Err(ApiError::new(
+    let answered = state.answer_push(&key, &body.request_id, decision, &body.number, ip.as_deref()).await?;
+    match answered {
+        Answered::Recorded(status) => Ok(HttpResponse::Ok().json(serde_json::json!({ "status": status.as_str() }))),
+        Answered::WrongNumber => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "wrong_number",
             "That number does not match the one on the login screen, so the request was denied.",
-        ));
+        )),
+        Answered::NotFound => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is no such request.")),
+        Answered::Expired => {
+            Err(ApiError::new(StatusCode::GONE, "expired", "This request timed out. Log in again to get a new one."))
+        }
+        Answered::AlreadyAnswered => {
+            Err(ApiError::new(StatusCode::CONFLICT, "already_answered", "This request was already answered."))
+        }
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": outcome.as_str() })))
-}
-
-/// Audit, and the consequences: a wrong number counts as a failed attempt; fraud is reported.
-#[allow(clippy::too_many_arguments)]
-async fn after_answer(
-    state: &AppState,
-    user: &UserRow,
-    request: &PushRequestRow,
-    device_id: &str,
-    outcome: PushStatus,
-    wrong_number: bool,
-    ip: Option<&str>,
-    t: i64,
-) -> Result<(), ApiError> {
-    let detail = format!("request {} answered by device {device_id}: {}", request.id, outcome.as_str());
-    let (event, result) = match outcome {
-        PushStatus::Approved => ("push.approved", Outcome::Success),
-        PushStatus::Fraud => ("push.fraud", Outcome::Failure),
-        _ if wrong_number => ("push.wrong_number", Outcome::Failure),
-        _ => ("push.denied", Outcome::Failure),
-    };
-    let e = Event::new(event, result).user(&user.id, &user.username).ip(ip).detail(&detail);
-    store::audit::record(&state.db, e, t).await?;
-    if wrong_number {
-        let max = state.policy().await?.lockout_max_failures;
-        let (id, username) = (user.id.clone(), user.username.clone());
-        store::users::record_failure(&state.db, &user.id, max, t, move |attempts, locked| {
-            let d = format!("wrong push number; {attempts} failed attempt(s)");
-            let e = Event::new("account.locked", Outcome::Info).user(&id, &username).detail(&d);
-            if locked { vec![e.into()] } else { Vec::new() }
-        })
-        .await?;
-    }
-    if outcome == PushStatus::Fraud {
-        super::fraud::report(state, user, request, t).await.map_err(ApiError::internal)?;
-    }
-    Ok(())
 }

@@ -3,7 +3,6 @@
 
 mod activate;
 mod answer;
-mod fraud;
 pub(crate) mod notify;
 
 use actix_web::error::{InternalError, JsonPayloadError};
@@ -89,6 +88,12 @@ impl ResponseError for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<crate::signin::Error> for ApiError {
+    fn from(e: crate::signin::Error) -> Self {
         Self::internal(e)
     }
 }

@@ -1,21 +1,22 @@
 //! The Auth API v2 endpoints: ping, check, logo, preauth, auth (every factor; async with a txid)
 //! and auth_status (long-polls until final). The out-of-band factors live in `factors`.
 
+use crate::domain::AuditEvent;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use super::factors::{self, Answer, Asker, Started};
+use super::factors::{self, Asker, Started};
 use super::signed::{self, Signed};
 use super::{ApiResult, Fail, ok, respond};
 use crate::clock::now;
-use crate::domain::{Passcode, Username};
+use crate::domain::Username;
 use crate::store::{
     self,
     audit::{Event, Outcome},
     users::UserRow,
 };
 use crate::web::client_ip;
-use crate::web::prompt::{lock_message, methods, passcode};
+use crate::web::prompt::methods;
 use crate::web::state::AppState;
 
 /// How long the enrolment link in a preauth `enroll` answer works.
@@ -62,7 +63,7 @@ async fn audit(
     req: &HttpRequest,
     signed: &Signed,
     user: &UserRow,
-    event: &str,
+    event: AuditEvent,
     outcome: Outcome,
     detail: &str,
 ) -> Result<(), Fail> {
@@ -86,16 +87,16 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
         return Ok(ok(json!({ "result": "deny", "status_msg": "This user is not set up for Twofold." })));
     };
     if !user.is_active() {
-        audit(state, req, &signed, &user, "api.preauth", Outcome::Failure, "deny: disabled").await?;
+        audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: disabled").await?;
         return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is disabled." })));
     }
-    if lock_message(state, &user, now()).await.map_err(|_| Fail::internal())?.is_some() {
-        audit(state, req, &signed, &user, "api.preauth", Outcome::Failure, "deny: locked out").await?;
+    if state.lock(&user).await.map_err(Fail::from_core)?.is_locked() {
+        audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: locked out").await?;
         return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is locked out." })));
     }
     let m = methods(state, &user.id).await.map_err(|_| Fail::internal())?;
     if !m.any() && user.enrolled_at.is_some() {
-        audit(state, req, &signed, &user, "api.preauth", Outcome::Failure, "deny: no way to sign in").await?;
+        audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: no way to sign in").await?;
         return Ok(ok(
             json!({ "result": "deny", "status_msg": "No device is left on this account. Contact your help desk." }),
         ));
@@ -105,7 +106,7 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
         let portal = crate::web::invite::create_link(state, &user, None, ENROLL_LINK_SECONDS)
             .await
             .map_err(|_| Fail::internal())?;
-        audit(state, req, &signed, &user, "api.preauth", Outcome::Info, "enroll").await?;
+        audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Info, "enroll").await?;
         return Ok(ok(json!({
             "result": "enroll",
             "status_msg": "Enroll an authentication device to proceed",
@@ -113,7 +114,7 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
         })));
     }
     let devices = super::devices::list(state, &user.id, &m.devices).await?;
-    audit(state, req, &signed, &user, "api.preauth", Outcome::Info, "auth").await?;
+    audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Info, "auth").await?;
     Ok(ok(json!({ "result": "auth", "status_msg": "Account is active", "devices": devices })))
 }
 
@@ -132,8 +133,8 @@ async fn auth(req: &HttpRequest, body: &[u8], state: &web::Data<AppState>) -> Ap
     let asker = Asker::new(req, &signed, &user);
     let started = match factor.as_str() {
         "passcode" => {
-            let code = signed.param("passcode").ok_or_else(|| Fail::missing("passcode"))?.to_string();
-            Started::Done(check_passcode(req, state, &signed, &user, &code).await?)
+            let code = signed.param("passcode").ok_or_else(|| Fail::missing("passcode"))?;
+            Started::Done(factors::passcode(state, &asker, code).await?)
         }
         "auto" | "push" | "phone" | "sms" => factors::start(state, &asker, &signed, &factor).await?,
         _ => return Err(Fail::invalid("factor")),
@@ -151,65 +152,6 @@ async fn auth(req: &HttpRequest, body: &[u8], state: &web::Data<AppState>) -> Ap
     // Answered now: no transaction id to keep for `auth_status` (the audit log has the outcome).
     let (result, status, status_msg) = factors::finish(state, &asker, started).await?;
     Ok(ok(json!({ "result": result, "status": status, "status_msg": status_msg })))
-}
-
-/// The same rules as "Enter a Passcode" at the prompt: lockout first, single use, shared count.
-async fn check_passcode(
-    req: &HttpRequest,
-    state: &AppState,
-    signed: &Signed,
-    user: &UserRow,
-    code: &str,
-) -> Result<Answer, Fail> {
-    let t = now();
-    if !user.is_active() {
-        return Ok(("deny", "deny", "Your account is disabled.".into()));
-    }
-    if lock_message(state, user, t).await.map_err(|_| Fail::internal())?.is_some() {
-        audit(state, req, signed, user, "api.auth", Outcome::Failure, "locked out").await?;
-        return Ok(("deny", "locked_out", "Your account is locked out.".into()));
-    }
-    let Ok(code) = Passcode::parse(code) else {
-        return Ok(("deny", "deny", "Incorrect passcode. Please try again.".into()));
-    };
-    let devices = store::devices::list_for_user(&state.db, &user.id).await?;
-    match passcode::check(state, &user.id, &devices, &code, t).await.map_err(|_| Fail::internal())? {
-        passcode::Checked::Accepted { method, detail, .. } => {
-            if let Some(m) = crate::domain::policy::Method::of_event(method)
-                && !crate::signin::allowed::method_allowed(state, &user.id, m).await?
-            {
-                let detail = format!("{} not allowed", m.as_str());
-                audit(state, req, signed, user, "mfa.method_refused", Outcome::Failure, &detail).await?;
-                return Ok(("deny", "deny", crate::signin::allowed::refusal(state, m)));
-            }
-            if user.failed_attempts > 0 {
-                store::users::reset_failures(&state.db, &user.id).await?;
-            }
-            audit(state, req, signed, user, method, Outcome::Success, &detail).await?;
-            Ok(("allow", "allow", "Success. Logging you in...".into()))
-        }
-        passcode::Checked::Replayed | passcode::Checked::Wrong => {
-            let max = state.policy().await?.lockout_max_failures;
-            let (user_id, username) = (user.id.clone(), user.username.clone());
-            let (ip, application) = (client_ip(req), signed.app.name.clone());
-            let about = about(signed);
-            store::users::record_failure(&state.db, &user.id, max, t, move |attempts, locked| {
-                let entry = |name, outcome, detail: &str| {
-                    let detail = format!("{about}; {detail}");
-                    let e = Event::new(name, outcome).user(&user_id, &username).ip(ip.as_deref()).detail(&detail);
-                    e.application(&application).into()
-                };
-                let mut entries =
-                    vec![entry("mfa.passcode", Outcome::Failure, &format!("{attempts} failed attempt(s)"))];
-                if locked {
-                    entries.push(entry("account.locked", Outcome::Info, "after failed passcodes"));
-                }
-                entries
-            })
-            .await?;
-            Ok(("deny", "deny", "Incorrect passcode. Please try again.".into()))
-        }
-    }
 }
 
 pub async fn auth_status_get(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {

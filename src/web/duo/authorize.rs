@@ -2,39 +2,28 @@
 //! request and starts a session bound to `duo_uname` that reaches only the prompt (and enrolment
 //! when needed); after the second factor `finish` ends that session and sends the browser back.
 
-use actix_session::SessionExt;
+use crate::domain::AuditEvent;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::{Deserialize, Serialize};
 
 use super::limits;
 use super::universal::web_app;
 use crate::clock::now;
 use crate::domain::Username;
 use crate::duo::jwt;
-use crate::duo::universal::{self as rules, AuthorizeRequest, CODE_SECONDS};
-use crate::secrets::random_token;
+use crate::duo::universal::{self as rules, AuthorizeRequest};
 use crate::store::{
     self,
     applications::ApplicationRow,
     audit::{Event, Outcome},
-    universal_codes::NewCode,
     users::UserRow,
 };
 use crate::web::chrome::Chrome;
-use crate::web::client_ip;
 use crate::web::error::{AppError, see_other};
-use crate::web::session::{APPLICATION_FLOW, UserSession};
+use crate::web::session::UserSession;
 use crate::web::state::AppState;
-
-/// The application flow a session was begun for (kept in the server-side session).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Flow {
-    application_id: String,
-    user_id: String,
-    request: AuthorizeRequest,
-}
+use crate::web::{app_flow, client_ip};
 
 fn refused(message: &str) -> AppError {
     AppError::Explained {
@@ -58,7 +47,8 @@ async fn audit(
 ) -> Result<(), AppError> {
     let detail = format!("application {} ({}); {detail}", app.name, app.integration_key);
     let ip = client_ip(req);
-    let mut e = Event::new("universal.authorize", outcome).ip(ip.as_deref()).detail(&detail).application(&app.name);
+    let mut e =
+        Event::new(AuditEvent::UniversalAuthorize, outcome).ip(ip.as_deref()).detail(&detail).application(&app.name);
     if let Some(u) = user {
         e = e.user(&u.id, &u.username);
     }
@@ -146,61 +136,9 @@ pub async fn authorize_get(req: HttpRequest, state: web::Data<AppState>) -> Resu
     let t = now();
     let session = UserSession::from_request(&req);
     session.begin_password(&user.id, t)?;
-    let flow = Flow { application_id: app.id.clone(), user_id: user.id.clone(), request };
-    req.get_session().insert(APPLICATION_FLOW, &flow)?;
+    app_flow::begin(&session, &app.id, &user.id, request)?;
     audit(&state, &req, &app, Some(&user), Outcome::Info, "prompt started").await?;
     Ok(see_other("/prompt"))
-}
-
-/// Called by a second factor's success path *before* the session is upgraded. For a session
-/// begun by `authorize` it issues the code, ends the session (it never becomes a portal session)
-/// and returns where the browser goes next; otherwise `None`.
-pub async fn finish(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &UserRow,
-    (factor, detail): (&str, &str),
-    t: i64,
-) -> Result<Option<HttpResponse>, AppError> {
-    let session = req.get_session();
-    let Ok(Some(flow)) = session.get::<Flow>(APPLICATION_FLOW) else { return Ok(None) };
-    session.purge();
-    let app = store::applications::by_id(&state.db, &flow.application_id).await?;
-    let (Some(app), true) = (app, flow.user_id == user.id) else {
-        return Err(refused("The application is no longer registered"));
-    };
-    let code = random_token();
-    let ip = client_ip(req);
-    let r = &flow.request;
-    let new = NewCode {
-        code_hash: &state.keys.hash_token(&code),
-        application_id: &app.id,
-        user_id: &user.id,
-        username: &user.username,
-        redirect_uri: &r.redirect_uri,
-        state: &r.state,
-        nonce: r.nonce.as_deref(),
-        use_duo_code: r.use_duo_code,
-        factor,
-        ip: ip.as_deref(),
-    };
-    store::universal_codes::insert(&state.db, new, t, t + CODE_SECONDS).await?;
-    let detail = format!("{detail}; for application {} ({})", app.name, app.integration_key);
-    let e = Event::new(factor, Outcome::Success)
-        .user(&user.id, &user.username)
-        .ip(ip.as_deref())
-        .detail(&detail)
-        .application(&app.name);
-    store::audit::record(&state.db, e, t).await?;
-    // Through a page of ours: the prompt's form may only lead to us (CSP form-action 'self'
-    // covers every redirect after a form post).
-    Ok(Some(see_other(&format!("/oauth/v1/continue?code={code}"))))
-}
-
-/// The name of the application a session's Universal Prompt continues to (shown on the prompt).
-pub async fn application_name(state: &AppState, session: &UserSession) -> Result<Option<String>, AppError> {
-    let Some(flow) = session.application_flow::<Flow>() else { return Ok(None) };
-    Ok(store::applications::by_id(&state.db, &flow.application_id).await?.map(|a| a.name))
 }
 
 /// Sends the browser back to the application with the code and state. Reads only; the code is

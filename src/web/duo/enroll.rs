@@ -1,6 +1,7 @@
 //! Auth API `enroll` and `enroll_status`: an application starts enrolment for an existing user
 //! who has no device yet. The activation is an enrolment invitation (single-use link to the wizard).
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -57,7 +58,7 @@ async fn enroll(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
     let code = link.rsplit('/').next().unwrap_or_default().to_string();
     let ip = client_ip(req);
     let detail = format!("application {} ({}); enrolment link", signed.app.name, signed.app.integration_key);
-    let e = Event::new("api.enroll", Outcome::Info)
+    let e = Event::new(AuditEvent::ApiEnroll, Outcome::Info)
         .user(&user.id, &user.username)
         .ip(ip.as_deref())
         .detail(&detail)

@@ -1,36 +1,24 @@
-//! The Auth API's out-of-band factors (`push`, `phone`, `sms`, `auto`): started with the prompt's own
-//! rules (lockout, push cap and lock, phone budgets), waited for on the change feed, answered like Duo.
-
-use std::time::Duration;
+//! The Auth API's factors as Duo answers them: the core decides (passcode, push, phone, sms,
+//! `auto`), this turns its verdicts into Duo's `result` / `status` / `status_msg`.
 
 use actix_web::{HttpRequest, web};
 
 use super::Fail;
 use super::signed::Signed;
-use crate::channels::telephony::CallOutcome;
-use crate::clock::now;
-use crate::domain::policy::Method;
-use crate::domain::{DeviceKind, PhoneNumber};
-use crate::factors::push::PushStatus;
-use crate::store::{
-    self, StoreError,
-    applications::{ApplicationRow, NewAuthRequest},
-    audit::{Event, Outcome},
-    phone_devices::PhoneDevice,
-    push_requests::NewPush,
-    users::UserRow,
-};
+use crate::domain::Passcode;
+use crate::signin::phone::{CallEnd, PhoneChoice, PhoneRefusal};
+use crate::signin::push::{PushAsk, PushEnd, PushRefusal, PushStart};
+use crate::signin::{Application, Caller, Verdict};
+use crate::store::{self, StoreError, applications::NewAuthRequest, users::UserRow};
 use crate::web::client_ip;
-use crate::web::prompt::{lock_message, phone::PURPOSE, push::refusal};
 use crate::web::state::AppState;
+use crate::web::words;
 
 /// Duo's answer: result, status, status_msg.
 pub type Answer = (&'static str, &'static str, String);
 
 /// How long an async request's result can be read back after it started.
 pub const TXID_SECONDS: i64 = 300;
-/// How often a waiting call is looked at (calls have no change-feed topic).
-const CALL_POLL: Duration = Duration::from_millis(300);
 /// The longest pushinfo shown in the app.
 const PUSHINFO_CHARS: usize = 300;
 
@@ -41,28 +29,52 @@ fn deny(status: &'static str, msg: impl Into<String>) -> Answer {
     ("deny", status, msg.into())
 }
 
-/// Who asked, for the audit log (also from the task that finishes an async request).
+fn allow() -> Answer {
+    ("allow", "allow", "Success. Logging you in...".into())
+}
+
+/// Who asked: the application, the user and the application's address (also owned by the task
+/// that finishes an async request).
 #[derive(Clone)]
 pub struct Asker {
-    pub app: ApplicationRow,
+    pub app_id: String,
+    pub application: Application,
     pub user: UserRow,
     pub ip: Option<String>,
 }
 
 impl Asker {
     pub fn new(req: &HttpRequest, signed: &Signed, user: &UserRow) -> Self {
-        Self { app: signed.app.clone(), user: user.clone(), ip: client_ip(req) }
+        let application =
+            Application { name: signed.app.name.clone(), integration_key: signed.app.integration_key.clone() };
+        Self { app_id: signed.app.id.clone(), application, user: user.clone(), ip: client_ip(req) }
     }
 
-    pub async fn audit(&self, state: &AppState, event: &str, outcome: Outcome, detail: &str) -> Result<(), StoreError> {
-        let detail = format!("application {} ({}); {detail}", self.app.name, self.app.integration_key);
-        let e = Event::new(event, outcome)
-            .user(&self.user.id, &self.user.username)
-            .ip(self.ip.as_deref())
-            .detail(&detail)
-            .application(&self.app.name);
-        store::audit::record(&state.db, e, now()).await
+    pub fn caller(&self) -> Caller<'_> {
+        Caller::new(&self.user, self.ip.as_deref()).for_application(Some(&self.application))
     }
+}
+
+/// A settled attempt's verdict in Duo's words (`wrong` for a wrong or used passcode).
+pub fn verdict_answer(state: &AppState, verdict: Verdict, wrong: &str) -> Answer {
+    match verdict {
+        Verdict::Accepted(_) => allow(),
+        Verdict::Locked => deny("locked_out", "Your account is locked out."),
+        Verdict::Disabled => deny("deny", "Your account is disabled."),
+        Verdict::Refused(method) => deny("deny", words::method_refused(state, method)),
+        Verdict::Wrong { .. } | Verdict::Replayed { .. } | Verdict::SessionEnded => deny("deny", wrong),
+    }
+}
+
+/// `factor=passcode`: the same rules as "Enter a Passcode" at the prompt.
+pub async fn passcode(state: &AppState, a: &Asker, typed: &str) -> Result<Answer, Fail> {
+    const WRONG: &str = "Incorrect passcode. Please try again.";
+    let Ok(code) = Passcode::parse(typed) else {
+        // Not a passcode's shape: nothing to check, nothing counted.
+        return Ok(deny("deny", WRONG));
+    };
+    let verdict = state.passcode(&a.caller(), &code).await.map_err(Fail::from_core)?;
+    Ok(verdict_answer(state, verdict, WRONG))
 }
 
 /// What a factor started: an answer now, or a push or call to wait for.
@@ -73,15 +85,7 @@ pub enum Started {
 }
 
 /// Starts `factor` for the user (`device`: an id or "auto").
-pub async fn start(state: &web::Data<AppState>, a: &Asker, signed: &Signed, factor: &str) -> Result<Started, Fail> {
-    let t = now();
-    if !a.user.is_active() {
-        return Ok(Started::Done(deny("deny", "Your account is disabled.")));
-    }
-    if lock_message(state, &a.user, t).await.map_err(|_| Fail::internal())?.is_some() {
-        a.audit(state, "api.auth", Outcome::Failure, "locked out").await?;
-        return Ok(Started::Done(deny("locked_out", "Your account is locked out.")));
-    }
+pub async fn start(state: &AppState, a: &Asker, signed: &Signed, factor: &str) -> Result<Started, Fail> {
     let device = signed.param("device").unwrap_or("auto");
     let push_ids = store::push_devices::push_device_ids(&state.db, &a.user.id).await?;
     let factor = match factor {
@@ -90,56 +94,41 @@ pub async fn start(state: &web::Data<AppState>, a: &Asker, signed: &Signed, fact
         "auto" => "phone",
         other => other,
     };
-    // The Policies page's allowed methods hold here too (push checks them with its other rules).
-    let method = match factor {
-        "phone" => Some(Method::PhoneCall),
-        "sms" => Some(Method::Sms),
-        _ => None,
-    };
-    if let Some(m) = method
-        && !crate::signin::allowed::method_allowed(state, &a.user.id, m).await?
-    {
-        a.audit(state, "mfa.method_refused", Outcome::Failure, &format!("{} not allowed", m.as_str())).await?;
-        return Ok(Started::Done(deny("deny", crate::signin::allowed::refusal(state, m))));
-    }
+    let choice = if device == "auto" { PhoneChoice::Auto } else { PhoneChoice::Device(device) };
     match factor {
         "push" => {
-            let id = match device {
-                "auto" => push_ids.first(),
-                id => push_ids.iter().find(|p| *p == id),
-            };
-            if id.is_none() {
+            if device != "auto" && !push_ids.iter().any(|p| p == device) {
                 return Err(Fail::invalid("device: no device of this user can receive pushes"));
             }
-            push(state, a, signed, t).await
+            push(state, a, signed).await
         }
-        "phone" => {
-            let phone = phone_device(state, &a.user, device, false).await?;
-            call(state, a, &phone, t).await
-        }
-        "sms" => {
-            let phone = phone_device(state, &a.user, device, true).await?;
-            text(state, a, &phone, t).await
-        }
+        "phone" => match state.call(&a.caller(), choice).await.map_err(Fail::from_core)? {
+            Ok(id) => Ok(Started::Call(id)),
+            Err(refusal) => phone_refused(state, refusal, "device: no phone with a number"),
+        },
+        "sms" => match state.text_codes(&a.caller(), choice).await.map_err(Fail::from_core)? {
+            // Duo answers `deny` with `sent`; the user then types one (`factor=passcode`).
+            Ok(()) => Ok(Started::Done(deny("sent", "New SMS passcodes sent"))),
+            Err(refusal) => phone_refused(state, refusal, "device: no mobile phone with a number"),
+        },
         _ => Err(Fail::invalid("factor")),
     }
 }
 
-/// The user's phone named by `device` ("auto": the first; `mobile`: only ones that take texts).
-async fn phone_device(state: &AppState, user: &UserRow, device: &str, mobile: bool) -> Result<PhoneDevice, Fail> {
-    store::phone_devices::for_user(&state.db, &user.id)
-        .await?
-        .into_iter()
-        .filter(|d| !d.phone.is_empty())
-        .filter(|d| !mobile || d.kind == DeviceKind::MobilePhone.as_str())
-        .find(|d| device == "auto" || d.id == device)
-        .ok_or_else(|| {
-            Fail::invalid(if mobile {
-                "device: no mobile phone with a number"
-            } else {
-                "device: no phone with a number"
-            })
-        })
+fn phone_refused(state: &AppState, refusal: PhoneRefusal, no_phone: &str) -> Result<Started, Fail> {
+    Ok(Started::Done(match refusal {
+        PhoneRefusal::NoPhone => return Err(Fail::invalid(no_phone)),
+        PhoneRefusal::Locked => deny("locked_out", "Your account is locked out."),
+        PhoneRefusal::Disabled => deny("deny", "Your account is disabled."),
+        PhoneRefusal::NotAllowed(method) => deny("deny", words::method_refused(state, method)),
+        PhoneRefusal::Channel(e) => match words::phone_problem(&e) {
+            Some(message) => deny("deny", message),
+            None => {
+                tracing::error!(error = %e, "Auth API: telephony failed");
+                return Err(Fail::internal());
+            }
+        },
+    }))
 }
 
 /// The words in the app's request screen: the application, the type of request and pushinfo.
@@ -157,62 +146,31 @@ pub fn push_title(app: &str, kind: Option<&str>, pushinfo: Option<&str>) -> Stri
 }
 
 /// A push without number matching (the Auth API has nowhere to show a number; docs/architecture.md).
-async fn push(state: &web::Data<AppState>, a: &Asker, signed: &Signed, t: i64) -> Result<Started, Fail> {
+async fn push(state: &AppState, a: &Asker, signed: &Signed) -> Result<Started, Fail> {
     // The user's address as the application saw it (an IP address), else the application's own.
-    let ip = signed
+    let shown_ip = signed
         .param("ipaddr")
         .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
         .map(str::to_string)
         .or_else(|| a.ip.clone());
-    if let Some((_, message)) = refusal(state, &a.user, ip.as_deref(), t).await.map_err(|_| Fail::internal())? {
-        a.audit(state, "api.auth", Outcome::Failure, "push refused").await?;
-        return Ok(Started::Done(deny("deny", message)));
-    }
-    let application = push_title(&a.app.name, signed.param("type"), signed.param("pushinfo"));
+    let title = push_title(&a.application.name, signed.param("type"), signed.param("pushinfo"));
     let username: String = signed.param("display_username").unwrap_or(&a.user.username).chars().take(100).collect();
-    let push = NewPush {
-        user_id: &a.user.id,
-        number: "",
-        application: &application,
+    let ask = PushAsk {
+        number_matching: false,
+        title: &title,
         username: &username,
-        ip: ip.as_deref(),
+        shown_ip: shown_ip.as_deref(),
         user_agent: None,
-        expires_at: t + i64::from(state.settings.push.timeout_seconds),
     };
-    let id = store::push_requests::insert(&state.db, push, t).await?;
-    crate::web::device_api::notify::notify_new_request(state.clone(), a.user.id.clone(), id.clone());
-    a.audit(state, "push.sent", Outcome::Info, &format!("request {id}")).await?;
-    Ok(Started::Push(id))
-}
-
-async fn call(state: &AppState, a: &Asker, phone: &PhoneDevice, t: i64) -> Result<Started, Fail> {
-    let number = PhoneNumber::from_e164(&phone.phone).map_err(|_| Fail::internal())?;
-    let ext = phone.phone_extension.as_deref();
-    match state.phones.start_call(&a.user.id, &a.user.username, &number, ext, PURPOSE, t).await {
-        Ok(id) => Ok(Started::Call(id)),
-        Err(e) => refused(state, a, &e).await,
-    }
-}
-
-/// Texted passcodes: Duo answers `deny` with `sent`; the user then types one (`factor=passcode`).
-async fn text(state: &AppState, a: &Asker, phone: &PhoneDevice, t: i64) -> Result<Started, Fail> {
-    let number = PhoneNumber::from_e164(&phone.phone).map_err(|_| Fail::internal())?;
-    match state.phones.send_codes(&a.user.id, &a.user.username, &number, PURPOSE, t).await {
-        Ok(()) => {
-            a.audit(state, "api.auth", Outcome::Info, "sms passcodes sent").await?;
-            Ok(Started::Done(deny("sent", "New SMS passcodes sent")))
+    Ok(match state.start_push(&a.caller(), ask).await.map_err(Fail::from_core)? {
+        PushStart::Sent { id, .. } => Started::Push(id),
+        PushStart::Refused(PushRefusal::Locked) => Started::Done(deny("locked_out", "Your account is locked out.")),
+        PushStart::Refused(PushRefusal::Disabled) => Started::Done(deny("deny", "Your account is disabled.")),
+        PushStart::Refused(PushRefusal::NoDevice) => {
+            return Err(Fail::invalid("device: no device of this user can receive pushes"));
         }
-        Err(e) => refused(state, a, &e).await,
-    }
-}
-
-async fn refused(state: &AppState, a: &Asker, e: &crate::channels::telephony::PhoneError) -> Result<Started, Fail> {
-    let Some(message) = crate::web::enroll::phone::phone_problem(e) else {
-        tracing::error!(error = %e, "Auth API: telephony failed");
-        return Err(Fail::internal());
-    };
-    a.audit(state, "api.auth", Outcome::Failure, "phone refused").await?;
-    Ok(Started::Done(deny("deny", message)))
+        PushStart::Refused(refusal) => Started::Done(deny("deny", words::push_refused(state, refusal))),
+    })
 }
 
 /// The status an async request shows while it waits.
@@ -224,101 +182,33 @@ pub fn waiting(started: &Started) -> Option<Answer> {
     }
 }
 
-/// Waits for a push or call to end and records the outcome (audit; a success resets failures).
+/// Waits for a push or call to end; the core settles an approval once and audits the outcome.
 pub async fn finish(state: &AppState, a: &Asker, started: Started) -> Result<Answer, Fail> {
-    let (answer, event, detail) = match started {
-        Started::Done(answer) => return Ok(answer),
-        Started::Push(id) => (push_outcome(state, &a.user.id, &id).await?, "mfa.push", format!("push {id}")),
-        Started::Call(id) => (call_outcome(state, &a.user.id, &id).await?, "mfa.phone_call", format!("call {id}")),
-    };
-    if answer.0 == "allow" {
-        store::users::reset_failures(&state.db, &a.user.id).await?;
-        a.audit(state, event, Outcome::Success, &detail).await?;
-    } else {
-        a.audit(state, "api.auth", Outcome::Failure, &format!("{detail}: {}", answer.1)).await?;
-    }
-    Ok(answer)
-}
-
-/// The push's end, woken by the change feed; an approval is used once, here. When the server
-/// stops, a push still pending at `SETTLE_AFTER` is cancelled (a late approval does nothing).
-async fn push_outcome(state: &AppState, user_id: &str, id: &str) -> Result<Answer, StoreError> {
-    let topic = store::push_requests::topic(id);
-    let mut sub = state.db.changes().subscribe(&topic).await?;
-    loop {
-        let Some(row) = store::push_requests::by_id(&state.db, id).await? else {
-            return Ok(deny("deny", "Login request denied."));
-        };
-        let t = now();
-        return Ok(match PushStatus::parse(&row.status) {
-            Some(PushStatus::Pending) if row.expires_at <= t => {
-                store::push_requests::time_out(&state.db, id, t).await?;
-                continue;
-            }
-            Some(PushStatus::Pending) => {
-                let left = Duration::from_secs(u64::try_from(row.expires_at - t).unwrap_or(0));
-                tokio::select! {
-                    _ = sub.changed(tokio::time::Instant::now() + left) => {}
-                    _ = state.shutdown.settle_time() => {
-                        if store::push_requests::cancel(&state.db, id, user_id, now()).await? {
-                            return Ok(deny("deny", STOPPED));
-                        }
-                    }
-                }
-                continue;
-            }
-            Some(PushStatus::Approved) if store::push_requests::consume(&state.db, id, user_id, t).await? => {
-                ("allow", "allow", "Success. Logging you in...".into())
-            }
-            Some(PushStatus::Fraud) => deny("fraud", "Login request reported as fraudulent."),
-            Some(PushStatus::TimedOut) => deny("timeout", "Login request timed out."),
-            _ => deny("deny", "Login request denied."),
-        });
-    }
-}
-
-/// The call's end (the simulator or the carrier's webhook records it); an answer is used once.
-/// When the server stops, a call still ringing at `SETTLE_AFTER` is ended as failed.
-async fn call_outcome(state: &AppState, user_id: &str, id: &str) -> Result<Answer, StoreError> {
-    loop {
-        let t = now();
-        let Some(call) = state.phones.call_for_user(id, user_id, t).await? else {
-            return Ok(deny("deny", "The call failed."));
-        };
-        return Ok(match CallOutcome::of(&call.status) {
-            CallOutcome::Ringing => {
-                tokio::select! {
-                    _ = tokio::time::sleep(CALL_POLL) => {}
-                    _ = state.shutdown.settle_time() => {
-                        if store::phone_calls::finish(&state.db, id, "failed", None, now()).await? {
-                            return Ok(deny("deny", STOPPED));
-                        }
-                    }
-                }
-                continue;
-            }
-            CallOutcome::Answered if store::phone_calls::consume_answered(&state.db, id, user_id, t).await? => {
-                ("allow", "allow", "Success. Logging you in...".into())
-            }
-            CallOutcome::Fraud => deny("fraud", "Call reported as fraudulent."),
-            CallOutcome::NotAnswered if call.status == "no_answer" || call.status == "timeout" => {
-                deny("timeout", "The call was not answered.")
-            }
-            _ => deny("deny", "The call was declined."),
-        });
-    }
+    let caller = a.caller();
+    Ok(match started {
+        Started::Done(answer) => answer,
+        Started::Push(id) => match state.wait_push(&caller, &id).await.map_err(Fail::from_core)? {
+            PushEnd::Settled(verdict) => verdict_answer(state, verdict, "Login request denied."),
+            PushEnd::Fraud => deny("fraud", "Login request reported as fraudulent."),
+            PushEnd::TimedOut => deny("timeout", "Login request timed out."),
+            PushEnd::Stopped => deny("deny", STOPPED),
+            PushEnd::Denied => deny("deny", "Login request denied."),
+        },
+        Started::Call(id) => match state.wait_call(&caller, &id).await.map_err(Fail::from_core)? {
+            CallEnd::Settled(verdict) => verdict_answer(state, verdict, "The call was declined."),
+            CallEnd::Fraud => deny("fraud", "Call reported as fraudulent."),
+            CallEnd::NotAnswered => deny("timeout", "The call was not answered."),
+            CallEnd::Stopped => deny("deny", STOPPED),
+            CallEnd::Declined => deny("deny", "The call was declined."),
+        },
+    })
 }
 
 /// Stores the request with the application: final at once, or waiting and finished by a task.
-pub async fn record(
-    state: &web::Data<AppState>,
-    a: &Asker,
-    factor: &str,
-    answer: &Answer,
-) -> Result<String, StoreError> {
-    let t = now();
+pub async fn record(state: &AppState, a: &Asker, factor: &str, answer: &Answer) -> Result<String, StoreError> {
+    let t = crate::clock::now();
     let request = NewAuthRequest {
-        application_id: &a.app.id,
+        application_id: &a.app_id,
         user_id: &a.user.id,
         factor,
         result: answer.0,

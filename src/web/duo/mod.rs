@@ -93,6 +93,14 @@ impl From<crate::store::StoreError> for Fail {
     }
 }
 
+impl Fail {
+    /// The core failed (the database, a sealed value): logged, answered as Duo's internal error.
+    pub fn from_core(e: crate::signin::Error) -> Self {
+        tracing::error!(error = %e, "Auth API request failed");
+        Fail::internal()
+    }
+}
+
 pub type ApiResult = Result<HttpResponse, Fail>;
 
 /// Turns a handler's result into the response (errors keep Duo's envelope, never an HTML page).

@@ -1,6 +1,7 @@
 //! The Universal Prompt's back channel: `health_check` and `token`, both authenticated by an HS512
 //! client assertion signed with the application's secret key. Codes are exchanged exactly once.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -174,7 +175,7 @@ async fn audit(
     detail: &str,
 ) -> Result<(), HttpResponse> {
     let detail = format!("application {} ({}); {detail}", app.name, app.integration_key);
-    let mut e = Event::new("universal.token", outcome).detail(&detail).application(&app.name);
+    let mut e = Event::new(AuditEvent::UniversalToken, outcome).detail(&detail).application(&app.name);
     if let Some((id, name)) = user {
         e = e.user(id, name);
     }

@@ -10,12 +10,12 @@ use crate::domain::InputError;
 use crate::domain::policy::MethodSet;
 use crate::domain::{DeviceKind, EnrollStep, Platform};
 use crate::factors::totp::TotpSeed;
+use crate::signin::passcode::seed_context;
 use crate::store::enrollments::StepChange;
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::AppError;
 use crate::web::html;
-use crate::web::prompt::seed_context;
 use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
 
@@ -55,7 +55,7 @@ struct InstallPage {
 /// Security keys are offered only when the server can be a WebAuthn relying party (a domain name).
 /// The policy's allowed methods decide too: a kind is offered when one of its methods is allowed.
 fn kind_choices(state: &AppState, allowed: &MethodSet, selected: Option<DeviceKind>) -> Vec<Choice> {
-    let keys = crate::web::security_key::rp(state).is_some();
+    let keys = state.relying_party().is_some();
     DeviceKind::OFFERED
         .iter()
         .filter(|k| keys || **k != DeviceKind::SecurityKey)

@@ -13,6 +13,7 @@ pub use choose::{device_type_get, device_type_post, install_get, install_post, p
 pub use token::{token_get, token_post};
 pub use verify::{activate_get, activate_post, done_get, options_get, options_post};
 
+use crate::domain::AuditEvent;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::clock::now;
@@ -127,7 +128,7 @@ pub async fn start_post(
     auth.session.set_wizard(&row.id)?;
     store::audit::record(
         &state.db,
-        Event::new("enroll.start", Outcome::Info)
+        Event::new(AuditEvent::EnrollStart, Outcome::Info)
             .user(&auth.user.id, &auth.user.username)
             .ip(client_ip(&req).as_deref()),
         t,

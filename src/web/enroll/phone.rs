@@ -1,11 +1,12 @@
 //! Wizard steps for phones: country and "Phone number" ("Extension" for landlines), "Is this the
 //! correct number?", verification (a texted code, or "Call me to verify"), then the app or not.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::channels::telephony::{CallOutcome, PhoneError};
+use crate::channels::telephony::CallOutcome;
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::phone::{country_name, parse_extension};
@@ -212,20 +213,6 @@ pub async fn verify_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Res
     html(StatusCode::OK, &verify_page(&state, &auth, &row, None).await?)
 }
 
-/// What to tell the person when a text or call could not be made. Other methods stay available.
-pub fn phone_problem(e: &PhoneError) -> Option<String> {
-    match e {
-        PhoneError::Budget(_) => Some(
-            "We cannot send more texts or place more calls to this number right now. Try again later, or choose another method."
-                .into(),
-        ),
-        PhoneError::Carrier(_) => Some(
-            "We could not reach the phone network just now. Try again in a few minutes, or choose another method.".into(),
-        ),
-        PhoneError::Store(_) => None,
-    }
-}
-
 csrf_form!(VerifyForm { action: String, passcode: String });
 
 pub async fn verify_post(
@@ -269,7 +256,7 @@ pub async fn verify_post(
     };
     match sent {
         Ok(()) => Ok(see_other(EnrollStep::PhoneVerify.path())),
-        Err(e) => match phone_problem(&e) {
+        Err(e) => match crate::web::words::phone_problem(&e) {
             Some(message) => retry(&state, &auth, &row, message).await,
             None => Err(AppError::Internal(e.into())),
         },
@@ -319,7 +306,7 @@ async fn verified(
     let t = now();
     let detail = format!("number {} verified", number.masked());
     let ip = client_ip(req);
-    let event = Event::new("enroll.phone_verified", Outcome::Success)
+    let event = Event::new(AuditEvent::EnrollPhoneVerified, Outcome::Success)
         .user(&auth.user.id, &auth.user.username)
         .ip(ip.as_deref())
         .detail(&detail);
@@ -358,7 +345,7 @@ async fn device_added(
     };
     let detail = format!("device {device_id} ({kind}, {})", number.masked());
     let ip = client_ip(req);
-    let event = Event::new("enroll.device_added", Outcome::Success)
+    let event = Event::new(AuditEvent::EnrollDeviceAdded, Outcome::Success)
         .user(&auth.user.id, &auth.user.username)
         .ip(ip.as_deref())
         .detail(&detail);

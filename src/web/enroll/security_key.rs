@@ -1,6 +1,7 @@
 //! Wizard step "Use a security key": the options for `navigator.credentials.create`, then the
 //! key's answer, verified against the ceremony taken (single use) and stored with a new device.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -12,6 +13,7 @@ use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Platform};
 use crate::factors::webauthn::{
     Failure, Registrant, RegistrationState, credential_id_text, finish_registration, start_registration,
 };
+use crate::signin::security_key::REGISTER;
 use crate::store::{
     self, StoreError,
     audit::{Event, Outcome},
@@ -20,7 +22,7 @@ use crate::store::{
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
-use crate::web::security_key::{self as keys, REGISTER};
+use crate::web::security_key as keys;
 use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
 use crate::web::{client_ip, html};
@@ -50,7 +52,7 @@ fn page(
         chrome: chrome(state, auth),
         step: EnrollStep::SecurityKey.number(),
         steps: EnrollStep::KEY_COUNT,
-        available: keys::rp(state).is_some(),
+        available: state.relying_party().is_some(),
         error,
     };
     html(status, &page)
@@ -71,19 +73,20 @@ pub async fn options_post(
     _f: CsrfForm<OptionsForm>,
 ) -> Result<HttpResponse, AppError> {
     at_step(&state, &auth, EnrollStep::SecurityKey).await?;
-    let Some(rp) = keys::rp(&state) else {
+    let Some(rp) = state.relying_party() else {
         return Ok(keys::json_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
     };
     let exclude = store::webauthn::list_for_user(&state.db, &auth.user.id)
         .await?
         .iter()
-        .map(|row| keys::open_credential(&state, row).map(|c| c.cred_id))
+        .map(|row| state.open_credential(row).map(|c| c.cred_id))
         .collect::<Result<Vec<_>, _>>()?;
     let who =
         Registrant { user_id: &auth.user.id, username: &auth.user.username, display_name: &auth.user.display_name };
     let (options, ceremony) = start_registration(&rp, state.settings.webauthn.user_verification, &who, exclude)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("starting a WebAuthn registration: {e:?}")))?;
-    keys::begin(&state, &auth.session, (&auth.user.id, REGISTER), &ceremony).await?;
+    let id = state.begin_ceremony(&auth.user.id, REGISTER, &ceremony).await?;
+    auth.session.set_webauthn_ceremony(REGISTER, &id)?;
     Ok(keys::json(&options))
 }
 
@@ -101,12 +104,13 @@ pub async fn finish_post(
         Ok(c) => c,
         Err(refusal) => {
             if let Some(detail) = &refusal.audit {
-                audit(&state, &auth, ip.as_deref(), ("enroll.security_key", Outcome::Failure), detail, t).await?;
+                audit(&state, &auth, ip.as_deref(), (AuditEvent::EnrollSecurityKey, Outcome::Failure), detail, t)
+                    .await?;
             }
             return page(&state, &auth, refusal.status, Some(refusal.message.into()));
         }
     };
-    let (credential_id, sealed) = keys::seal_credential(&state, &auth.user.id, &credential)?;
+    let (credential_id, sealed) = state.seal_credential(&auth.user.id, &credential)?;
     let name = DeviceName::suggested(DeviceKind::SecurityKey, Platform::Other);
     let device = NewKeyDevice {
         kind: DeviceKind::SecurityKey.as_str(),
@@ -132,7 +136,7 @@ pub async fn finish_post(
         Err(e) => return Err(e.into()),
     };
     let detail = format!("device {device_id} (security_key, credential {credential_id})");
-    audit(&state, &auth, ip.as_deref(), ("enroll.device_added", Outcome::Success), &detail, t).await?;
+    audit(&state, &auth, ip.as_deref(), (AuditEvent::EnrollDeviceAdded, Outcome::Success), &detail, t).await?;
     Ok(see_other(EnrollStep::Options.path()))
 }
 
@@ -162,10 +166,17 @@ async fn verify(
     let Ok(response) = serde_json::from_str::<RegisterPublicKeyCredential>(submitted) else {
         return refused("Your browser's answer could not be read. Select Continue to try again.");
     };
-    let Some(ceremony) = keys::take::<RegistrationState>(state, &auth.session, (&auth.user.id, REGISTER)).await? else {
+    let Some(ceremony) = state
+        .take_ceremony::<RegistrationState>(
+            &auth.user.id,
+            REGISTER,
+            auth.session.take_webauthn_ceremony(REGISTER).as_deref(),
+        )
+        .await?
+    else {
         return refused("That request has expired or was already used. Select Continue to try again.");
     };
-    let Some(rp) = keys::rp(state) else { return refused("Security keys are not available on this server.") };
+    let Some(rp) = state.relying_party() else { return refused("Security keys are not available on this server.") };
     // The browser refuses excluded keys; a response that names one anyway is refused here too.
     let new_id = credential_id_text(&response.raw_id);
     let existing = store::webauthn::list_for_user(&state.db, &auth.user.id).await?;
@@ -193,7 +204,7 @@ async fn audit(
     state: &AppState,
     auth: &PasswordAuthed,
     ip: Option<&str>,
-    (event, outcome): (&str, Outcome),
+    (event, outcome): (AuditEvent, Outcome),
     detail: &str,
     t: i64,
 ) -> Result<(), AppError> {

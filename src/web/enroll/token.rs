@@ -1,6 +1,7 @@
 //! Wizard: "Hardware token" → "Serial number" + "Passcode" (and the next passcode for tokens with
 //! a button, HOTP) claims an available token from the inventory as the user's new device.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -114,7 +115,8 @@ pub async fn token_post(
         // Conditional on the token still being available: of two claims at once, one wins.
         if let Some(device_id) = store::tokens::claim(&state.db, tok, &auth.user.id, &name, how, t).await? {
             let detail = format!("device {device_id} (hardware_token, serial {})", tok.serial);
-            let event = Event::new("enroll.device_added", Outcome::Success).user(&auth.user.id, &auth.user.username);
+            let event =
+                Event::new(AuditEvent::EnrollDeviceAdded, Outcome::Success).user(&auth.user.id, &auth.user.username);
             store::audit::record(&state.db, event.ip(ip.as_deref()).detail(&detail), t).await?;
             return Ok(see_other(EnrollStep::Options.path()));
         }
@@ -124,7 +126,7 @@ pub async fn token_post(
     let user = auth.user.clone();
     store::users::record_failure(&state.db, &auth.user.id, max, t, move |attempts, _| {
         let detail = format!("serial {serial}; {attempts} failed attempt(s)");
-        let event = Event::new("enroll.token_claim", Outcome::Failure).user(&user.id, &user.username);
+        let event = Event::new(AuditEvent::EnrollTokenClaim, Outcome::Failure).user(&user.id, &user.username);
         vec![event.ip(ip.as_deref()).detail(&detail).into()]
     })
     .await?;

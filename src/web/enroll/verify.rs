@@ -1,6 +1,7 @@
 //! Wizard steps 4–5 and the end: "Scan this QR code with the app" with "Passcode" + "Verify",
 //! "Device options", and "Continue to Login". A device is stored only after a correct passcode.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -9,6 +10,7 @@ use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Passcode};
 use crate::factors::totp::{TotpSeed, Verification, qr_svg_data_uri};
+use crate::signin::passcode::seed_context;
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -18,7 +20,6 @@ use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
 use crate::web::notices::{self, Change};
-use crate::web::prompt::seed_context;
 use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
 use crate::web::{client_ip, html};
@@ -147,7 +148,7 @@ pub async fn activate_post(
     let detail = format!("device {device_id} ({}, {})", kind.as_str(), platform.as_str());
     store::audit::record(
         &state.db,
-        Event::new("enroll.device_added", Outcome::Success)
+        Event::new(AuditEvent::EnrollDeviceAdded, Outcome::Success)
             .user(&auth.user.id, &auth.user.username)
             .ip(client_ip(&req).as_deref())
             .detail(&detail),
@@ -250,7 +251,9 @@ pub async fn options_post(
     let ip = client_ip(&req);
     store::audit::record(
         &state.db,
-        Event::new("enroll.complete", Outcome::Success).user(&auth.user.id, &auth.user.username).ip(ip.as_deref()),
+        Event::new(AuditEvent::EnrollComplete, Outcome::Success)
+            .user(&auth.user.id, &auth.user.username)
+            .ip(ip.as_deref()),
         t,
     )
     .await?;

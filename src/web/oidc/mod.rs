@@ -4,6 +4,7 @@
 mod account;
 mod problem;
 
+use crate::domain::AuditEvent;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
@@ -112,11 +113,11 @@ pub async fn callback_get(
     match account::resolve(&state.db, &provider, &identity, t).await? {
         Resolution::SignIn { user, provisioned, linked } => {
             if provisioned {
-                let e = Event::new("user.provisioned", Outcome::Success).user(&user.id, &user.username);
+                let e = Event::new(AuditEvent::UserProvisioned, Outcome::Success).user(&user.id, &user.username);
                 store::audit::record(&state.db, e.detail(&format!("created at first sign-in with {id}")), t).await?;
             }
             if linked {
-                let e = Event::new("oidc.linked", Outcome::Info).user(&user.id, &user.username);
+                let e = Event::new(AuditEvent::OidcLinked, Outcome::Info).user(&user.id, &user.username);
                 store::audit::record(&state.db, e.detail(&format!("linked to {id} subject")), t).await?;
             }
             store::oidc::touch(&state.db, &id, &identity.subject, t).await?;
@@ -163,19 +164,15 @@ async fn sign_in(
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip(req);
     if !user.is_active() {
-        let e = Event::new("login.oidc", Outcome::Failure).user(&user.id, &user.username).ip(ip.as_deref());
+        let e = Event::new(AuditEvent::LoginOidc, Outcome::Failure).user(&user.id, &user.username).ip(ip.as_deref());
         store::audit::record(&state.db, e.detail("account disabled"), t).await?;
         return problem_page(req, state, name, Problem::Disabled);
     }
     let session = UserSession::from_request(req);
     session.begin_oidc(&user.id, id, t)?;
-    let e = Event::new("login.oidc", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref());
+    let e = Event::new(AuditEvent::LoginOidc, Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref());
     store::audit::record(&state.db, e.detail(&format!("signed in with {id}")), t).await?;
-    if user.locked_at.is_none() && trust::is_trusted(req, state, &user, t).await? {
-        session.complete_by_trusted_browser(t)?;
-        store::users::touch_login(&state.db, &user.id, t).await?;
-        let e = Event::new("mfa.trusted_browser", Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref());
-        store::audit::record(&state.db, e, t).await?;
+    if trust::sign_in_trusted(req, state, &user, &session, t).await? {
         return Ok(see_other("/settings"));
     }
     Ok(see_other("/prompt"))
@@ -186,13 +183,14 @@ async fn refused(req: &HttpRequest, state: &AppState, name: &str, refusal: Refus
     let t = now();
     let (event, problem) = match &refusal {
         Refusal::Claims(crate::oidc::ClaimsProblem::NoUsername) => {
-            (Event::new("login.oidc", Outcome::Failure).detail("no usable username claim"), Problem::NotSetUp)
+            (Event::new(AuditEvent::LoginOidc, Outcome::Failure).detail("no usable username claim"), Problem::NotSetUp)
         }
         Refusal::Claims(crate::oidc::ClaimsProblem::NotInAllowedGroup) => {
-            (Event::new("login.oidc", Outcome::Failure).detail("not in an allowed group"), Problem::NotAllowed)
+            (Event::new(AuditEvent::LoginOidc, Outcome::Failure).detail("not in an allowed group"), Problem::NotAllowed)
         }
         Refusal::NotSetUp { username } | Refusal::NoEmail { username } => {
-            let mut e = Event::new("login.oidc", Outcome::Failure).detail("no Twofold account for this username");
+            let mut e =
+                Event::new(AuditEvent::LoginOidc, Outcome::Failure).detail("no Twofold account for this username");
             e.username = Some(username);
             if matches!(refusal, Refusal::NoEmail { .. }) {
                 e = e.detail("no email claim to create the account with");
@@ -200,7 +198,7 @@ async fn refused(req: &HttpRequest, state: &AppState, name: &str, refusal: Refus
             (e, Problem::NotSetUp)
         }
         Refusal::Mismatch { user } => (
-            Event::new("login.oidc", Outcome::Failure)
+            Event::new(AuditEvent::LoginOidc, Outcome::Failure)
                 .user(&user.id, &user.username)
                 .detail("username claim names an account linked to another subject"),
             Problem::Mismatch,
@@ -220,7 +218,7 @@ async fn fail(
 ) -> Result<HttpResponse, AppError> {
     tracing::info!(provider = ?name, reason = ?detail, "OpenID Connect sign-in failed");
     let ip = client_ip(req);
-    let event = Event::new("login.oidc", Outcome::Failure).ip(ip.as_deref()).detail(detail);
+    let event = Event::new(AuditEvent::LoginOidc, Outcome::Failure).ip(ip.as_deref()).detail(detail);
     store::audit::record(&state.db, event, now()).await?;
     problem_page(req, state, name, problem)
 }

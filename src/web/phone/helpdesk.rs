@@ -1,6 +1,7 @@
 //! The help desk adds a phone number for a user (after checking who is calling): a mobile number
 //! another account holds is allowed here, unlike in the wizard. Audit-logged; the user is told.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -62,7 +63,7 @@ pub async fn add_phone_post(
         if shared { " (number also on another account)" } else { "" }
     );
     let ip = client_ip(&req);
-    let event = Event::new("device.phone_added", Outcome::Success)
+    let event = Event::new(AuditEvent::DevicePhoneAdded, Outcome::Success)
         .user(&user.id, &user.username)
         .actor(&staff.user.id)
         .ip(ip.as_deref())

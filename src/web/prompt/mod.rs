@@ -2,11 +2,11 @@
 //! before device changes. Today that is "Enter a Passcode": an authenticator app's code or a
 //! backup code. Failures count towards lockout across every method.
 
-pub(crate) mod passcode;
 pub(crate) mod phone;
 pub(crate) mod push;
 pub(crate) mod security_key;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -15,19 +15,16 @@ use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::policy::Method;
 use crate::domain::{EnrollStep, Passcode};
-use crate::store::{
-    self,
-    audit::{Event, Outcome},
-    devices::DeviceRow,
-    users::UserRow,
-};
+use crate::factors::codes::{BACKUP_CODE_DIGITS, TEMPORARY_CODE_DIGITS};
+use crate::signin::lockout::Lock;
+use crate::signin::{Accepted, Application, Caller, Verdict};
+use crate::store::{self, devices::DeviceRow, users::UserRow};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
 use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
-use crate::web::{client_ip, html};
-use passcode::Checked;
+use crate::web::{app_flow, client_ip, html};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "prompt/prompt.html")]
@@ -64,58 +61,46 @@ pub struct PromptPage {
 
 csrf_form!(PasscodeForm { passcode: String });
 
-/// The context used to seal a user's TOTP seeds: a seed copied to another user's row won't open.
-pub fn seed_context(user_id: &str) -> String {
-    format!("totp-seed:{user_id}")
-}
-
 /// If the account is locked, the message to show (after applying automatic unlock).
-pub(crate) async fn lock_message(state: &AppState, user: &UserRow, t: i64) -> Result<Option<String>, AppError> {
-    let Some(locked_at) = user.locked_at else { return Ok(None) };
-    let auto = i64::from(state.policy().await?.lockout_auto_unlock_minutes) * 60;
-    if auto > 0 {
-        if store::users::unlock_if_locked_before(&state.db, &user.id, t - auto).await? {
-            return Ok(None);
+pub(crate) async fn lock_message(state: &AppState, user: &UserRow) -> Result<Option<String>, AppError> {
+    let help_desk = &state.settings.institution.help_desk;
+    Ok(match state.lock(user).await? {
+        Lock::Open => None,
+        Lock::Locked { unlocks_at: Some(at) } => {
+            let minutes = (((at - now()) + 59) / 60).max(1);
+            let plural = if minutes == 1 { "" } else { "s" };
+            Some(format!(
+                "Your account is locked after too many failed attempts. Try again in {minutes} minute{plural}, or contact {help_desk} to unlock it now."
+            ))
         }
-        let minutes = ((locked_at + auto - t) + 59) / 60;
-        return Ok(Some(format!(
-            "Your account is locked after too many failed attempts. Try again in {minutes} minute{}, or contact {} to unlock it now.",
-            if minutes == 1 { "" } else { "s" },
-            state.settings.institution.help_desk
-        )));
-    }
-    Ok(Some(format!(
-        "Your account is locked after too many failed attempts. Contact {} to unlock it.",
-        state.settings.institution.help_desk
-    )))
+        Lock::Locked { unlocks_at: None } => {
+            Some(format!("Your account is locked after too many failed attempts. Contact {help_desk} to unlock it."))
+        }
+    })
 }
 
-/// A failed second factor, whatever the method: counted towards the lockout every method shares
-/// and audit-logged as `event` (plus `account.locked` when this failure is the one that locks).
-/// True when the account is now locked.
-pub(crate) async fn record_failed_attempt(
-    state: &AppState,
-    user: &UserRow,
-    ip: Option<&str>,
-    event: &str,
-    reason: &str,
-    t: i64,
-) -> Result<bool, AppError> {
-    let max = state.policy().await?.lockout_max_failures;
-    let (id, username, ip, event, reason) =
-        (user.id.clone(), user.username.clone(), ip.map(str::to_string), event.to_string(), reason.to_string());
-    let (_, locked_now) = store::users::record_failure(&state.db, &user.id, max, t, move |attempts, locked| {
-        let detail = format!("{reason}; {attempts} failed attempt(s)");
-        let at =
-            |name, outcome| Event::new(name, outcome).user(&id, &username).ip(ip.as_deref()).detail(&detail).into();
-        let mut entries = vec![at(&event, Outcome::Failure)];
-        if locked {
-            entries.push(at("account.locked", Outcome::Info));
-        }
-        entries
-    })
-    .await?;
-    Ok(locked_now)
+/// Who asks, as the core sees a prompt request: the user, the address, the application that
+/// began the sign-in (if one did), and this session (the attempt is refused once it has ended).
+pub(crate) struct Asking {
+    pub ip: Option<String>,
+    pub application: Option<Application>,
+    pub session: Option<String>,
+}
+
+impl Asking {
+    pub(crate) async fn of(req: &HttpRequest, state: &AppState, auth: &PasswordAuthed) -> Result<Self, AppError> {
+        Ok(Self {
+            ip: client_ip(req),
+            application: app_flow::application(state, &auth.session).await?,
+            session: auth.session.row(),
+        })
+    }
+
+    pub(crate) fn caller<'a>(&'a self, user: &'a UserRow) -> Caller<'a> {
+        Caller::new(user, self.ip.as_deref())
+            .for_application(self.application.as_ref())
+            .in_session(self.session.as_deref())
+    }
 }
 
 /// What the user can sign in with.
@@ -161,6 +146,7 @@ pub(crate) async fn page(
     let policy = state.policy().await?;
     // Only the methods the policy allows this user are offered (temporary passcodes always are).
     let allowed = crate::signin::allowed::methods_for_user(state, &auth.user.id).await?;
+    let application = app_flow::application(state, &auth.session).await?;
     let push_ids = if allowed.allows(Method::Push) {
         store::push_devices::push_device_ids(&state.db, &auth.user.id).await?
     } else {
@@ -184,14 +170,14 @@ pub(crate) async fn page(
         self_enrollment: policy.self_enrollment,
         step_up: auth.full,
         backup_codes: if allowed.allows(Method::BackupCodes) { methods.backup_codes } else { 0 },
-        locked: lock_message(state, &auth.user, now()).await?,
+        locked: lock_message(state, &auth.user).await?,
         push: allowed.allows(Method::Push) && !push_ids.is_empty(),
         auto_push: allowed.allows(Method::Push)
             && error.is_none()
             && !auth.full
-            && push::auto_push(state, &auth.user.id, &methods.devices, &push_ids).await?,
+            && state.auto_push_wanted(&auth.user.id, &methods.devices, &push_ids).await?,
         error,
-        application: crate::web::duo::authorize::application_name(state, &auth.session).await?,
+        application: application.map(|a| a.name),
         phones: phone::PhoneMethods::load(state, auth, &methods.devices).await?.allowed_only(&allowed),
     })
 }
@@ -220,94 +206,85 @@ pub async fn passcode_post(
     if stepped_up(&state, &auth).await? {
         return Ok(onward(&auth));
     }
-    let t = now();
-    let ip = client_ip(&req);
     let methods = methods(&state, &auth.user.id).await?;
-    if !methods.any() || lock_message(&state, &auth.user, t).await?.is_some() {
-        // Locked or nothing to check against: no code is examined at all.
+    if !methods.any() {
+        // Nothing to check against: no code is examined at all.
         return Ok(see_other("/prompt"));
     }
     let code = match Passcode::parse(&form.0.passcode) {
         Ok(c) => c,
-        Err(e) => {
-            return html(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                &page(&state, &auth, &methods, Some(e.0)).await?,
-            );
-        }
+        // The format of a code is no secret: said plainly, not counted as a guess.
+        Err(e) => return html(StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &methods, Some(e.0)).await?),
     };
-    if let Some(refused) = passcode::refused_before_check(&state, &auth.user.id, &code).await? {
-        return method_refused(&state, &auth, &methods, ip.as_deref(), refused, t).await;
-    }
-    let checked = passcode::check(&state, &auth.user.id, &methods.devices, &code, t).await?;
-    let replayed = match checked {
-        Checked::Accepted { method, detail, replace_device } => {
-            if let Some(m) = Method::of_event(method)
-                && !crate::signin::allowed::method_allowed(&state, &auth.user.id, m).await?
-            {
-                return method_refused(&state, &auth, &methods, ip.as_deref(), m, t).await;
-            }
-            return succeed(&req, &auth, &state, (method, &detail), replace_device, t).await;
-        }
-        Checked::Replayed => true,
-        Checked::Wrong => false,
-    };
-    let reason = if replayed { "passcode already used" } else { "wrong passcode" };
-    if record_failed_attempt(&state, &auth.user, ip.as_deref(), "mfa.passcode", reason, t).await? {
-        return Ok(see_other("/prompt"));
-    }
-    let message = if replayed && matches!(code.as_str().len(), 9 | 10) {
+    let asking = Asking::of(&req, &state, &auth).await?;
+    let verdict = state.passcode(&asking.caller(&auth.user), &code).await?;
+    let replayed_message = if matches!(code.as_str().len(), BACKUP_CODE_DIGITS | TEMPORARY_CODE_DIGITS) {
         "That code has already been used. Each backup or temporary code works only as often as it was issued for."
-    } else if replayed {
-        "That passcode was already used. Wait for the next one to appear in your app and enter it."
     } else {
-        "Incorrect passcode. Enter the newest passcode shown in your app."
+        "That passcode was already used. Wait for the next one to appear in your app and enter it."
     };
-    html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &methods, Some(message.into())).await?)
+    let words =
+        Words { wrong: "Incorrect passcode. Enter the newest passcode shown in your app.", replayed: replayed_message };
+    answer(&req, &auth, &state, &methods, &asking, verdict, words).await
 }
 
-/// A method the policy does not allow this user: refused with a clear message, and logged.
-pub(crate) async fn method_refused(
-    state: &AppState,
+/// What the prompt says when a method's answer was wrong or already used.
+pub(crate) struct Words<'a> {
+    pub wrong: &'a str,
+    pub replayed: &'a str,
+}
+
+/// The prompt's answer to the core's verdict, for every method: signed in, the prompt again with
+/// what went wrong, or back to the prompt (locked: the page says so).
+pub(crate) async fn answer(
+    req: &HttpRequest,
     auth: &PasswordAuthed,
+    state: &AppState,
     methods: &Methods,
-    ip: Option<&str>,
-    method: Method,
-    t: i64,
+    asking: &Asking,
+    verdict: Verdict,
+    words: Words<'_>,
 ) -> Result<HttpResponse, AppError> {
-    let detail = format!("{} is not allowed by policy", method.as_str());
-    let e = Event::new("mfa.method_refused", Outcome::Failure).user(&auth.user.id, &auth.user.username).ip(ip);
-    store::audit::record(&state.db, e.detail(&detail), t).await?;
-    let message = crate::signin::allowed::refusal(state, method);
-    html(actix_web::http::StatusCode::FORBIDDEN, &page(state, auth, methods, Some(message)).await?)
+    let again = |status, message: &str| {
+        let message = message.to_string();
+        async move { html(status, &page(state, auth, methods, Some(message)).await?) }
+    };
+    match verdict {
+        Verdict::Accepted(accepted) => succeed(req, auth, state, &accepted, asking).await,
+        Verdict::Locked => Ok(see_other("/prompt")),
+        v if v.locked_now() => Ok(see_other("/prompt")),
+        Verdict::Wrong { .. } => again(StatusCode::UNPROCESSABLE_ENTITY, words.wrong).await,
+        Verdict::Replayed { .. } => again(StatusCode::UNPROCESSABLE_ENTITY, words.replayed).await,
+        Verdict::Refused(method) => again(StatusCode::FORBIDDEN, &refusal(state, method)).await,
+        Verdict::Disabled | Verdict::SessionEnded => {
+            auth.session.logout();
+            Err(AppError::LoginRequired)
+        }
+    }
 }
 
+/// What a user is told when they try a method the policy does not allow them.
+pub(crate) fn refusal(state: &AppState, method: Method) -> String {
+    crate::web::words::method_refused(state, method)
+}
+
+/// A second factor the core accepted (it reset the failures and audited the sign-in): the
+/// application that began the sign-in gets its answer, or the session is upgraded.
 pub(crate) async fn succeed(
     req: &HttpRequest,
     auth: &PasswordAuthed,
     state: &AppState,
-    (method, detail): (&str, &str),
-    replace_device: bool,
-    t: i64,
+    accepted: &Accepted,
+    asking: &Asking,
 ) -> Result<HttpResponse, AppError> {
-    store::users::reset_failures(&state.db, &auth.user.id).await?;
-    store::users::touch_login(&state.db, &auth.user.id, t).await?;
+    let t = now();
     // Begun by an application (Universal Prompt): back to it, never a portal session.
-    if let Some(back) = crate::web::duo::authorize::finish(req, state, &auth.user, (method, detail), t).await? {
+    if let Some(back) = app_flow::finish(req, state, &auth.user, accepted, asking.ip.as_deref(), t).await? {
         return Ok(back);
     }
     let was_signed_in = auth.full;
     auth.session.complete_second_factor(t)?;
-    store::audit::record(
-        &state.db,
-        Event::new(method, Outcome::Success)
-            .user(&auth.user.id, &auth.user.username)
-            .ip(client_ip(req).as_deref())
-            .detail(detail),
-        t,
-    )
-    .await?;
-    if replace_device {
+    if accepted.factor.replaces_device() {
         // A temporary or recovery passcode: straight on to add a new device (no browser trust).
         let expires = t + i64::from(state.settings.enrollment.wizard_expiry_minutes) * 60;
         let wizard =

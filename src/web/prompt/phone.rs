@@ -5,24 +5,21 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::passcode::Checked;
-use super::{lock_message, methods, onward, page, stepped_up, succeed};
+use super::{Asking, Words, answer, methods, onward, page, stepped_up};
 use crate::channels::telephony::{CallOutcome, PhoneError};
 use crate::clock::now;
 use crate::csrf_form;
+use crate::domain::DeviceKind;
 use crate::domain::policy::{Method, MethodSet};
-use crate::domain::{DeviceKind, Passcode, PhoneNumber};
-use crate::store::{self, phone_devices::PhoneDevice};
+use crate::signin::passcode::PURPOSE;
+use crate::signin::phone::{PhoneChoice as Choice, PhoneRefusal};
+use crate::store;
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
-use crate::web::enroll::phone::phone_problem;
 use crate::web::error::{AppError, see_other};
-use crate::web::html;
 use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
-
-/// Purpose of texted codes and calls made at the prompt.
-pub const PURPOSE: &str = "login";
+use crate::web::{html, words};
 
 pub struct PhoneChoice {
     pub id: String,
@@ -94,31 +91,6 @@ impl PhoneMethods {
     }
 }
 
-/// A texted passcode typed at "Enter a Passcode": used once, within its expiry.
-pub async fn check_texted_code(state: &AppState, user_id: &str, code: &Passcode, t: i64) -> Result<Checked, AppError> {
-    if state.phones.use_code(user_id, PURPOSE, code.as_str(), t).await? {
-        let detail = "texted passcode".to_string();
-        return Ok(Checked::Accepted { method: "mfa.sms_passcode", detail, replace_device: false });
-    }
-    Ok(Checked::Wrong)
-}
-
-/// The user's phone device named in a form, when the prompt may be used at all.
-async fn usable_phone(
-    state: &AppState,
-    auth: &PasswordAuthed,
-    device_id: &str,
-) -> Result<Option<PhoneDevice>, AppError> {
-    if auth.invited {
-        return Err(AppError::LoginRequired);
-    }
-    if lock_message(state, &auth.user, now()).await?.is_some() {
-        return Ok(None);
-    }
-    let devices = store::phone_devices::for_user(&state.db, &auth.user.id).await?;
-    Ok(devices.into_iter().find(|d| d.id == device_id))
-}
-
 /// The prompt again, with what went wrong; every other method stays on it.
 async fn prompt_with(
     state: &AppState,
@@ -130,30 +102,25 @@ async fn prompt_with(
     html(status, &page(state, auth, &methods, Some(message)).await?)
 }
 
-async fn refused(state: &AppState, auth: &PasswordAuthed, e: PhoneError) -> Result<HttpResponse, AppError> {
-    let status = match e {
-        PhoneError::Budget(_) => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    match phone_problem(&e) {
-        Some(message) => prompt_with(state, auth, status, message).await,
-        None => Err(AppError::Internal(e.into())),
+/// Why no text was sent or call placed, on the prompt.
+async fn refused(state: &AppState, auth: &PasswordAuthed, refusal: PhoneRefusal) -> Result<HttpResponse, AppError> {
+    match refusal {
+        PhoneRefusal::NotAllowed(method) => {
+            prompt_with(state, auth, StatusCode::FORBIDDEN, super::refusal(state, method)).await
+        }
+        PhoneRefusal::NoPhone | PhoneRefusal::Locked => Ok(see_other("/prompt")),
+        PhoneRefusal::Disabled => Err(AppError::LoginRequired),
+        PhoneRefusal::Channel(e) => {
+            let status = match e {
+                PhoneError::Budget(_) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            match words::phone_problem(&e) {
+                Some(message) => prompt_with(state, auth, status, message).await,
+                None => Err(AppError::Internal(e.into())),
+            }
+        }
     }
-}
-
-/// The prompt with a refusal when the policy does not allow `method` for this user.
-async fn not_allowed(
-    state: &AppState,
-    auth: &PasswordAuthed,
-    req: &HttpRequest,
-    method: Method,
-) -> Result<Option<HttpResponse>, AppError> {
-    if crate::signin::allowed::method_allowed(state, &auth.user.id, method).await? {
-        return Ok(None);
-    }
-    let methods = methods(state, &auth.user.id).await?;
-    let ip = crate::web::client_ip(req);
-    Ok(Some(super::method_refused(state, auth, &methods, ip.as_deref(), method, now()).await?))
 }
 
 csrf_form!(PhoneForm { device: String });
@@ -165,20 +132,16 @@ pub async fn text_post(
     state: web::Data<AppState>,
     form: CsrfForm<PhoneForm>,
 ) -> Result<HttpResponse, AppError> {
+    if auth.invited {
+        return Err(AppError::LoginRequired);
+    }
     if stepped_up(&state, &auth).await? {
         return Ok(onward(&auth));
     }
-    let Some(device) = usable_phone(&state, &auth, &form.0.device).await? else { return Ok(see_other("/prompt")) };
-    if device.kind != DeviceKind::MobilePhone.as_str() {
-        return Ok(see_other("/prompt"));
-    }
-    if let Some(r) = not_allowed(&state, &auth, &req, Method::Sms).await? {
-        return Ok(r);
-    }
-    let number = PhoneNumber::from_e164(&device.phone).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    match state.phones.send_codes(&auth.user.id, &auth.user.username, &number, PURPOSE, now()).await {
+    let asking = Asking::of(&req, &state, &auth).await?;
+    match state.text_codes(&asking.caller(&auth.user), Choice::Device(&form.0.device)).await? {
         Ok(()) => Ok(see_other("/prompt")),
-        Err(e) => refused(&state, &auth, e).await,
+        Err(refusal) => refused(&state, &auth, refusal).await,
     }
 }
 
@@ -189,24 +152,22 @@ pub async fn call_post(
     state: web::Data<AppState>,
     form: CsrfForm<PhoneForm>,
 ) -> Result<HttpResponse, AppError> {
+    if auth.invited {
+        return Err(AppError::LoginRequired);
+    }
     if stepped_up(&state, &auth).await? {
         return Ok(onward(&auth));
     }
-    let Some(device) = usable_phone(&state, &auth, &form.0.device).await? else { return Ok(see_other("/prompt")) };
-    if let Some(r) = not_allowed(&state, &auth, &req, Method::PhoneCall).await? {
-        return Ok(r);
-    }
-    let number = PhoneNumber::from_e164(&device.phone).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    let ext = device.phone_extension.as_deref();
-    match state.phones.start_call(&auth.user.id, &auth.user.username, &number, ext, PURPOSE, now()).await {
+    let asking = Asking::of(&req, &state, &auth).await?;
+    match state.call(&asking.caller(&auth.user), Choice::Device(&form.0.device)).await? {
         Ok(call_id) => {
             auth.session.set_call(&call_id)?;
             Ok(see_other("/prompt/call"))
         }
-        Err(e) => {
+        Err(refusal) => {
             // Remember that a call was tried, so "Automatically call this device" does not loop.
             auth.session.set_call("")?;
-            refused(&state, &auth, e).await
+            refused(&state, &auth, refusal).await
         }
     }
 }
@@ -256,19 +217,21 @@ pub async fn call_continue_post(
     state: web::Data<AppState>,
     _f: CsrfForm<ContinueForm>,
 ) -> Result<HttpResponse, AppError> {
-    if stepped_up(&state, &auth).await? {
-        return Ok(onward(&auth));
-    }
-    let t = now();
-    let call_id = auth.session.call().unwrap_or_default();
     if auth.invited {
         return Err(AppError::LoginRequired);
     }
-    if lock_message(&state, &auth.user, t).await?.is_some() {
-        return Ok(see_other("/prompt"));
+    if stepped_up(&state, &auth).await? {
+        return Ok(onward(&auth));
     }
-    if call_id.is_empty() || !store::phone_calls::consume_answered(&state.db, &call_id, &auth.user.id, t).await? {
+    let call_id = auth.session.call().unwrap_or_default();
+    if call_id.is_empty() {
         return Ok(see_other("/prompt/call"));
     }
-    succeed(&req, &auth, &state, ("mfa.phone_call", &format!("call {call_id}")), false, t).await
+    let asking = Asking::of(&req, &state, &auth).await?;
+    let verdict = state.finish_call(&asking.caller(&auth.user), &call_id).await?;
+    if matches!(verdict, crate::signin::Verdict::Wrong { .. } | crate::signin::Verdict::Replayed { .. }) {
+        return Ok(see_other("/prompt/call"));
+    }
+    let methods = methods(&state, &auth.user.id).await?;
+    answer(&req, &auth, &state, &methods, &asking, verdict, Words { wrong: "", replayed: "" }).await
 }

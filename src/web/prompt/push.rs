@@ -8,23 +8,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Serialize;
 
-use super::{lock_message, methods, onward, page, stepped_up, succeed};
-use crate::channels::mail::Mail;
+use super::{Asking, Words, answer, methods, onward, page, stepped_up};
 use crate::clock::now;
 use crate::csrf_form;
-use crate::domain::policy::Method;
-use crate::factors::push::{PushStatus, new_number};
-use crate::store::{
-    self,
-    audit::{Event, Outcome},
-    push_requests::{NewPush, PushRequestRow},
-};
+use crate::factors::push::PushStatus;
+use crate::signin::push::{PushAsk, PushRefusal, PushStart};
+use crate::store::{self, push_requests::PushRequestRow};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
+use crate::web::html;
 use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
-use crate::web::{client_ip, html};
 
 /// The longest one status request waits for a change (the script asks again after), less a
 /// random part of up to `LONG_POLL_JITTER`: prompts opened together (a class signing in at
@@ -61,128 +56,38 @@ pub async fn push_post(
     if stepped_up(&state, &auth).await? {
         return Ok(onward(&auth));
     }
-    let t = now();
-    let methods = methods(&state, &auth.user.id).await?;
-    if lock_message(&state, &auth.user, t).await?.is_some() {
-        return Ok(see_other("/prompt"));
-    }
-    let ip = client_ip(&req);
-    if let Some((status, message)) = refusal(&state, &auth.user, ip.as_deref(), t).await? {
-        return refuse(&state, &auth, &methods, status, message).await;
-    }
-    let number = new_number(state.policy().await?.push_number_digits);
+    let asking = Asking::of(&req, &state, &auth).await?;
     let agent =
         req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(200).collect::<String>());
-    let push = NewPush {
-        user_id: &auth.user.id,
-        number: &number,
-        application: &state.settings.institution.product_name,
+    let ask = PushAsk {
+        number_matching: true,
+        title: &state.settings.institution.product_name,
         username: &auth.user.username,
-        ip: ip.as_deref(),
+        shown_ip: asking.ip.as_deref(),
         user_agent: agent.as_deref(),
-        expires_at: t + i64::from(state.settings.push.timeout_seconds),
     };
-    let id = store::push_requests::insert(&state.db, push, t).await?;
-    crate::web::device_api::notify::notify_new_request(state.clone(), auth.user.id.clone(), id.clone());
-    let detail = format!("request {id}");
-    let e = Event::new("push.sent", Outcome::Info)
-        .user(&auth.user.id, &auth.user.username)
-        .ip(ip.as_deref())
-        .detail(&detail);
-    store::audit::record(&state.db, e, t).await?;
-    Ok(see_other(&format!("/prompt/push/{id}")))
+    let (status, message) = match state.start_push(&asking.caller(&auth.user), ask).await? {
+        PushStart::Sent { id, .. } => return Ok(see_other(&format!("/prompt/push/{id}"))),
+        PushStart::Refused(PushRefusal::Locked | PushRefusal::Disabled) => return Ok(see_other("/prompt")),
+        PushStart::Refused(refusal) => refused(&state, refusal),
+    };
+    let methods = methods(&state, &auth.user.id).await?;
+    html(status, &page(&state, &auth, &methods, Some(message)).await?)
 }
 
-/// Why no push may be sent now, if so: no push device, push locked after fraud, or the cap.
-/// Shared with the Auth API's `factor=push`.
-pub(crate) async fn refusal(
-    state: &AppState,
-    user: &crate::store::users::UserRow,
-    ip: Option<&str>,
-    t: i64,
-) -> Result<Option<(StatusCode, String)>, AppError> {
-    if !crate::signin::allowed::method_allowed(state, &user.id, Method::Push).await? {
-        return Ok(Some((StatusCode::FORBIDDEN, crate::signin::allowed::refusal(state, Method::Push))));
-    }
-    if store::push_devices::push_device_ids(&state.db, &user.id).await?.is_empty() {
-        let m = "None of your devices can receive pushes. Enter a passcode instead.";
-        return Ok(Some((StatusCode::UNPROCESSABLE_ENTITY, m.into())));
-    }
-    if store::push_devices::push_locked(&state.db, &user.id).await? {
-        let m = format!(
-            "Push is turned off for your account because a push was reported as fraudulent. Enter a passcode instead, or contact {}.",
-            state.settings.institution.help_desk
-        );
-        return Ok(Some((StatusCode::FORBIDDEN, m)));
-    }
-    let policy = state.policy().await?;
-    let since = t - i64::from(policy.push_cap_window_minutes) * 60;
-    if store::push_requests::count_since(&state.db, &user.id, since).await? >= i64::from(policy.push_cap_per_window) {
-        // The first refusal in a window alerts administrators (T20); later ones are only logged.
-        let recent = store::audit::for_user(&state.db, &user.id, 50).await?;
-        let first = !recent.iter().any(|r| r.event == "push.capped" && r.at >= since);
-        let e = Event::new("push.capped", Outcome::Failure).user(&user.id, &user.username).ip(ip);
-        store::audit::record(&state.db, e, t).await?;
-        if first {
-            alert_cap(state, user, ip, t).await?;
-        }
-        let m = format!(
-            "Too many pushes were sent in the last {} minutes. Enter a passcode instead, or try again later.",
-            policy.push_cap_window_minutes
-        );
-        return Ok(Some((StatusCode::TOO_MANY_REQUESTS, m)));
-    }
-    Ok(None)
-}
-
-/// Tells administrators that pushes for a user were capped: someone may be trying to wear the
-/// user down with pushes ("push fatigue").
-async fn alert_cap(
-    state: &AppState,
-    user: &crate::store::users::UserRow,
-    ip: Option<&str>,
-    t: i64,
-) -> Result<(), AppError> {
-    let policy = state.policy().await?;
-    let subject = format!("Push limit reached for {}", user.username);
-    let body = format!(
-        "{} ({}) caused more than {} pushes in {} minutes; more pushes are refused until the window passes.\n\n\
-         Last sign-in address: {}\n\nIf the user is not signing in right now, someone may know their password.\n",
-        user.username,
-        user.display_name,
-        policy.push_cap_per_window,
-        policy.push_cap_window_minutes,
-        ip.unwrap_or("unknown"),
-    );
-    for admin in store::users::admins(&state.db).await? {
-        let mail = Mail { to: &admin.email, subject: &subject, body: &body, user_id: Some(&admin.id) };
-        state.mailer.queue(&state.db, &state.keys, mail, t).await?;
-    }
-    Ok(())
-}
-
-/// The prompt again, with why no push was sent.
-async fn refuse(
-    state: &AppState,
-    auth: &PasswordAuthed,
-    methods: &super::Methods,
-    status: StatusCode,
-    message: String,
-) -> Result<HttpResponse, AppError> {
-    html(status, &page(state, auth, methods, Some(message)).await?)
+/// Why no push was sent, in the prompt's words.
+fn refused(state: &AppState, refusal: PushRefusal) -> (StatusCode, String) {
+    let status = match refusal {
+        PushRefusal::NoDevice => StatusCode::UNPROCESSABLE_ENTITY,
+        PushRefusal::Capped { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::FORBIDDEN,
+    };
+    (status, crate::web::words::push_refused(state, refusal))
 }
 
 /// The user's own request (anyone else's id is as if it did not exist), timed out if overdue.
 async fn own(state: &AppState, user_id: &str, id: &str) -> Result<Option<PushRequestRow>, AppError> {
-    let Some(row) = store::push_requests::by_id(&state.db, id).await?.filter(|r| r.user_id == user_id) else {
-        return Ok(None);
-    };
-    let t = now();
-    if row.status == PushStatus::Pending.as_str() && row.expires_at <= t {
-        store::push_requests::time_out(&state.db, id, t).await?;
-        return Ok(store::push_requests::by_id(&state.db, id).await?);
-    }
-    Ok(Some(row))
+    Ok(state.push_state(user_id, id).await?)
 }
 
 pub async fn push_get(
@@ -307,13 +212,15 @@ pub async fn push_finish_post(
     path: web::Path<String>,
     _f: CsrfForm<FinishForm>,
 ) -> Result<HttpResponse, AppError> {
-    let t = now();
-    if !store::push_requests::consume(&state.db, &path, &auth.user.id, t).await? {
+    let asking = Asking::of(&req, &state, &auth).await?;
+    let verdict = state.finish_push(&asking.caller(&auth.user), &path).await?;
+    if matches!(verdict, crate::signin::Verdict::Wrong { .. } | crate::signin::Verdict::Replayed { .. }) {
+        // Not approved (yet), or already used: back to the waiting page, which says which.
         return Ok(see_other(&format!("/prompt/push/{}", path.as_str())));
     }
-    let row = store::push_requests::by_id(&state.db, &path).await?.ok_or(AppError::NotFound)?;
-    let detail = format!("push {} from device {}", row.id, row.device_id.as_deref().unwrap_or(""));
-    succeed(&req, &auth, &state, ("mfa.push", &detail), false, t).await
+    let methods = methods(&state, &auth.user.id).await?;
+    let words = Words { wrong: "", replayed: "" };
+    answer(&req, &auth, &state, &methods, &asking, verdict, words).await
 }
 
 /// "Use another method": the waiting push is cancelled, so a late approval does nothing.
@@ -323,25 +230,8 @@ pub async fn push_cancel_post(
     path: web::Path<String>,
     _f: CsrfForm<FinishForm>,
 ) -> Result<HttpResponse, AppError> {
-    store::push_requests::cancel(&state.db, &path, &auth.user.id, now()).await?;
+    state.cancel_push(&auth.user.id, &path).await?;
     Ok(see_other("/prompt"))
-}
-
-/// Whether the prompt should start a push by itself ("Automatically send this device a Push"):
-/// not when a push in the last timeout ended without approval, so coming back after a denial,
-/// a time-out or "Use another method" does not send another one by itself.
-pub(crate) async fn auto_push(
-    state: &AppState,
-    user_id: &str,
-    devices: &[crate::store::devices::DeviceRow],
-    push_ids: &[String],
-) -> Result<bool, AppError> {
-    let wanted = devices.iter().any(|d| d.login_action == "push" && push_ids.contains(&d.id));
-    if !wanted {
-        return Ok(false);
-    }
-    let since = now() - i64::from(state.settings.push.timeout_seconds);
-    Ok(store::push_requests::unapproved_since(&state.db, user_id, since).await? == 0)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -1,6 +1,7 @@
 //! "Backup codes" → "Generate new codes": ten single-use codes, shown once (and offered as a text
 //! file), replacing any earlier set. Only salted keyed hashes are kept.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -48,7 +49,7 @@ pub async fn backup_codes_post(
         .collect();
     store::backup_codes::replace_set(&state.db, &auth.user.id, &stored, t).await?;
     let ip = client_ip(&req);
-    let e = Event::new("backup_codes.generated", Outcome::Success)
+    let e = Event::new(AuditEvent::BackupCodesGenerated, Outcome::Success)
         .user(&auth.user.id, &auth.user.username)
         .ip(ip.as_deref());
     store::audit::record(&state.db, e, t).await?;

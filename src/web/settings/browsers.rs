@@ -1,6 +1,7 @@
 //! "Trusted browsers": "Revoke" one or "Revoke all". Takes effect at once: the next sign-in from
 //! a revoked browser gets the prompt.
 
+use crate::domain::AuditEvent;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::clock::now;
@@ -29,7 +30,7 @@ pub async fn revoke_post(
         return Err(AppError::NotFound);
     }
     let ip = client_ip(&req);
-    let e = Event::new("trusted_browser.revoke", Outcome::Success)
+    let e = Event::new(AuditEvent::TrustedBrowserRevoke, Outcome::Success)
         .user(&auth.user.id, &auth.user.username)
         .ip(ip.as_deref());
     store::audit::record(&state.db, e, t).await?;
@@ -46,7 +47,7 @@ pub async fn revoke_all_post(
     let n = store::trusted_browsers::revoke_all_for_user(&state.db, &auth.user.id, t).await?;
     let detail = format!("{n} browser(s)");
     let ip = client_ip(&req);
-    let e = Event::new("trusted_browser.revoke_all", Outcome::Success)
+    let e = Event::new(AuditEvent::TrustedBrowserRevokeAll, Outcome::Success)
         .user(&auth.user.id, &auth.user.username)
         .ip(ip.as_deref())
         .detail(&detail);

@@ -1,6 +1,7 @@
 //! "Device Options" (rename, "When I log in", default) and "Remove" with its confirmation.
 //! Every action is scoped to the signed-in user's own devices: another id is "not found".
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -50,7 +51,7 @@ async fn audit(
     state: &AppState,
     req: &HttpRequest,
     auth: &SteppedUp,
-    event: &str,
+    event: AuditEvent,
     detail: &str,
 ) -> Result<(), AppError> {
     let ip = client_ip(req);
@@ -129,7 +130,7 @@ pub async fn options_post(
         }
     };
     store::devices::update_options(&state.db, &auth.user.id, &device.id, name.as_str(), action.as_str()).await?;
-    audit(&state, &req, &auth, "device.options", &format!("device {}", device.id)).await?;
+    audit(&state, &req, &auth, AuditEvent::DeviceOptions, &format!("device {}", device.id)).await?;
     Ok(see_other("/settings"))
 }
 
@@ -145,7 +146,7 @@ pub async fn default_post(
     if !store::devices::set_default(&state.db, &auth.user.id, &id).await? {
         return Err(AppError::NotFound);
     }
-    audit(&state, &req, &auth, "device.default", &format!("device {id}")).await?;
+    audit(&state, &req, &auth, AuditEvent::DeviceDefault, &format!("device {id}")).await?;
     Ok(see_other("/settings"))
 }
 
@@ -176,7 +177,8 @@ pub async fn remove_post(
     let device = own_device(&state, &auth, &id).await?;
     match store::devices::remove(&state.db, &auth.user.id, &device.id, now()).await? {
         Removal::Removed => {
-            audit(&state, &req, &auth, "device.removed", &format!("device {} ({})", device.id, device.kind)).await?;
+            audit(&state, &req, &auth, AuditEvent::DeviceRemoved, &format!("device {} ({})", device.id, device.kind))
+                .await?;
             let ip = client_ip(&req);
             notices::device_changed(&state, &auth.user, &device, Change::DeviceRemoved, ip.as_deref(), now()).await?;
             Ok(see_other("/settings"))

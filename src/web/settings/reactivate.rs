@@ -1,6 +1,7 @@
 //! "Reactivate" (My Settings & Devices): a new activation link for the same device entry, for a
 //! new phone. Asking for it stops the old key at once; activating gives the device a new seed.
 
+use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -73,7 +74,7 @@ pub async fn reactivate_post(
     store::push_devices::remove_key(&state.db, &device.id).await?;
     let detail = format!("device {}: new activation link; old key removed", device.id);
     let ip = client_ip(&req);
-    let e = Event::new("push.reactivation", Outcome::Info)
+    let e = Event::new(AuditEvent::PushReactivation, Outcome::Info)
         .user(&auth.user.id, &auth.user.username)
         .ip(ip.as_deref())
         .detail(&detail);

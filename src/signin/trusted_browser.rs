@@ -1,0 +1,29 @@
+//! "Trust this browser": a remembered second factor. Signing in with it is an attempt like any
+//! other (the account must be unlocked when it is used), but no guess: it is not counted.
+
+use crate::domain::AuditEvent;
+use crate::store::attempts::{Check, Consume};
+
+use super::attempt::{Failure, Kind};
+use super::verdict::{Accepted, Caller, Factor, Verdict};
+use super::{Error, SignIn};
+
+impl SignIn {
+    /// Signs `caller` in with the browser's trust cookie, if the browser is still trusted (not
+    /// revoked, not expired, and trusted within the policy's days: a shortened policy applies at
+    /// once). `None` when the policy trusts no browsers.
+    pub async fn trusted_browser(&self, caller: &Caller<'_>, cookie: &str) -> Result<Option<Verdict>, Error> {
+        let days = i64::from(self.policy().await?.trusted_browser_days);
+        if days == 0 {
+            return Ok(None);
+        }
+        let consume = Consume::TrustedBrowser {
+            token_hash: self.keys.hash_token(cookie),
+            trusted_since: self.now() - days * 86_400,
+        };
+        let accepted = Accepted { factor: Factor::TrustedBrowser, detail: String::new() };
+        let check = move || Check { candidates: vec![(consume, accepted)], ..Check::default() };
+        let failure = Failure::new(AuditEvent::MfaTrustedBrowser, "the browser is no longer trusted");
+        Ok(Some(self.attempt(caller, Kind::Approval, failure, check).await?))
+    }
+}

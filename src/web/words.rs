@@ -1,0 +1,47 @@
+//! Words several doors share for the same outcome (the prompt, the wizard and the Auth API say
+//! the same thing when the phone network or its budgets say no).
+
+use crate::channels::telephony::PhoneError;
+use crate::domain::policy::Method;
+use crate::signin::push::PushRefusal;
+use crate::web::state::AppState;
+
+/// What a user is told when they try a method the policy does not allow them.
+pub fn method_refused(state: &AppState, method: Method) -> String {
+    format!(
+        "{} cannot be used to sign in to your account. Choose another method, or contact {}.",
+        method.name(),
+        state.settings.institution.help_desk
+    )
+}
+
+/// Why no push was sent.
+pub fn push_refused(state: &AppState, refusal: PushRefusal) -> String {
+    let help_desk = &state.settings.institution.help_desk;
+    match refusal {
+        PushRefusal::NotAllowed => method_refused(state, Method::Push),
+        PushRefusal::NoDevice => "None of your devices can receive pushes. Enter a passcode instead.".into(),
+        PushRefusal::FraudLock => format!(
+            "Push is turned off for your account because a push was reported as fraudulent. Enter a passcode instead, or contact {help_desk}."
+        ),
+        PushRefusal::Capped { window_minutes } => format!(
+            "Too many pushes were sent in the last {window_minutes} minutes. Enter a passcode instead, or try again later."
+        ),
+        PushRefusal::Locked => "Your account is locked.".into(),
+        PushRefusal::Disabled => "Your account is disabled.".into(),
+    }
+}
+
+/// What to tell the person when a text or call could not be made. Other methods stay available.
+pub fn phone_problem(e: &PhoneError) -> Option<String> {
+    match e {
+        PhoneError::Budget(_) => Some(
+            "We cannot send more texts or place more calls to this number right now. Try again later, or choose another method."
+                .into(),
+        ),
+        PhoneError::Carrier(_) => Some(
+            "We could not reach the phone network just now. Try again in a few minutes, or choose another method.".into(),
+        ),
+        PhoneError::Store(_) => None,
+    }
+}
