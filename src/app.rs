@@ -218,6 +218,8 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             .app_data(web::FormConfig::default().limit(16 * 1024))
             .app_data(web::PayloadConfig::default().limit(64 * 1024))
             .wrap(sessions)
+            // Outside the sessions: the session (and the user) are read once the body is in.
+            .wrap(from_fn(crate::web::body::read_first))
             .wrap(from_fn(same_origin_only))
             .wrap(security_headers(secure))
             .wrap(from_fn(request_span))
@@ -268,7 +270,7 @@ fn spawn_housekeeping(db: Db, shutdown: &Arc<Shutdown>) {
                 tracing::warn!(error = %e, "could not purge old telephony sends");
             }
             // Password failures older than a day no longer matter to any throttle window.
-            if let Err(e) = store::login_failures::purge_before(&db, now() - 86_400).await {
+            if let Err(e) = store::login_attempts::purge_before(&db, now() - 86_400).await {
                 tracing::warn!(error = %e, "could not purge old password failures");
             }
             // Auth API transactions are read by `auth_status` until they expire (5 minutes).

@@ -200,8 +200,8 @@ fn print_user(u: &UserRow, devices: i64) {
     println!("Status:        {}{}", u.status, if u.locked_at.is_some() { " (locked out)" } else { "" });
     println!("Devices:       {devices}");
     println!("Password:      {}", if u.password_hash.is_some() { "set" } else { "not set" });
-    println!("Created:       {}", crate::web::settings_time(u.created_at));
-    println!("Last login:    {}", u.last_login_at.map(crate::web::settings_time).unwrap_or_else(|| "never".into()));
+    println!("Created:       {}", crate::clock::format(u.created_at));
+    println!("Last login:    {}", u.last_login_at.map(crate::clock::format).unwrap_or_else(|| "never".into()));
 }
 
 async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {

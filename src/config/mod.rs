@@ -60,12 +60,29 @@ pub struct Settings {
     pub telephony: TelephonySettings,
     #[serde(default)]
     pub push: push::PushSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
     /// HTTP worker threads; defaults to the number of CPU cores.
     pub workers: Option<usize>,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// The HTTP server (`[http]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// A request's body must arrive within this many seconds (large uploads get a second more
+    /// per 64 KiB); a body that trickles in is cut off with 408.
+    pub body_timeout_seconds: u32,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { body_timeout_seconds: 10 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,6 +240,7 @@ impl Default for Settings {
             webauthn: webauthn::WebauthnSettings::default(),
             telephony: TelephonySettings::default(),
             push: push::PushSettings::default(),
+            http: HttpSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
                 from: "Twofold <twofold@localhost>".into(),
@@ -295,6 +313,9 @@ impl Settings {
         }
         if self.enrollment.invitation_days == 0 || self.enrollment.invitation_days > 90 {
             return Err(invalid("enrollment.invitation_days", "must be from 1 to 90"));
+        }
+        if !(1..=300).contains(&self.http.body_timeout_seconds) {
+            return Err(invalid("http.body_timeout_seconds", "must be from 1 to 300"));
         }
         if !(10..=600).contains(&self.webauthn.timeout_seconds) {
             return Err(invalid("webauthn.timeout_seconds", "must be from 10 to 600"));

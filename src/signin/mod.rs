@@ -13,6 +13,7 @@ mod error;
 mod fraud;
 pub mod lockout;
 pub mod passcode;
+pub mod password;
 pub mod phone;
 pub mod push;
 pub mod security_key;

@@ -12,9 +12,23 @@ pub struct BackupCodeRow {
     pub code_hash: String,
 }
 
-/// Replaces the user's set with new (salt, hash) pairs in one transaction.
-pub async fn replace_set(db: &Db, user_id: &str, codes: &[(String, String)], now: i64) -> Result<(), StoreError> {
+/// Replaces the user's set with new (salt, hash) pairs in one transaction. When `session` (the
+/// keyed hash of the asking session's id) is given, it must still exist: false, and nothing
+/// changed, when it ended meanwhile (a log-out while the request was on its way).
+pub async fn replace_set(
+    db: &Db,
+    user_id: &str,
+    session: Option<&str>,
+    codes: &[(String, String)],
+    now: i64,
+) -> Result<bool, StoreError> {
     let mut tx = db.writes().begin().await?;
+    if let Some(session) = session
+        && !super::sessions::hold_on(&mut tx, session, now).await?
+    {
+        tx.rollback().await?;
+        return Ok(false);
+    }
     // Serialise per user (row lock on PostgreSQL): two generations at once leave one set, not two.
     sqlx::query("UPDATE users SET failed_attempts = failed_attempts WHERE id = $1")
         .bind(user_id)
@@ -32,7 +46,7 @@ pub async fn replace_set(db: &Db, user_id: &str, codes: &[(String, String)], now
             .await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 pub async fn unused(db: &Db, user_id: &str) -> Result<Vec<BackupCodeRow>, StoreError> {

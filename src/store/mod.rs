@@ -13,7 +13,7 @@ pub mod fraud_reports;
 pub mod held_uploads;
 pub mod import;
 pub mod invitations;
-pub mod login_failures;
+pub mod login_attempts;
 pub mod meta;
 pub mod oidc;
 pub mod one_time_codes;

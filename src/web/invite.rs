@@ -21,7 +21,7 @@ use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
 use crate::web::session::UserSession;
 use crate::web::state::AppState;
-use crate::web::{client_ip, html, settings_time};
+use crate::web::{client_ip, html};
 
 #[derive(Template)]
 #[template(path = "invite/start.html")]
@@ -78,7 +78,7 @@ pub async fn send(state: &AppState, user: &UserRow, created_by: Option<&str>) ->
          once, until {until}.\n\n— {product} for {inst}\n",
         name = user.display_name,
         inst = inst.name,
-        until = settings_time(t + days * 86_400),
+        until = crate::clock::format(t + days * 86_400),
         product = inst.product_name,
     );
     let mail = Mail { to: &user.email, subject: &subject, body: &body, user_id: Some(&user.id) };

@@ -13,8 +13,7 @@ use super::state::AppState;
 use super::{client_ip, trust};
 use crate::clock::now;
 use crate::csrf_form;
-use crate::domain::Username;
-use crate::passwords;
+use crate::signin::password::PasswordVerdict;
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -75,26 +74,6 @@ fn render_login(mut page: LoginPage, csrf: &str, status: actix_web::http::Status
     }
 }
 
-/// Keyed subjects for the password throttle: the typed username (normalised) and the address.
-fn throttle_subjects(state: &AppState, typed: &str, ip: Option<&str>) -> (String, String) {
-    let account =
-        Username::parse(typed).map(|u| u.as_str().to_string()).unwrap_or_else(|_| typed.trim().to_lowercase());
-    let account = state.keys.hash_token(&format!("login-account:{account}"));
-    let address = state.keys.hash_token(&format!("login-address:{}", ip.unwrap_or("unknown")));
-    (account, address)
-}
-
-/// True when this username or this address has had too many wrong passwords recently. The same
-/// for existing and unknown usernames, so it reveals nothing about which exist.
-async fn throttled(state: &AppState, account: &str, address: &str, t: i64) -> Result<bool, AppError> {
-    let limits = &state.settings.login;
-    let since = t - i64::from(limits.window_minutes) * 60;
-    Ok(store::login_failures::count_since(&state.db, account, since).await?
-        >= i64::from(limits.max_failures_per_account)
-        || store::login_failures::count_since(&state.db, address, since).await?
-            >= i64::from(limits.max_failures_per_address))
-}
-
 pub async fn login_post(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -113,70 +92,29 @@ pub async fn login_post(
         providers: state.oidc.buttons(),
         password_form: true,
     };
-    let (account, address) = throttle_subjects(&state, &form.username, ip.as_deref());
-    if throttled(&state, &account, &address, t).await? {
-        let page = retry_page(format!(
-            "Too many sign-in attempts. Wait {} minutes, then try again.",
-            state.settings.login.window_minutes
-        ));
-        return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::TOO_MANY_REQUESTS));
-    }
-    let user = match Username::parse(&form.username) {
-        Ok(name) => store::users::by_username(&state.db, &name).await?,
-        Err(_) => None,
-    };
-    // Always one argon2 verification, whether or not the user exists, off the async workers.
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let candidate = form.password.clone();
-    let password_ok = passwords::verify_blocking(candidate, stored).await.map_err(|e| AppError::Internal(e.into()))?;
-    // Local passwords off: only administrators may still use one (break-glass); everyone else
-    // gets the answer a wrong password gets, so the setting reveals nothing about accounts.
-    let allowed =
-        |u: &store::users::UserRow| state.settings.login.local_passwords || u.role() == crate::domain::Role::Admin;
-    let user = match user {
-        Some(u) if password_ok && allowed(&u) => u,
-        _ => {
-            store::login_failures::record(&state.db, &[&account, &address], t).await?;
-            let mut e = Event::new(AuditEvent::LoginPassword, Outcome::Failure).ip(ip.as_deref());
-            if let Some(u) = &user {
-                e = e.user(&u.id, &u.username);
-            }
-            store::audit::record(&state.db, e.detail("wrong username or password"), t).await?;
+    let user = match state.password(&form.username, form.password.clone(), ip.as_deref()).await? {
+        PasswordVerdict::Accepted(user) => user,
+        PasswordVerdict::Throttled => {
+            let page = retry_page(format!(
+                "Too many sign-in attempts. Wait {} minutes, then try again.",
+                state.settings.login.window_minutes
+            ));
+            return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::TOO_MANY_REQUESTS));
+        }
+        PasswordVerdict::Wrong => {
             let page = retry_page("Incorrect username or password. Check them and try again.".into());
             return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::UNAUTHORIZED));
         }
-    };
-    store::login_failures::clear(&state.db, &account).await?;
-    if !user.is_active() {
-        store::audit::record(
-            &state.db,
-            Event::new(AuditEvent::LoginPassword, Outcome::Failure)
-                .user(&user.id, &user.username)
-                .ip(ip.as_deref())
-                .detail("account disabled"),
-            t,
-        )
-        .await?;
-        let page = LoginPage {
-            chrome: Chrome::new(&state, None, ""),
-            username: user.username.clone(),
-            recovery,
-            providers: state.oidc.buttons(),
-            password_form: true,
-            error: Some(format!(
+        PasswordVerdict::Disabled(user) => {
+            let mut page = retry_page(format!(
                 "Your account is disabled. Contact {} for help.",
                 state.settings.institution.help_desk
-            )),
-        };
-        return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
-    }
+            ));
+            page.username = user.username.clone();
+            return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
+        }
+    };
     session.begin_password(&user.id, t)?;
-    store::audit::record(
-        &state.db,
-        Event::new(AuditEvent::LoginPassword, Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
-        t,
-    )
-    .await?;
 
     if trust::sign_in_trusted(&req, &state, &user, &session, t).await? {
         return Ok(see_other("/settings"));

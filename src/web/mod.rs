@@ -4,6 +4,7 @@
 mod admin;
 pub(crate) mod app_flow;
 mod authenticator;
+pub mod body;
 pub mod chrome;
 pub mod csrf;
 pub(crate) mod device_api;
@@ -21,7 +22,6 @@ mod recover;
 pub(crate) mod security_key;
 pub mod session;
 mod settings;
-pub use settings::format_time as settings_time;
 pub mod setup;
 pub mod state;
 mod tokens;

@@ -5,7 +5,6 @@ use crate::channels::mail::{Mail, Mailer};
 use crate::secrets::random_token;
 use crate::store::{self, devices::DeviceRow, users::UserRow};
 use crate::web::error::AppError;
-use crate::web::settings_time;
 use crate::web::state::AppState;
 
 /// How long a "This wasn't me" link works.
@@ -78,7 +77,7 @@ pub async fn device_changed(
          Then contact {help} and change your password.\n\n{sig}\n",
         name = user.display_name,
         device = device.name,
-        when = settings_time(now),
+        when = crate::clock::format(now),
         ip = ip.unwrap_or("unknown"),
         days = REPORT_DAYS,
         help = state.settings.institution.help_desk,
@@ -102,7 +101,7 @@ pub async fn backup_codes_generated(
          longer work.\n\n\
          If this wasn't you, contact {help} now and change your password.\n\n{sig}\n",
         name = user.display_name,
-        when = settings_time(now),
+        when = crate::clock::format(now),
         ip = ip.unwrap_or("unknown"),
         help = state.settings.institution.help_desk,
         sig = signature(state),
@@ -125,7 +124,7 @@ pub async fn alert_admins(state: &AppState, user: &UserRow, change: Change, now:
              Check the audit log and contact the user.\n\n{sig}\n",
             user = user.username,
             display = user.display_name,
-            when = settings_time(now),
+            when = crate::clock::format(now),
             sig = signature(state),
         );
         let mail = Mail { to: &admin.email, subject: &subject, body: &body, user_id: Some(&admin.id) };

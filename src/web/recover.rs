@@ -16,6 +16,7 @@ use crate::domain::import::{parse_date_of_birth, parse_id_last4};
 use crate::factors::codes::{self, TEMPORARY_CODE_DIGITS};
 use crate::passwords;
 use crate::secrets::constant_time_eq;
+use crate::signin::password::Purpose;
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -26,7 +27,7 @@ use crate::web::csrf::CsrfForm;
 use crate::web::error::AppError;
 use crate::web::session::UserSession;
 use crate::web::state::AppState;
-use crate::web::{client_ip, html, settings_time};
+use crate::web::{client_ip, html};
 
 #[derive(Template)]
 #[template(path = "recover/form.html")]
@@ -93,23 +94,13 @@ pub async fn recover_post(
     if let Err(e) = parse_date_of_birth(&form.date_of_birth) {
         return retry(StatusCode::UNPROCESSABLE_ENTITY, e.0);
     }
-    let typed = Username::parse(&form.username)
-        .map(|u| u.as_str().to_string())
-        .unwrap_or_else(|_| form.username.trim().to_lowercase());
-    let account = state.keys.hash_token(&format!("recover-account:{typed}"));
-    let address = state.keys.hash_token(&format!("login-address:{}", ip.as_deref().unwrap_or("unknown")));
-    let limits = &state.settings.login;
-    let since = t - i64::from(limits.window_minutes) * 60;
-    if store::login_failures::count_since(&state.db, &account, since).await?
-        >= i64::from(limits.max_failures_per_account)
-        || store::login_failures::count_since(&state.db, &address, since).await?
-            >= i64::from(limits.max_failures_per_address)
-    {
+    // Reserved before anything is checked: parallel guesses get no more checks than the limit.
+    let Some(reserved) = state.reserve_guess(Purpose::Recovery, &form.username, ip.as_deref()).await? else {
         return retry(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many attempts. Wait {} minutes, then try again.", limits.window_minutes),
+            format!("Too many attempts. Wait {} minutes, then try again.", state.settings.login.window_minutes),
         );
-    }
+    };
 
     let user = match Username::parse(&form.username) {
         Ok(name) => store::users::by_username(&state.db, &name).await?,
@@ -136,7 +127,6 @@ pub async fn recover_post(
     let user = match user {
         Some(u) if facts_ok && password_ok && u.is_active() => u,
         other => {
-            store::login_failures::record(&state.db, &[&account, &address], t).await?;
             if let Some(u) = &other {
                 let e = Event::new(AuditEvent::RecoveryRefused, Outcome::Failure)
                     .user(&u.id, &u.username)
@@ -152,6 +142,7 @@ pub async fn recover_post(
             );
         }
     };
+    state.guess_succeeded(&reserved).await?;
     let code = codes::random_digits(TEMPORARY_CODE_DIGITS);
     let salt = codes::new_salt();
     let expires_at = t + i64::from(state.settings.recovery.passcode_minutes) * 60;
@@ -178,9 +169,9 @@ pub async fn recover_post(
          identity details and password were entered. It works once, until {until}.\n\nIf this wasn't you, contact {help} \
          now and change your password.\n\n— {product} for {inst}\n",
         name = user.display_name,
-        when = settings_time(t),
+        when = crate::clock::format(t),
         ip = ip.as_deref().unwrap_or("unknown"),
-        until = settings_time(expires_at),
+        until = crate::clock::format(expires_at),
         help = state.settings.institution.help_desk,
         product = state.settings.institution.product_name,
         inst = state.settings.institution.name,
@@ -199,7 +190,7 @@ pub async fn recover_post(
         &IssuedPage {
             chrome: Chrome::new(&state, None, ""),
             code: codes::display(&code),
-            expires: settings_time(expires_at),
+            expires: crate::clock::format(expires_at),
         },
     )
 }

@@ -19,7 +19,7 @@ use crate::web::error::AppError;
 use crate::web::notices::{self, Change};
 use crate::web::session::UserSession;
 use crate::web::state::AppState;
-use crate::web::{client_ip, html, settings_time};
+use crate::web::{client_ip, html};
 
 #[derive(Template)]
 #[template(path = "wasnt_me/confirm.html")]
@@ -54,7 +54,7 @@ pub async fn confirm_get(
     let hash = state.keys.hash_token(&token);
     let report = store::change_reports::find_usable(&state.db, &hash, now()).await?.ok_or_else(unusable)?;
     let change = Change::parse(&report.kind).ok_or_else(unusable)?;
-    let when = settings_time(report.created_at);
+    let when = crate::clock::format(report.created_at);
     let what = match change {
         Change::DeviceAdded => format!("On {when}, a device was added to your account for signing in."),
         Change::DeviceRemoved => format!("On {when}, a device was removed from your account."),

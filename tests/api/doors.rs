@@ -74,7 +74,7 @@ async fn arrange(app: &TestApp, case: Case, n: usize) -> (String, String) {
         Case::ForbiddenBackupCode => {
             let salt = codes::new_salt();
             let hash = codes::hash(&app.keys, &salt, BACKUP_CODE);
-            store::backup_codes::replace_set(&app.db, &user.id, &[(salt, hash)], t).await.unwrap();
+            store::backup_codes::replace_set(&app.db, &user.id, None, &[(salt, hash)], t).await.unwrap();
             app.sql(&format!("INSERT INTO user_groups (user_id, group_name) VALUES ('{}', 'kiosk')", user.id)).await;
             BACKUP_CODE.into()
         }

@@ -115,7 +115,7 @@ async fn repeated_wrong_passwords_pause_sign_in_for_that_username() {
     app.add_user("bob").await;
     assert_eq!(location(&app.other_browser().login("bob", PASSWORD).await), "/prompt");
     // The window passes.
-    app.sql(&format!("UPDATE login_failures SET at = {}", crate::helpers::now() - 16 * 60)).await;
+    app.sql(&format!("UPDATE login_attempts SET at = {}", crate::helpers::now() - 16 * 60)).await;
     assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
 }
 
@@ -150,4 +150,29 @@ async fn a_correct_password_clears_the_count_for_the_account() {
     for _ in 0..9 {
         assert_eq!(other.login("ada", "wrong guess").await.status(), 401);
     }
+}
+
+#[tokio::test]
+async fn forty_passwords_at_once_get_no_more_checks_than_the_limit() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    // 39 wrong guesses and the right password, all at the same moment, each from its own browser.
+    let mut browsers = Vec::new();
+    for i in 0..40 {
+        let b = app.other_browser();
+        let token = csrf_in(&b.get_html("/login").await);
+        let password = if i == 20 { PASSWORD.to_string() } else { format!("guess {i}") };
+        browsers.push((b, token, password));
+    }
+    let attempts = browsers.iter().map(|(b, token, password)| async move {
+        let fields = [("csrf_token", token.as_str()), ("username", "ada"), ("password", password.as_str())];
+        b.post_raw("/login", &fields).await.status().as_u16()
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let checked = statuses.iter().filter(|s| **s != 429).count();
+    assert!(checked <= 10, "{checked} passwords were checked: {statuses:?}");
+    assert!(statuses.iter().filter(|s| **s == 429).count() >= 30, "{statuses:?}");
+    let id = crate::helpers::user_id(&app, "ada").await;
+    let audited = twofold::store::audit::for_user(&app.db, &id, 100).await.unwrap();
+    assert!(audited.iter().filter(|e| e.event == "login.password").count() <= 10);
 }

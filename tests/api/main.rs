@@ -1,6 +1,7 @@
 //! The one integration-test binary. Each module tests one area as a user or client meets it.
 
 mod browser_steps;
+mod held;
 mod helpers;
 mod soft_key;
 mod webdriver;

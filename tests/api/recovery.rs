@@ -168,3 +168,30 @@ async fn of_twenty_concurrent_uses_of_a_recovery_passcode_exactly_one_succeeds()
     let results = app.concurrent_passcodes("ada", &code, 20).await;
     assert_eq!(count_to(&results, "/enroll/device-type"), 1, "{results:?}");
 }
+
+#[tokio::test]
+async fn parallel_guesses_at_the_identity_check_get_no_more_checks_than_the_limit() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    import_facts(&app, "ada", "1995-12-10", "AB12").await;
+    let mut browsers = Vec::new();
+    for i in 0..30 {
+        let b = app.other_browser();
+        let token = csrf_in(&b.get_html("/recover").await);
+        let id4 = if i == 15 { "AB12".to_string() } else { format!("Z{i:03}") };
+        browsers.push((b, token, id4));
+    }
+    let guesses = browsers.iter().map(|(b, token, id4)| async move {
+        let fields = [
+            ("csrf_token", token.as_str()),
+            ("username", "ada"),
+            ("date_of_birth", "1995-12-10"),
+            ("id_last4", id4.as_str()),
+            ("password", PASSWORD),
+        ];
+        b.post_raw("/recover", &fields).await.status().as_u16()
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s != 429).count();
+    assert!(checked <= 10, "{checked} guesses were checked: {statuses:?}");
+}

@@ -18,7 +18,7 @@ use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
 use crate::web::state::AppState;
-use crate::web::{client_ip, html, settings_time};
+use crate::web::{client_ip, html};
 
 pub struct AppView {
     pub integration_key: String,
@@ -58,7 +58,7 @@ async fn list_page(state: &AppState, staff: &Staff, error: Option<String>) -> Re
             integration_key: a.integration_key,
             name: a.name,
             kind: a.kind,
-            created: settings_time(a.created_at),
+            created: crate::clock::format(a.created_at),
             redirect_uris,
         });
     }

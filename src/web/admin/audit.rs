@@ -11,8 +11,8 @@ use crate::domain::Username;
 use crate::store::{self, audit::AuditRow};
 use crate::web::chrome::Chrome;
 use crate::web::error::AppError;
+use crate::web::html;
 use crate::web::state::AppState;
-use crate::web::{html, settings_time};
 
 const PAGE_SIZE: i64 = 100;
 const CSV_LIMIT: i64 = 100_000;
@@ -83,7 +83,7 @@ async fn actor_names(
 
 fn view(r: AuditRow, actors: &std::collections::HashMap<String, String>) -> EntryView {
     EntryView {
-        when: settings_time(r.at),
+        when: crate::clock::format(r.at),
         actor: r.actor_id.as_ref().map(|id| actors.get(id).cloned().unwrap_or_else(|| id.clone())).unwrap_or_default(),
         event: r.event,
         outcome: r.outcome,

@@ -17,7 +17,7 @@ use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
 use crate::web::state::AppState;
-use crate::web::{client_ip, html, settings_time};
+use crate::web::{client_ip, html};
 
 pub struct ReportView {
     pub id: String,
@@ -56,7 +56,7 @@ pub async fn fraud_get(staff: Staff, state: web::Data<AppState>) -> Result<HttpR
         .await?
         .into_iter()
         .map(|r| ReportView {
-            when: settings_time(r.at),
+            when: crate::clock::format(r.at),
             method: method_label(&r.method),
             open: r.status == "open",
             ip: r.ip.unwrap_or_else(|| "—".into()),

@@ -19,7 +19,7 @@ use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
 use crate::web::state::AppState;
-use crate::web::{client_ip, html, invite, settings_time};
+use crate::web::{client_ip, html, invite};
 
 pub struct InvitationView {
     pub user_id: String,
@@ -147,7 +147,7 @@ pub async fn invitations_get(
             user_id: i.user_id,
             username: i.username,
             sent_to: i.sent_to,
-            sent: settings_time(i.created_at),
+            sent: crate::clock::format(i.created_at),
         })
         .collect();
     let page = InvitationsPage {

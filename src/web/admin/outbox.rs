@@ -10,8 +10,8 @@ use crate::channels::mail::Mailer;
 use crate::store;
 use crate::web::chrome::Chrome;
 use crate::web::error::AppError;
+use crate::web::html;
 use crate::web::state::AppState;
-use crate::web::{html, settings_time};
 
 pub struct MessageView {
     pub when: String,
@@ -37,7 +37,7 @@ pub async fn outbox_get(staff: Staff, state: web::Data<AppState>) -> Result<Http
         .await?
         .into_iter()
         .map(|m| MessageView {
-            when: settings_time(m.created_at),
+            when: crate::clock::format(m.created_at),
             body: Mailer::open_body(&state.keys, &m.body),
             to: m.recipient,
             subject: m.subject,

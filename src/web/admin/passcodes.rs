@@ -17,8 +17,8 @@ use crate::store::{self, one_time_codes::NewCode, users::UserRow};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::AppError;
+use crate::web::html;
 use crate::web::state::AppState;
-use crate::web::{html, settings_time};
 
 pub const MAX_USES: i64 = 10;
 pub const MAX_COUNT: usize = 10;
@@ -142,8 +142,8 @@ pub async fn passcode_post(
         "Hello {name},\n\nThe help desk issued {count} temporary passcode(s) for your account on {when} ({reason}). \
          Each works {uses} time(s) until {until}.\n\nIf you did not ask for it, contact {help} now.\n\n— {product} for {inst}\n",
         name = user.display_name,
-        when = settings_time(t),
-        until = settings_time(expires_at),
+        when = crate::clock::format(t),
+        until = crate::clock::format(expires_at),
         help = state.settings.institution.help_desk,
         product = state.settings.institution.product_name,
         inst = state.settings.institution.name,
@@ -158,8 +158,14 @@ pub async fn passcode_post(
             t,
         )
         .await?;
-    let page =
-        IssuedPage { chrome: staff.chrome(&state), nav, user, codes: issued, uses, expires: settings_time(expires_at) };
+    let page = IssuedPage {
+        chrome: staff.chrome(&state),
+        nav,
+        user,
+        codes: issued,
+        uses,
+        expires: crate::clock::format(expires_at),
+    };
     html(StatusCode::OK, &page)
 }
 

@@ -20,7 +20,7 @@ use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
 use crate::web::settings::{DeviceView, device_view};
 use crate::web::state::AppState;
-use crate::web::{client_ip, html, settings_time};
+use crate::web::{client_ip, html};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -157,7 +157,7 @@ pub(super) async fn user_page(
         .await?
         .into_iter()
         .map(|r| ActivityItem {
-            when: settings_time(r.at),
+            when: crate::clock::format(r.at),
             event: r.event,
             outcome: r.outcome,
             ip: r.ip.unwrap_or_else(|| "—".into()),
@@ -170,8 +170,8 @@ pub(super) async fn user_page(
         nav: Nav { admin: staff.is_admin(), current: "users" },
         status,
         status_class: status_class(status),
-        created: settings_time(user.created_at),
-        last_login: user.last_login_at.map(settings_time).unwrap_or_else(|| "never".into()),
+        created: crate::clock::format(user.created_at),
+        last_login: user.last_login_at.map(crate::clock::format).unwrap_or_else(|| "never".into()),
         devices,
         trusted_browsers: store::trusted_browsers::list_for_user(&state.db, &user.id, t).await?.len(),
         backup_codes: store::backup_codes::count_unused(&state.db, &user.id).await?,

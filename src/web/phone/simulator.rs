@@ -14,8 +14,8 @@ use crate::web::admin::{Nav, Staff};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
+use crate::web::html;
 use crate::web::state::AppState;
-use crate::web::{html, settings_time};
 
 pub struct TextView {
     pub when: String,
@@ -50,7 +50,7 @@ pub async fn phone_get(staff: Staff, state: web::Data<AppState>) -> Result<HttpR
         .await?
         .into_iter()
         .map(|m| TextView {
-            when: settings_time(m.created_at),
+            when: crate::clock::format(m.created_at),
             body: Simulator::open_body(&state.keys, &m.id, &m.body).unwrap_or_default(),
             to: m.to_number,
         })
@@ -60,7 +60,7 @@ pub async fn phone_get(staff: Staff, state: web::Data<AppState>) -> Result<HttpR
         .into_iter()
         .map(|c| CallView {
             ringing: c.status == "ringing" && c.expires_at >= t,
-            when: settings_time(c.created_at),
+            when: crate::clock::format(c.created_at),
             to: if c.status == "ringing" { c.to_number } else { mask(&c.to_number) },
             script: c.script,
             status: c.status,

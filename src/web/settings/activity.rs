@@ -4,7 +4,7 @@ use crate::store;
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
-use super::format_time;
+use crate::clock::format as format_time;
 
 pub struct ActivityView {
     pub when: String,

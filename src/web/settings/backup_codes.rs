@@ -47,7 +47,12 @@ pub async fn backup_codes_post(
             (salt, hash)
         })
         .collect();
-    store::backup_codes::replace_set(&state.db, &auth.user.id, &stored, t).await?;
+    // Only for a session that still exists now (not one logged out while this was on its way).
+    let session = auth.session.row();
+    if !store::backup_codes::replace_set(&state.db, &auth.user.id, session.as_deref(), &stored, t).await? {
+        auth.session.logout();
+        return Err(AppError::LoginRequired);
+    }
     let ip = client_ip(&req);
     let e = Event::new(AuditEvent::BackupCodesGenerated, Outcome::Success)
         .user(&auth.user.id, &auth.user.username)
@@ -59,7 +64,7 @@ pub async fn backup_codes_post(
         "{} backup codes for {} ({})\nEach code works once. Keep them somewhere safe.\n\n{}\n",
         state.settings.institution.name,
         auth.user.username,
-        crate::web::settings_time(t),
+        crate::clock::format(t),
         shown.join("\n")
     );
     let page = BackupCodesPage {

@@ -61,14 +61,6 @@ struct SettingsPage {
 }
 
 /// "22 Nov 2026, 08:29 UTC": dates shown to people.
-pub fn format_time(ts: i64) -> String {
-    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| "—".into())
-}
-
 pub fn login_action_label(action: &str) -> &'static str {
     match LoginAction::parse(action) {
         Ok(LoginAction::Passcode) => "Automatically ask me for a passcode from this device",
@@ -92,8 +84,8 @@ pub fn device_view(d: DeviceRow) -> DeviceView {
         } else {
             format!("{kind} · {platform} · Authenticator app")
         },
-        added: format_time(d.created_at),
-        last_used: d.last_used_at.map(format_time).unwrap_or_else(|| "Never".into()),
+        added: crate::clock::format(d.created_at),
+        last_used: d.last_used_at.map(crate::clock::format).unwrap_or_else(|| "Never".into()),
         is_default: d.is_default == 1,
         number: None,
         twofold: false,
@@ -113,9 +105,9 @@ pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result
         .map(|b| BrowserView {
             id: b.id,
             label: user_agent::describe(&b.user_agent),
-            first_seen: format_time(b.created_at),
-            last_seen: format_time(b.last_seen_at),
-            expires: format_time(b.expires_at),
+            first_seen: crate::clock::format(b.created_at),
+            last_seen: crate::clock::format(b.last_seen_at),
+            expires: crate::clock::format(b.expires_at),
         })
         .collect();
     let backup_codes = store::backup_codes::count_unused(&state.db, &auth.user.id).await?;
@@ -135,6 +127,6 @@ pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result
 mod tests {
     #[test]
     fn times_are_shown_in_utc() {
-        assert_eq!(super::format_time(1_795_336_140), "22 Nov 2026, 08:29 UTC");
+        assert_eq!(crate::clock::format(1_795_336_140), "22 Nov 2026, 08:29 UTC");
     }
 }
