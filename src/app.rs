@@ -23,9 +23,10 @@ use crate::secrets::{Keys, MasterKey};
 use crate::shutdown::{STOP_TIMEOUT, Shutdown};
 use crate::signin::{Channels, SignIn};
 use crate::store::{self, Backend, Db, EventSink};
+use crate::web::middleware::{request_span, same_origin_only, security_headers};
 use crate::web::session::DbSessionStore;
 use crate::web::state::AppState;
-use crate::web::{request_span, routes, same_origin_only, security_headers, setup};
+use crate::web::{routes, setup};
 
 /// Opens the database named by the settings, applies migrations and unlocks its data key with the
 /// master key (or `previous_master_key`). Used by `serve` and by every CLI command, so they all

@@ -156,29 +156,3 @@ pub fn check_pair(
         None => TokenCheck::Wrong,
     })
 }
-
-/// Prompt: the first of the user's usable tokens that accepts `code`, moving its counter
-/// (single use). `Ok(None)` with `replayed` when a code matched but was already used.
-pub async fn verify_for_user(
-    db: &Db,
-    keys: &Keys,
-    user_id: &str,
-    code: &Passcode,
-    now: i64,
-    window: u64,
-) -> Result<(Option<TokenRow>, bool), crate::web::error::AppError> {
-    let mut replayed = false;
-    for token in store::tokens::usable_for_user(db, user_id).await? {
-        match check(keys, &token, code, now, window)? {
-            TokenCheck::Accepted { new_counter } => {
-                if store::tokens::advance_counter(db, &token.id, new_counter, now).await? {
-                    return Ok((Some(token), false));
-                }
-                replayed = true;
-            }
-            TokenCheck::Replayed => replayed = true,
-            TokenCheck::Wrong => {}
-        }
-    }
-    Ok((None, replayed))
-}

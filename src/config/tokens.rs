@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Counters tried after the expected one at the prompt.
+pub const DEFAULT_HOTP_WINDOW: u64 = 10;
+/// Counters searched when two consecutive codes resynchronise a token.
+pub const DEFAULT_HOTP_RESYNC_WINDOW: u64 = 100;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenSettings {
@@ -14,9 +19,6 @@ pub struct TokenSettings {
 
 impl Default for TokenSettings {
     fn default() -> Self {
-        Self {
-            hotp_window: crate::factors::hotp::DEFAULT_WINDOW,
-            hotp_resync_window: crate::factors::hotp::DEFAULT_RESYNC_WINDOW,
-        }
+        Self { hotp_window: DEFAULT_HOTP_WINDOW, hotp_resync_window: DEFAULT_HOTP_RESYNC_WINDOW }
     }
 }

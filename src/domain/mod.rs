@@ -5,6 +5,7 @@ pub mod audit;
 mod device;
 mod enrollment;
 pub mod import;
+pub mod modhex;
 mod passcode;
 pub mod phone;
 pub mod policy;

@@ -16,7 +16,7 @@ impl Passcode {
     pub fn parse(input: &str) -> Result<Self, InputError> {
         let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         // A YubiKey types 32 to 64 modhex letters (a Yubico OTP); checked as such at the prompt.
-        if crate::factors::yubico_otp::looks_like_otp(&digits) {
+        if super::modhex::looks_like_otp(&digits) {
             return Ok(Self(digits));
         }
         if digits.is_empty() {

@@ -7,8 +7,7 @@ use zeroize::Zeroizing;
 
 use super::InputError;
 use super::import::LineError;
-use crate::factors::totp::TotpSeed;
-use crate::factors::yubico_otp::{self, KEY_BYTES, PRIVATE_ID_BYTES};
+use super::modhex::{self, KEY_BYTES, PRIVATE_ID_BYTES};
 
 pub const MAX_ROWS: usize = 50_000;
 /// RFC 4226 §4: shared secrets of at least 128 bits.
@@ -87,18 +86,24 @@ pub struct TokenRow {
     pub public_id: Option<String>,
 }
 
+/// A base32 key as people and apps write it (spaces and lower case allowed).
+fn base32(text: &str) -> Option<Vec<u8>> {
+    let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    totp_rs::Secret::try_from_base32(clean).ok().map(|s| s.as_ref().to_vec())
+}
+
 /// Hex first (an even number of 0-9/a-f), otherwise base32; `base32:` or `hex:` forces one.
 fn parse_seed(input: &str) -> Result<Zeroizing<Vec<u8>>, InputError> {
     let clean: String = input.chars().filter(|c| !c.is_whitespace()).collect();
     let bad = || InputError::new("The secret is neither hex nor base32.");
     let bytes = if let Some(b32) = clean.strip_prefix("base32:") {
-        TotpSeed::from_base32(b32).ok_or_else(bad)?.as_bytes().to_vec()
+        base32(b32).ok_or_else(bad)?
     } else if let Some(h) = clean.strip_prefix("hex:") {
         hex::decode(h).map_err(|_| bad())?
     } else if clean.len().is_multiple_of(2) && clean.chars().all(|c| c.is_ascii_hexdigit()) {
         hex::decode(&clean).map_err(|_| bad())?
     } else {
-        TotpSeed::from_base32(&clean).ok_or_else(bad)?.as_bytes().to_vec()
+        base32(&clean).ok_or_else(bad)?
     };
     if bytes.len() < MIN_SEED_BYTES || bytes.len() > MAX_SEED_BYTES {
         return Err(InputError::new(format!(
@@ -166,7 +171,7 @@ fn parse_row(field: &dyn Fn(&str) -> String, line: u64) -> Result<TokenRow, Inpu
             }
             let given = field("public_id").to_lowercase();
             let public_id = if given.is_empty() { serial.to_lowercase() } else { given };
-            if public_id.len() > 32 || yubico_otp::modhex_decode(&public_id).is_none_or(|b| b.is_empty()) {
+            if public_id.len() > 32 || modhex::modhex_decode(&public_id).is_none_or(|b| b.is_empty()) {
                 return Err(InputError::new("public_id must be the token's modhex public id (e.g. cccjgjgkhcbb)."));
             }
             let private_id = exact_hex(&field("private_id"), PRIVATE_ID_BYTES, "private_id")?;

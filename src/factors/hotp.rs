@@ -8,11 +8,6 @@ use zeroize::Zeroizing;
 use crate::domain::Passcode;
 use crate::secrets::constant_time_eq;
 
-/// Counters tried after the expected one at the prompt (settings: `tokens.hotp_window`).
-pub const DEFAULT_WINDOW: u64 = 10;
-/// Counters searched when two consecutive codes resynchronise a token (`tokens.hotp_resync_window`).
-pub const DEFAULT_RESYNC_WINDOW: u64 = 100;
-
 /// An HOTP seed with its digit count. `Debug` never prints it; memory is wiped on drop.
 pub struct HotpSeed {
     secret: Zeroizing<Vec<u8>>,

@@ -6,33 +6,14 @@ use aes::cipher::{Array, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 
 use crate::secrets::constant_time_eq;
 
-/// The modhex alphabet: the keys that sit in the same place on every keyboard layout.
-const MODHEX: &[u8; 16] = b"cbdefghijklnrtuv";
-/// Encrypted part: 16 bytes, 32 modhex characters.
-pub const TOKEN_CHARS: usize = 32;
+pub use crate::domain::modhex::{
+    KEY_BYTES, PRIVATE_ID_BYTES, TOKEN_CHARS, looks_like_otp, modhex_decode, modhex_encode,
+};
+
 /// The usual OTP: 12 characters of public id then the encrypted part.
 pub const OTP_CHARS: usize = 44;
-pub const PRIVATE_ID_BYTES: usize = 6;
-pub const KEY_BYTES: usize = 16;
 /// What CRC-16 (ISO 13239) of a correct 16-byte token, CRC included, comes to.
 const CRC_RESIDUE: u16 = 0xf0b8;
-
-/// Whether `text` looks like a Yubico OTP: only modhex, between 32 and 64 characters.
-pub fn looks_like_otp(text: &str) -> bool {
-    (TOKEN_CHARS..=64).contains(&text.len()) && text.bytes().all(|b| MODHEX.contains(&b))
-}
-
-pub fn modhex_decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    let nibble = |b: u8| MODHEX.iter().position(|m| *m == b).map(|p| p as u8);
-    text.as_bytes().chunks(2).map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?)).collect()
-}
-
-pub fn modhex_encode(bytes: &[u8]) -> String {
-    bytes.iter().flat_map(|b| [MODHEX[(b >> 4) as usize] as char, MODHEX[(b & 15) as usize] as char]).collect()
-}
 
 /// Splits an OTP into its public id (modhex, may be empty) and its encrypted part.
 pub fn split(otp: &str) -> Option<(&str, &str)> {

@@ -9,6 +9,7 @@
 
 pub mod allowed;
 mod attempt;
+pub mod devices;
 mod error;
 mod fraud;
 pub mod lockout;

@@ -1,5 +1,5 @@
-//! The Twofold authenticator web app's files (embedded: one binary to deploy), and the one place
-//! that registers every push route: the app, the device API, the prompt's push and the wizard's link.
+//! The Twofold authenticator web app's files (embedded: one binary to deploy). Its API is
+//! `device_api`; the prompt's push and the wizard's activation link are theirs.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -14,11 +14,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/authenticator/sw.js", web::get().to(service_worker))
         .route("/authenticator/manifest.webmanifest", web::get().to(manifest))
         .route("/authenticator/icon.svg", web::get().to(icon));
-    cfg.route("/settings/devices/{id}/reactivate", web::get().to(super::settings::reactivate::reactivate_get))
-        .route("/settings/devices/{id}/reactivate", web::post().to(super::settings::reactivate::reactivate_post));
-    super::device_api::routes(cfg);
-    super::prompt::push::routes(cfg);
-    super::enroll::app::routes(cfg);
 }
 
 fn file(content_type: &str, body: &'static str) -> HttpResponse {

@@ -35,6 +35,14 @@ impl Chrome {
     }
 }
 
+/// A choice on a radio-button page.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub checked: bool,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {

@@ -134,3 +134,7 @@ pub async fn start_post(
     session.set_wizard(&wizard.id)?;
     Ok(see_other(EnrollStep::FIRST.path()))
 }
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/invite/{token}", crate::web::get().to(start_get)).route("/invite/{token}", web::post().to(start_post));
+}

@@ -144,3 +144,10 @@ pub async fn logout_post(
     session.logout();
     Ok(see_other("/login"))
 }
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", super::get().to(root_get))
+        .route("/login", super::get().to(login_get))
+        .route("/login", web::post().to(login_post))
+        .route("/logout", web::post().to(logout_post));
+}

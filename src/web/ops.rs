@@ -65,3 +65,9 @@ async fn exposition(state: &AppState) -> HttpResponse {
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render())
 }
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", get().to(healthz))
+        .route("/readyz", get().to(readyz))
+        .route("/metrics", get().to(metrics_get));
+}

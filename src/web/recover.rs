@@ -194,3 +194,7 @@ pub async fn recover_post(
         },
     )
 }
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/recover", crate::web::get().to(recover_get)).route("/recover", web::post().to(recover_post));
+}

@@ -1,22 +1,12 @@
-//! Security keys in the browser: the routes of both ceremonies (wizard and prompt), the script
-//! that drives them, and the pieces both share: relying party, ceremony state, JSON answers.
+//! Security keys in the browser: the script that drives both ceremonies (the wizard's and the
+//! prompt's, routed by their areas) and the JSON answers both give it.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::web::enroll::security_key as enroll;
-use crate::web::prompt::security_key as prompt;
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let get = || web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()));
-    cfg.route("/enroll/security-key", get().to(enroll::page_get))
-        .route("/enroll/security-key", web::post().to(enroll::finish_post))
-        .route("/enroll/security-key/options", web::post().to(enroll::options_post))
-        .route("/prompt/security-key", get().to(|| async { crate::web::error::see_other("/prompt") }))
-        .route("/prompt/security-key", web::post().to(prompt::finish_post))
-        .route("/prompt/security-key/options", web::post().to(prompt::options_post))
-        .route("/static/webauthn.js", get().to(script));
+    cfg.route("/static/webauthn.js", crate::web::get().to(script));
 }
 
 async fn script() -> HttpResponse {

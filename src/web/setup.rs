@@ -146,3 +146,7 @@ pub async fn setup_post(
         &SetupDonePage { chrome: Chrome::new(&state, None, ""), username: username.as_str().to_string() },
     )
 }
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/setup/{token}", super::get().to(setup_get)).route("/setup/{token}", web::post().to(setup_post));
+}

@@ -108,3 +108,7 @@ pub async fn trust_post(
     response.add_cookie(&cookie).map_err(|e| AppError::Internal(e.into()))?;
     Ok(response)
 }
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/prompt/trust", super::get().to(trust_get)).route("/prompt/trust", web::post().to(trust_post));
+}

@@ -116,3 +116,8 @@ pub async fn report_post(
     UserSession::from_request(&req).logout();
     html(StatusCode::OK, &DonePage { chrome: Chrome::new(&state, None, ""), undone })
 }
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/wasnt-me/{token}", crate::web::get().to(confirm_get))
+        .route("/wasnt-me/{token}", web::post().to(report_post));
+}

@@ -26,6 +26,7 @@ mod import;
 mod instances;
 mod invitations;
 mod key_rotation;
+mod layers;
 mod login;
 mod logs;
 mod mail;

@@ -9,6 +9,7 @@ mod import;
 mod invitations;
 mod outbox;
 mod passcodes;
+mod phones;
 mod policies;
 mod tokens;
 mod user_tokens;
@@ -30,7 +31,7 @@ pub use tokens::{commit_post as tokens_commit_post, tokens_get, upload_post as t
 pub use user_tokens::{assign_post as token_assign_post, release_post as token_release_post};
 pub use users::{device_disable_post, status_post, unlock_post, user_get, users_get};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -83,4 +84,41 @@ impl FromRequest for Staff {
 pub struct Nav {
     pub admin: bool,
     pub current: &'static str,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let get = crate::web::get;
+    cfg.route("/admin", get().to(|| async { crate::web::error::see_other("/admin/users") }))
+        .route("/admin/dashboard", get().to(dashboard_get))
+        .route("/admin/fraud", get().to(fraud_get))
+        .route("/admin/fraud/{id}", web::post().to(fraud_post))
+        .route("/admin/users", get().to(users_get))
+        .route("/admin/users/{id}", get().to(user_get))
+        .route("/admin/users/{id}/unlock", web::post().to(unlock_post))
+        .route("/admin/users/{id}/status", web::post().to(status_post))
+        .route("/admin/users/{id}/invite", web::post().to(invite_post))
+        .route("/admin/users/{id}/phone", web::post().to(phones::add_phone_post))
+        .route("/admin/users/{id}/passcode", get().to(passcode_get))
+        .route("/admin/users/{id}/passcode", web::post().to(passcode_post))
+        .route("/admin/users/{id}/devices/{device}/disable", web::post().to(device_disable_post))
+        .route("/admin/users/{id}/tokens", web::post().to(token_assign_post))
+        .route("/admin/users/{id}/tokens/{token}", web::post().to(token_release_post))
+        .route("/admin/invitations", get().to(invitations_get))
+        .route("/admin/invitations/group", web::post().to(group_invite_post))
+        .route("/admin/audit", get().to(audit_get))
+        .route("/admin/audit.csv", get().to(audit_csv_get))
+        .route("/admin/outbox", get().to(outbox_get))
+        .route("/admin/import", get().to(import_get))
+        .route("/admin/import", web::post().to(import_upload_post))
+        .route("/admin/import/{id}/commit", web::post().to(import_commit_post))
+        .route("/admin/tokens", get().to(tokens_get))
+        .route("/admin/tokens", web::post().to(tokens_upload_post))
+        .route("/admin/tokens/{id}/commit", web::post().to(tokens_commit_post))
+        .route("/admin/policies", get().to(policies_get))
+        .route("/admin/policies", web::post().to(policies_post))
+        .route("/admin/applications", get().to(applications_get))
+        .route("/admin/applications", web::post().to(application_add_post))
+        .route("/admin/applications/{ikey}/rotate", web::post().to(application_rotate_post))
+        .route("/admin/applications/{ikey}/delete", web::post().to(application_delete_post))
+        .route("/admin/applications/{ikey}/redirect-uris", web::post().to(application_redirect_uris_post));
 }

@@ -113,7 +113,7 @@ pub async fn users_get(
     let page = query.page.unwrap_or(1).max(1);
     let (mut rows, mut total) = store::users::search(&state.db, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     if total == 0 {
-        (rows, total) = crate::web::phone::numbers::users_by_number(&state, &q).await?;
+        (rows, total) = crate::web::settings::numbers::users_by_number(&state, &q).await?;
     }
     let mut users = Vec::with_capacity(rows.len());
     for u in rows {
@@ -152,7 +152,7 @@ pub(super) async fn user_page(
     let t = now();
     let rows = store::devices::list_for_user(&state.db, &user.id).await?;
     let mut devices: Vec<DeviceView> = rows.iter().cloned().map(device_view).collect();
-    crate::web::phone::numbers::add_numbers(&rows, &mut devices, false);
+    crate::web::settings::numbers::add_numbers(&rows, &mut devices, false);
     let activity = store::audit::for_user(&state.db, &user.id, 25)
         .await?
         .into_iter()

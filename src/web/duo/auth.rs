@@ -16,7 +16,6 @@ use crate::store::{
     users::UserRow,
 };
 use crate::web::client_ip;
-use crate::web::prompt::methods;
 use crate::web::state::AppState;
 
 /// How long the enrolment link in a preauth `enroll` answer works.
@@ -94,7 +93,7 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
         audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: locked out").await?;
         return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is locked out." })));
     }
-    let m = methods(state, &user.id).await.map_err(|_| Fail::internal())?;
+    let m = state.methods(&user.id).await.map_err(Fail::from_core)?;
     if !m.any() && user.enrolled_at.is_some() {
         audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: no way to sign in").await?;
         return Ok(ok(

@@ -10,15 +10,19 @@ mod limits;
 mod signed;
 mod universal;
 
-pub use auth::{auth_post, auth_status_get, check_get, logo_get, ping_get, preauth_post};
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-/// The endpoints added with the Universal Prompt (the first Auth API ones are listed in web::routes).
+/// The Auth API v2 and the Universal Prompt.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/v2/enroll", web::post().to(enroll::enroll_post))
+    cfg.route("/auth/v2/ping", super::get().to(auth::ping_get))
+        .route("/auth/v2/check", super::get().to(auth::check_get))
+        .route("/auth/v2/logo", super::get().to(auth::logo_get))
+        .route("/auth/v2/preauth", web::post().to(auth::preauth_post))
+        .route("/auth/v2/auth", web::post().to(auth::auth_post))
+        .route("/auth/v2/auth_status", super::get().to(auth::auth_status_get))
+        .route("/auth/v2/enroll", web::post().to(enroll::enroll_post))
         .route("/auth/v2/enroll_status", web::post().to(enroll::enroll_status_post))
         .route("/auth/v2/enroll/qr/{token}", super::get().to(enroll::qr_get))
         .route("/oauth/v1/health_check", web::post().to(universal::health_check_post))

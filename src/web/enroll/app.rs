@@ -10,8 +10,7 @@ use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::{Email, EnrollStep};
 use crate::factors::totp::qr_svg_data_uri;
-use crate::secrets::random_token;
-use crate::store::{self, enrollments::EnrollmentRow, push_devices::NewActivation};
+use crate::store::{self, enrollments::EnrollmentRow};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
@@ -34,41 +33,6 @@ struct ActivateAppPage {
     error: Option<String>,
 }
 
-fn sealing_context(user_id: &str) -> String {
-    format!("push-activation:{user_id}")
-}
-
-/// A new activation link for the wizard (`enrollment_id`) or for reactivating `device_id`; the
-/// token is stored as a keyed hash (to find it) and sealed (to show the QR code again).
-pub(crate) async fn new_activation(
-    state: &AppState,
-    user_id: &str,
-    enrollment_id: Option<&str>,
-    device_id: Option<&str>,
-) -> Result<(), AppError> {
-    let t = now();
-    let token = random_token();
-    let sealed = state.keys.seal(&sealing_context(user_id), token.as_bytes())?;
-    let activation = NewActivation {
-        token_hash: &state.keys.hash_token(&token),
-        token_sealed: &sealed,
-        user_id,
-        enrollment_id,
-        device_id,
-        expires_at: t + i64::from(state.settings.push.activation_hours) * 3600,
-    };
-    store::push_devices::insert_activation(&state.db, activation, t).await?;
-    Ok(())
-}
-
-/// The link the QR code holds. The token is in the fragment, so it never reaches server logs.
-pub(crate) fn activation_link(state: &AppState, user_id: &str, sealed: &str) -> Result<String, AppError> {
-    let token = state.keys.open(&sealing_context(user_id), sealed)?;
-    let token = String::from_utf8_lossy(&token);
-    let base = state.public_url.as_str().trim_end_matches('/');
-    Ok(format!("{base}/authenticator/#activate={token}"))
-}
-
 /// The activate step's page when the Twofold authenticator was chosen; None for another app.
 pub(super) async fn page(
     state: &AppState,
@@ -80,7 +44,7 @@ pub(super) async fn page(
     let Some(activation) = store::push_devices::open_for_enrollment(&state.db, &row.id, now()).await? else {
         return Ok(None);
     };
-    let link = activation_link(state, &auth.user.id, &activation.token_sealed)?;
+    let link = state.activation_link(&auth.user.id, &activation.token_sealed)?;
     let page = ActivateAppPage {
         chrome: chrome(state, auth),
         step: 4,
@@ -132,7 +96,7 @@ pub async fn email_post(
     let Some(activation) = store::push_devices::open_for_enrollment(&state.db, &row.id, now()).await? else {
         return Ok(see_other(EnrollStep::Activate.path()));
     };
-    let link = activation_link(&state, &auth.user.id, &activation.token_sealed)?;
+    let link = state.activation_link(&auth.user.id, &activation.token_sealed)?;
     let body = format!(
         "Open this link on the phone or tablet you are adding to activate the Twofold authenticator for {}:\n\n{link}\n\n\
          The link works once, for {} hours. If you did not ask for it, ignore this message.\n",

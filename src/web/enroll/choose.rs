@@ -110,7 +110,7 @@ pub async fn device_type_post(
     });
     match parsed {
         // A token from the inventory is claimed on its own page ("Serial number" + "Passcode").
-        Ok(DeviceKind::HardwareToken) => Ok(crate::web::error::see_other(crate::web::tokens::CLAIM_PATH)),
+        Ok(DeviceKind::HardwareToken) => Ok(crate::web::error::see_other(super::token::CLAIM_PATH)),
         Ok(DeviceKind::SecurityKey) => {
             let kind = DeviceKind::SecurityKey.as_str();
             let change = StepChange {
@@ -212,7 +212,7 @@ pub async fn install_post(
     let row = at_step(&state, &auth, EnrollStep::Install).await?;
     if form.0.app == "twofold" {
         // The Twofold authenticator: the next step shows an activation link instead of otpauth.
-        super::app::new_activation(&state, &auth.user.id, Some(&row.id), None).await?;
+        state.new_activation(&auth.user.id, Some(&row.id), None).await?;
     } else {
         // Another app (perhaps after "Back"): an earlier activation link stops working.
         crate::store::push_devices::cancel_for_enrollment(&state.db, &row.id, crate::clock::now()).await?;

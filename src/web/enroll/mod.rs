@@ -6,7 +6,7 @@ pub(crate) mod app;
 mod choose;
 pub(crate) mod phone;
 pub(crate) mod security_key;
-mod token;
+pub(crate) mod token;
 mod verify;
 
 pub use choose::{device_type_get, device_type_post, install_get, install_post, platform_get, platform_post};
@@ -31,13 +31,7 @@ use crate::web::error::{AppError, see_other};
 use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
 
-/// A choice on a radio-button page.
-pub struct Choice {
-    pub value: &'static str,
-    pub label: &'static str,
-    pub hint: &'static str,
-    pub checked: bool,
-}
+pub use crate::web::chrome::Choice;
 
 /// Who may use the wizard. A signed-in user adding another device needs a recent second factor,
 /// like every device change. After the password alone: a user who has never had a device (and
@@ -161,4 +155,36 @@ pub async fn back_post(
         Some(previous) => advance(&state, &row, step, previous, StepChange::default()).await,
         None => Ok(see_other(step.path())),
     }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let get = crate::web::get;
+    cfg.route("/enroll", get().to(enroll_get))
+        .route("/enroll/start", web::post().to(start_post))
+        .route("/enroll/back", web::post().to(back_post))
+        .route("/enroll/device-type", get().to(device_type_get))
+        .route("/enroll/device-type", web::post().to(device_type_post))
+        .route("/enroll/platform", get().to(platform_get))
+        .route("/enroll/platform", web::post().to(platform_post))
+        .route("/enroll/install", get().to(install_get))
+        .route("/enroll/install", web::post().to(install_post))
+        .route("/enroll/activate", get().to(activate_get))
+        .route("/enroll/activate", web::post().to(activate_post))
+        .route("/enroll/options", get().to(options_get))
+        .route("/enroll/options", web::post().to(options_post))
+        .route("/enroll/done", get().to(done_get))
+        .route("/enroll/phone", get().to(phone::phone_get))
+        .route("/enroll/phone", web::post().to(phone::phone_post))
+        .route("/enroll/phone/confirm", get().to(phone::confirm_get))
+        .route("/enroll/phone/confirm", web::post().to(phone::confirm_post))
+        .route("/enroll/phone/verify", get().to(phone::verify_get))
+        .route("/enroll/phone/verify", web::post().to(phone::verify_post))
+        .route("/enroll/phone/app", get().to(phone::app_get))
+        .route("/enroll/phone/app", web::post().to(phone::app_post))
+        .route("/enroll/security-key", get().to(security_key::page_get))
+        .route("/enroll/security-key", web::post().to(security_key::finish_post))
+        .route("/enroll/security-key/options", web::post().to(security_key::options_post))
+        .route(token::CLAIM_PATH, get().to(token_get))
+        .route(token::CLAIM_PATH, web::post().to(token_post))
+        .configure(app::routes);
 }

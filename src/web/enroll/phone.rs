@@ -399,14 +399,3 @@ pub async fn app_post(
     let (from, to) = (EnrollStep::PhoneApp.as_str(), EnrollStep::Options.as_str());
     device_added(&req, &state, &auth, &row, &number, device, from, to).await
 }
-
-/// After the app path created the device: give it the verified number too.
-pub async fn attach_verified_number(state: &AppState, row: &EnrollmentRow, device_id: &str) -> Result<(), AppError> {
-    if kind_of(row)? == DeviceKind::MobilePhone
-        && let Some(wp) = phone_devices::wizard_phone(&state.db, &row.id).await?
-        && let (Some(phone), Some(_)) = (wp.phone.as_deref(), wp.phone_verified_at)
-    {
-        phone_devices::attach(&state.db, device_id, phone, wp.phone_extension.as_deref()).await?;
-    }
-    Ok(())
-}

@@ -7,6 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{at_step, chrome};
+
+/// The wizard page that claims a token ("Serial number" + "Passcode").
+pub const CLAIM_PATH: &str = "/enroll/token";
+
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::token::{TokenKind, parse_serial};

@@ -144,7 +144,7 @@ pub async fn activate_post(
     else {
         return Ok(see_other("/enroll"));
     };
-    super::phone::attach_verified_number(&state, &row, &device_id).await?;
+    state.attach_verified_number(&row, &device_id).await?;
     let detail = format!("device {device_id} ({}, {})", kind.as_str(), platform.as_str());
     store::audit::record(
         &state.db,

@@ -103,22 +103,10 @@ impl Asking {
     }
 }
 
-/// What the user can sign in with.
-pub(crate) struct Methods {
-    pub devices: Vec<DeviceRow>,
-    pub backup_codes: i64,
-    pub temporary_codes: i64,
-}
-
-impl Methods {
-    pub(crate) fn any(&self) -> bool {
-        !self.devices.is_empty() || self.backup_codes > 0 || self.temporary_codes > 0
-    }
-}
+pub(crate) use crate::signin::devices::Methods;
 
 pub(crate) async fn methods(state: &AppState, user_id: &str) -> Result<Methods, AppError> {
-    let (backup_codes, temporary_codes) = store::backup_codes::counts(&state.db, user_id, now()).await?;
-    Ok(Methods { devices: store::devices::list_for_user(&state.db, user_id).await?, backup_codes, temporary_codes })
+    Ok(state.methods(user_id).await?)
 }
 
 fn is_security_key(device: &DeviceRow) -> bool {
@@ -299,4 +287,18 @@ pub(crate) async fn succeed(
     } else {
         Ok(onward(auth))
     }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let get = crate::web::get;
+    cfg.route("/prompt", get().to(prompt_get))
+        .route("/prompt/passcode", web::post().to(passcode_post))
+        .route("/prompt/text", web::post().to(phone::text_post))
+        .route("/prompt/call", web::post().to(phone::call_post))
+        .route("/prompt/call", get().to(phone::call_get))
+        .route("/prompt/call/continue", web::post().to(phone::call_continue_post))
+        .route("/prompt/security-key", get().to(|| async { see_other("/prompt") }))
+        .route("/prompt/security-key", web::post().to(security_key::finish_post))
+        .route("/prompt/security-key/options", web::post().to(security_key::options_post))
+        .configure(push::routes);
 }

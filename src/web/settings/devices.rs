@@ -14,9 +14,9 @@ use crate::store::{
     audit::{Event, Outcome},
     devices::{DeviceRow, Removal},
 };
+use crate::web::chrome::Choice;
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
-use crate::web::enroll::Choice;
 use crate::web::error::{AppError, see_other};
 use crate::web::notices::{self, Change};
 use crate::web::session::SteppedUp;

@@ -5,6 +5,7 @@ mod activity;
 mod backup_codes;
 mod browsers;
 mod devices;
+pub(crate) mod numbers;
 pub(crate) mod reactivate;
 
 pub use backup_codes::backup_codes_post;
@@ -33,7 +34,7 @@ pub struct DeviceView {
     pub last_used: String,
     pub login_action: &'static str,
     pub is_default: bool,
-    /// The phone number, for devices that have one (see `web::phone::numbers`).
+    /// The phone number, for devices that have one (see `numbers`).
     pub number: Option<String>,
     /// Uses the Twofold authenticator: "Reactivate" is offered.
     pub twofold: bool,
@@ -96,7 +97,7 @@ pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result
     let t = now();
     let rows = store::devices::list_for_user(&state.db, &auth.user.id).await?;
     let mut devices: Vec<DeviceView> = rows.iter().cloned().map(device_view).collect();
-    crate::web::phone::numbers::add_numbers(&rows, &mut devices, true);
+    crate::web::settings::numbers::add_numbers(&rows, &mut devices, true);
     let twofold = store::push_devices::twofold_device_ids(&state.db, &auth.user.id).await?;
     devices.iter_mut().for_each(|d| d.twofold = twofold.contains(&d.id));
     let browsers = store::trusted_browsers::list_for_user(&state.db, &auth.user.id, t)
@@ -121,6 +122,21 @@ pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result
         staff: auth.user.role() != crate::domain::Role::User,
     };
     html(StatusCode::OK, &page)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let get = crate::web::get;
+    cfg.route("/settings", get().to(settings_get))
+        .route("/settings/devices/{id}", get().to(options_get))
+        .route("/settings/devices/{id}", web::post().to(options_post))
+        .route("/settings/devices/{id}/default", web::post().to(default_post))
+        .route("/settings/devices/{id}/remove", get().to(remove_get))
+        .route("/settings/devices/{id}/remove", web::post().to(remove_post))
+        .route("/settings/devices/{id}/reactivate", get().to(reactivate::reactivate_get))
+        .route("/settings/devices/{id}/reactivate", web::post().to(reactivate::reactivate_post))
+        .route("/settings/trusted-browsers/{id}/revoke", web::post().to(revoke_post))
+        .route("/settings/trusted-browsers/revoke-all", web::post().to(revoke_all_post))
+        .route("/settings/backup-codes", web::post().to(backup_codes_post));
 }
 
 #[cfg(test)]

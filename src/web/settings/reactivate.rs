@@ -16,7 +16,6 @@ use crate::store::{
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
-use crate::web::enroll::app::{activation_link, new_activation};
 use crate::web::error::{AppError, see_other};
 use crate::web::session::SteppedUp;
 use crate::web::state::AppState;
@@ -44,7 +43,7 @@ pub async fn reactivate_get(
     let device = own_device(&state, &auth, &path).await?;
     let link = match store::push_devices::open_for_device(&state.db, &device.id, now()).await? {
         Some(a) => {
-            let link = activation_link(&state, &auth.user.id, &a.token_sealed)?;
+            let link = state.activation_link(&auth.user.id, &a.token_sealed)?;
             let qr = qr_svg_data_uri(&link).map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?;
             Some((qr, link))
         }
@@ -69,7 +68,7 @@ pub async fn reactivate_post(
     _f: CsrfForm<ReactivateForm>,
 ) -> Result<HttpResponse, AppError> {
     let device = own_device(&state, &auth, &path).await?;
-    new_activation(&state, &auth.user.id, None, Some(&device.id)).await?;
+    state.new_activation(&auth.user.id, None, Some(&device.id)).await?;
     // The old phone stops answering pushes now, before the new one is activated.
     store::push_devices::remove_key(&state.db, &device.id).await?;
     let detail = format!("device {}: new activation link; old key removed", device.id);

@@ -5,6 +5,7 @@ use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::Staff;
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::phone::parse_extension;
@@ -12,7 +13,6 @@ use crate::domain::{DeviceKind, DeviceName, PhoneNumber, Platform};
 use crate::store::audit::{Event, Outcome};
 use crate::store::phone_devices::{self, NumberDevice};
 use crate::store::{self};
-use crate::web::admin::Staff;
 use crate::web::client_ip;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
