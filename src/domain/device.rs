@@ -223,3 +223,18 @@ mod tests {
         assert!(LoginAction::parse("sms").is_err());
     }
 }
+
+/// Stored values read back into their types (`#[sqlx(try_from = "String")]` on rows): an unknown
+/// value is an error when the row is read, never a panic and never a silent default.
+macro_rules! from_stored {
+    ($($t:ty),*) => {$(
+        impl TryFrom<String> for $t {
+            type Error = InputError;
+            fn try_from(value: String) -> Result<Self, InputError> {
+                <$t>::parse(&value)
+            }
+        }
+    )*};
+}
+
+from_stored!(DeviceKind, Platform, LoginAction);

@@ -16,7 +16,7 @@ pub mod user_agent;
 
 pub use audit::AuditEvent;
 pub use device::{DeviceKind, DeviceName, LoginAction, Platform};
-pub use enrollment::EnrollStep;
+pub use enrollment::{EnrollEvent, EnrollStep, Move};
 pub use passcode::Passcode;
 pub use phone::PhoneNumber;
 pub use return_path::ReturnPath;

@@ -16,6 +16,15 @@ pub(crate) enum Kind {
     Guess,
     /// An approval or an answered call: needs an unlocked account, is not counted.
     Approval,
+    /// A guess that adds a device rather than signing in (claiming a hardware token in the
+    /// wizard): counted like a wrong passcode, but a success is no sign-in.
+    Claim,
+}
+
+impl Kind {
+    fn guess(self) -> bool {
+        matches!(self, Kind::Guess | Kind::Claim)
+    }
 }
 
 /// How a failure is described in the audit log.
@@ -63,10 +72,11 @@ impl SignIn {
         let auto = i64::from(policy.lockout_auto_unlock_minutes) * 60;
         let guard = Guard {
             user_id: caller.user.id.clone(),
-            guess: kind == Kind::Guess,
+            guess: kind.guess(),
             max_failures: i64::from(policy.lockout_max_failures),
             unlock_before: (auto > 0).then_some(t - auto),
             session: caller.session.map(str::to_string),
+            sign_in: kind != Kind::Claim,
         };
         let owned = OwnedCaller::of(caller);
         let audit = move |settled: &Settled<Accepted>| audit_entries(&owned.caller(), kind, &failure, settled);
@@ -88,7 +98,10 @@ impl SignIn {
 
 fn audit_entries(caller: &Caller<'_>, kind: Kind, failure: &Failure, settled: &Settled<Accepted>) -> Vec<Entry> {
     match settled {
-        Settled::Accepted(a) => vec![entry(caller, a.factor.event(), Outcome::Success, &a.detail)],
+        Settled::Accepted(a) => {
+            let event = if kind == Kind::Claim { AuditEvent::EnrollDeviceAdded } else { a.factor.event() };
+            vec![entry(caller, event, Outcome::Success, &a.detail)]
+        }
         Settled::Refused(why) => {
             let why = match why {
                 Refusal::Locked => "refused: account locked",
@@ -98,14 +111,14 @@ fn audit_entries(caller: &Caller<'_>, kind: Kind, failure: &Failure, settled: &S
             vec![entry(caller, failure.event, Outcome::Failure, why)]
         }
         Settled::Failed { attempts, locked_now, replayed, withheld } => {
-            let counted = if kind == Kind::Guess { format!("; {attempts} failed attempt(s)") } else { String::new() };
+            let counted = if kind.guess() { format!("; {attempts} failed attempt(s)") } else { String::new() };
             let mut entries = match withheld.as_ref().and_then(|a| a.factor.method()) {
                 Some(m) => {
                     let detail = format!("{} is not allowed by policy{counted}", m.as_str());
                     vec![entry(caller, AuditEvent::MfaMethodRefused, Outcome::Failure, &detail)]
                 }
                 None => {
-                    let reason = match (&failure.replay, *replayed && kind == Kind::Guess) {
+                    let reason = match (&failure.replay, *replayed && kind.guess()) {
                         (Some(replay), true) => replay.as_str(),
                         (None, true) => "passcode already used",
                         (_, false) => &failure.reason,

@@ -2,14 +2,14 @@
 //! authenticator's single-use activation links, and the app's activation (which stores the device
 //! of a wizard, or gives a device a new key).
 
-use crate::domain::{AuditEvent, DeviceKind, DeviceName, EnrollStep, LoginAction, Platform};
+use crate::domain::{AuditEvent, DeviceKind, DeviceName, EnrollEvent, LoginAction};
 use crate::factors::totp::TotpSeed;
 use crate::secrets::random_token;
 use crate::store::audit::{Event, Outcome};
 use crate::store::{
     self,
-    devices::DeviceRow,
-    enrollments::{EnrollmentRow, VerifiedDevice},
+    devices::{DeviceRow, NewDevice},
+    enrollments::EnrollmentRow,
     phone_devices,
     push_devices::{ActivationRow, NewActivation},
     users::UserRow,
@@ -132,27 +132,27 @@ impl SignIn {
     ) -> Result<Option<String>, Error> {
         let wizard = store::enrollments::current(&self.db, &user.id, t)
             .await?
-            .filter(|w| Some(&w.id) == activation.enrollment_id.as_ref() && w.step == EnrollStep::Activate.as_str());
+            .filter(|w| Some(&w.id) == activation.enrollment_id.as_ref());
         let Some(wizard) = wizard else { return Ok(None) };
-        let (Ok(kind), Ok(platform)) = (
-            DeviceKind::parse(wizard.device_kind.as_deref().unwrap_or_default()),
-            Platform::parse(wizard.platform.as_deref().unwrap_or_default()),
-        ) else {
+        let (Some(step), Some(kind), Some(platform)) =
+            (wizard.step.moving(EnrollEvent::ActivatedApp), wizard.device_kind, wizard.platform)
+        else {
             return Ok(None);
         };
         let Some(sealed) = wizard.totp_secret.clone() else { return Ok(None) };
         let name = DeviceName::suggested(kind, platform);
-        let device = VerifiedDevice {
-            kind: kind.as_str(),
-            platform: platform.as_str(),
+        let device = NewDevice {
+            kind,
+            platform,
             name: name.as_str(),
-            login_action: LoginAction::Ask.as_str(),
+            login_action: LoginAction::Ask,
             totp_secret: &sealed,
             // No passcode used yet: the current step and the one after stay usable at the prompt.
-            totp_last_step: t / 30 - 2,
+            totp_last_step: Some(t / 30 - 2),
+            phone: None,
+            extension: None,
         };
-        let (from, to) = (EnrollStep::Activate.as_str(), EnrollStep::Options.as_str());
-        let Some(device_id) = store::enrollments::create_device(&self.db, &wizard, from, to, device, t).await? else {
+        let Some(device_id) = store::enrollments::create_device(&self.db, &wizard, step, device, t).await? else {
             return Ok(None);
         };
         // The mobile number verified earlier in the wizard stays with the device (as with a passcode).
@@ -167,7 +167,7 @@ impl SignIn {
 
     /// After the app path created a mobile phone's device: it gets the number the wizard verified.
     pub async fn attach_verified_number(&self, wizard: &EnrollmentRow, device_id: &str) -> Result<(), Error> {
-        if DeviceKind::parse(wizard.device_kind.as_deref().unwrap_or_default()) == Ok(DeviceKind::MobilePhone)
+        if wizard.device_kind == Some(DeviceKind::MobilePhone)
             && let Some(wp) = phone_devices::wizard_phone(&self.db, &wizard.id).await?
             && let (Some(phone), Some(_)) = (wp.phone.as_deref(), wp.phone_verified_at)
         {

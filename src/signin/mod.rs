@@ -18,6 +18,7 @@ pub mod password;
 pub mod phone;
 pub mod push;
 pub mod security_key;
+pub mod token_claim;
 mod trusted_browser;
 mod verdict;
 

@@ -111,7 +111,7 @@ impl SignIn {
             Class::Texted => Candidates::Texted { hash: self.phones.code_hash(user_id, code.as_str()) },
             Class::AppOrToken => {
                 let devices = store::devices::list_for_user(&self.db, user_id).await?;
-                let has_token = devices.iter().any(|d| d.kind == crate::domain::DeviceKind::HardwareToken.as_str());
+                let has_token = devices.iter().any(|d| d.kind == crate::domain::DeviceKind::HardwareToken);
                 let seeds = devices
                     .into_iter()
                     .filter(|d| !d.totp_secret.is_empty())

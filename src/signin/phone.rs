@@ -109,7 +109,7 @@ impl SignIn {
             .await?
             .into_iter()
             .filter(|d| !d.phone.is_empty())
-            .filter(|d| !mobile_only || d.kind == DeviceKind::MobilePhone.as_str())
+            .filter(|d| !mobile_only || d.kind == DeviceKind::MobilePhone)
             .find(|d| match choice {
                 PhoneChoice::Auto => true,
                 PhoneChoice::Device(id) => d.id == id,

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::domain::AuditEvent;
 use crate::domain::policy::Method;
+use crate::domain::{AuditEvent, LoginAction};
 use crate::factors::push::{Decision, PushStatus, new_number};
 use crate::secrets::constant_time_eq;
 use crate::store::attempts::{Check, Consume};
@@ -251,7 +251,7 @@ impl SignIn {
         devices: &[store::devices::DeviceRow],
         push_ids: &[String],
     ) -> Result<bool, Error> {
-        let wanted = devices.iter().any(|d| d.login_action == "push" && push_ids.contains(&d.id));
+        let wanted = devices.iter().any(|d| d.login_action == LoginAction::Push && push_ids.contains(&d.id));
         if !wanted {
             return Ok(false);
         }

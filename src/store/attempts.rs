@@ -25,6 +25,8 @@ pub struct Guard {
     pub unlock_before: Option<i64>,
     /// The session (keyed hash of its id) that asks; it must still exist (not logged out).
     pub session: Option<String>,
+    /// A success is a sign-in (remembered as the last one); claiming a token in the wizard is not.
+    pub sign_in: bool,
 }
 
 /// Why an attempt was not made (nothing was checked).
@@ -78,6 +80,18 @@ pub enum Consume {
         token_hash: String,
         trusted_since: i64,
     },
+    /// A hardware token claimed in the wizard: the token, its device and the wizard's move.
+    TokenClaim(TokenClaim),
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenClaim {
+    pub token_id: String,
+    pub counter: i64,
+    pub enrollment_id: String,
+    pub step: crate::domain::Move,
+    pub device_id: String,
+    pub device_name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -167,7 +181,7 @@ async fn run<T>(
     let mut replayed = found.replayed;
     for (consume, value) in std::mem::take(&mut found.candidates) {
         if apply(c, &guard.user_id, &consume, now).await? {
-            succeeded(c, &guard.user_id, now).await?;
+            succeeded(c, &guard.user_id, guard.sign_in, now).await?;
             return Ok(Settled::Accepted(value));
         }
         // It matched, but another request used it first.
@@ -225,13 +239,14 @@ async fn refusal(c: &mut AnyConnection, user_id: &str) -> Result<Refusal, StoreE
     })
 }
 
-/// A success: the failure count starts again, and the sign-in is remembered.
-async fn succeeded(c: &mut AnyConnection, user_id: &str, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET failed_attempts = 0, last_login_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *c)
-        .await?;
+/// A success: the failure count starts again, and a sign-in is remembered.
+async fn succeeded(c: &mut AnyConnection, user_id: &str, sign_in: bool, now: i64) -> Result<(), StoreError> {
+    let query = if sign_in {
+        sqlx::query("UPDATE users SET failed_attempts = 0, last_login_at = $1 WHERE id = $2").bind(now).bind(user_id)
+    } else {
+        sqlx::query("UPDATE users SET failed_attempts = 0 WHERE id = $1").bind(user_id)
+    };
+    query.execute(&mut *c).await?;
     Ok(())
 }
 
@@ -247,6 +262,12 @@ async fn apply(c: &mut AnyConnection, user_id: &str, consume: &Consume, now: i64
         Consume::SecurityKey(key) => webauthn::record_use_on(c, key, now).await,
         Consume::TrustedBrowser { token_hash, trusted_since } => {
             trusted_browsers::seen_on(c, user_id, token_hash, *trusted_since, now).await
+        }
+        Consume::TokenClaim(claim) => {
+            let how =
+                tokens::Claim::Wizard { enrollment_id: &claim.enrollment_id, step: claim.step, counter: claim.counter };
+            let device = (claim.device_id.as_str(), claim.device_name.as_str());
+            tokens::claim_on(c, &claim.token_id, claim.counter, user_id, device, how, now).await
         }
     }
 }

@@ -5,15 +5,19 @@
 use sqlx::FromRow;
 
 use super::{Db, StoreError};
+use crate::domain::{DeviceKind, LoginAction, Platform};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct DeviceRow {
     pub id: String,
     pub user_id: String,
-    pub kind: String,
-    pub platform: String,
+    #[sqlx(try_from = "String")]
+    pub kind: DeviceKind,
+    #[sqlx(try_from = "String")]
+    pub platform: Platform,
     pub name: String,
-    pub login_action: String,
+    #[sqlx(try_from = "String")]
+    pub login_action: LoginAction,
     /// Sealed with the master key; context `totp-seed:<user id>`.
     pub totp_secret: String,
     pub totp_last_step: Option<i64>,
@@ -65,6 +69,55 @@ pub(crate) async fn advance_totp_step_on(
     Ok(done.rows_affected() == 1)
 }
 
+/// A device to store.
+pub struct NewDevice<'a> {
+    pub kind: DeviceKind,
+    pub platform: Platform,
+    pub name: &'a str,
+    pub login_action: LoginAction,
+    /// Sealed TOTP seed; empty for devices without one (tokens, keys, numbers only).
+    pub totp_secret: &'a str,
+    pub totp_last_step: Option<i64>,
+    pub phone: Option<&'a str>,
+    pub extension: Option<&'a str>,
+}
+
+/// Stores a device for `user_id` on the caller's transaction. The user's first device in use
+/// becomes the default, and the account counts as enrolled from now on (`users.enrolled_at`).
+pub(crate) async fn insert_on(
+    c: &mut sqlx::AnyConnection,
+    id: &str,
+    user_id: &str,
+    device: &NewDevice<'_>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, \
+         phone, phone_extension, is_default) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $12 AND removed_at IS NULL))",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(device.kind.as_str())
+    .bind(device.platform.as_str())
+    .bind(device.name)
+    .bind(device.login_action.as_str())
+    .bind(device.totp_secret)
+    .bind(device.totp_last_step)
+    .bind(now)
+    .bind(device.phone)
+    .bind(device.extension)
+    .bind(user_id)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("UPDATE users SET enrolled_at = COALESCE(enrolled_at, $1) WHERE id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 /// The device if it belongs to `user_id` (another user's id gives None, as if it did not exist).
 pub async fn for_user(db: &Db, user_id: &str, device_id: &str) -> Result<Option<DeviceRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM devices WHERE id = $1 AND user_id = $2 AND removed_at IS NULL");
@@ -77,13 +130,13 @@ pub async fn update_options(
     user_id: &str,
     device_id: &str,
     name: &str,
-    login_action: &str,
+    login_action: LoginAction,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE devices SET name = $1, login_action = $2 WHERE id = $3 AND user_id = $4 AND removed_at IS NULL",
     )
     .bind(name)
-    .bind(login_action)
+    .bind(login_action.as_str())
     .bind(device_id)
     .bind(user_id)
     .execute(db.writes())

@@ -3,8 +3,10 @@
 
 use sqlx::FromRow;
 
-use super::enrollments::EnrollmentRow;
+use super::devices::{self, NewDevice};
+use super::enrollments::{self, EnrollmentRow};
 use super::{Db, StoreError};
+use crate::domain::{DeviceKind, LoginAction, Move, Platform};
 use crate::secrets::new_id;
 
 /// The number a wizard is enrolling.
@@ -27,8 +29,7 @@ pub async fn wizard_phone(db: &Db, enrollment_id: &str) -> Result<Option<WizardP
 pub async fn set_wizard_phone(
     db: &Db,
     enrollment_id: &str,
-    from: &str,
-    to: &str,
+    step: Move,
     phone: &str,
     extension: Option<&str>,
     now: i64,
@@ -37,12 +38,12 @@ pub async fn set_wizard_phone(
         "UPDATE enrollments SET step = $1, phone = $2, phone_extension = $3, phone_verified_at = NULL, \
          phone_call_id = NULL, phone_failures = 0, updated_at = $4 WHERE id = $5 AND step = $6",
     )
-    .bind(to)
+    .bind(step.to.as_str())
     .bind(phone)
     .bind(extension)
     .bind(now)
     .bind(enrollment_id)
-    .bind(from)
+    .bind(step.from.as_str())
     .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -80,15 +81,15 @@ pub async fn set_wizard_call(db: &Db, enrollment_id: &str, call_id: &str) -> Res
 }
 
 /// Marks the number verified and moves the wizard on, once.
-pub async fn wizard_verified(db: &Db, enrollment_id: &str, from: &str, to: &str, now: i64) -> Result<bool, StoreError> {
+pub async fn wizard_verified(db: &Db, enrollment_id: &str, step: Move, now: i64) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE enrollments SET step = $1, phone_verified_at = $2, updated_at = $3 WHERE id = $4 AND step = $5",
     )
-    .bind(to)
+    .bind(step.to.as_str())
     .bind(now)
     .bind(now)
     .bind(enrollment_id)
-    .bind(from)
+    .bind(step.from.as_str())
     .execute(db.writes())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -117,58 +118,45 @@ pub async fn attach(db: &Db, device_id: &str, phone: &str, extension: Option<&st
     Ok(())
 }
 
-/// A phone device without an app: the number only. Created and the wizard moved in one
-/// transaction, so a double submission stores one device.
+/// A phone device without an app: the number only.
 pub struct NumberDevice<'a> {
-    pub kind: &'a str,
+    pub kind: DeviceKind,
     pub name: &'a str,
     pub phone: &'a str,
     pub extension: Option<&'a str>,
 }
 
+impl NumberDevice<'_> {
+    fn device(&self) -> NewDevice<'_> {
+        NewDevice {
+            kind: self.kind,
+            platform: Platform::Other,
+            name: self.name,
+            login_action: LoginAction::Ask,
+            totp_secret: "",
+            totp_last_step: None,
+            phone: Some(self.phone),
+            extension: self.extension,
+        }
+    }
+}
+
+/// Stores a number-only device and makes the wizard's move in one transaction, so a double
+/// submission stores one device.
 pub async fn create_number_device(
     db: &Db,
     enrollment: &EnrollmentRow,
-    from: &str,
-    to: &str,
+    step: Move,
     device: NumberDevice<'_>,
     now: i64,
 ) -> Result<Option<String>, StoreError> {
     let device_id = new_id();
     let mut tx = db.writes().begin().await?;
-    let moved =
-        sqlx::query("UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3 WHERE id = $4 AND step = $5")
-            .bind(to)
-            .bind(&device_id)
-            .bind(now)
-            .bind(&enrollment.id)
-            .bind(from)
-            .execute(&mut *tx)
-            .await?;
-    if moved.rows_affected() != 1 {
+    if !enrollments::move_on(&mut tx, &enrollment.id, step, &device_id, now).await? {
         tx.rollback().await?;
         return Ok(None);
     }
-    sqlx::query(
-        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, created_at, phone, \
-         phone_extension, is_default) VALUES ($1, $2, $3, 'other', $4, 'ask', '', $5, $6, $7, \
-         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $8 AND removed_at IS NULL))",
-    )
-    .bind(&device_id)
-    .bind(&enrollment.user_id)
-    .bind(device.kind)
-    .bind(device.name)
-    .bind(now)
-    .bind(device.phone)
-    .bind(device.extension)
-    .bind(&enrollment.user_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE users SET enrolled_at = COALESCE(enrolled_at, $1) WHERE id = $2")
-        .bind(now)
-        .bind(&enrollment.user_id)
-        .execute(&mut *tx)
-        .await?;
+    devices::insert_on(&mut tx, &device_id, &enrollment.user_id, &device.device(), now).await?;
     tx.commit().await?;
     Ok(Some(device_id))
 }
@@ -177,11 +165,13 @@ pub async fn create_number_device(
 #[derive(Debug, Clone, FromRow)]
 pub struct PhoneDevice {
     pub id: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: DeviceKind,
     pub name: String,
     pub phone: String,
     pub phone_extension: Option<String>,
-    pub login_action: String,
+    #[sqlx(try_from = "String")]
+    pub login_action: LoginAction,
     pub is_default: i64,
 }
 
@@ -192,11 +182,11 @@ pub fn among(devices: &[super::devices::DeviceRow]) -> Vec<PhoneDevice> {
         .filter_map(|d| {
             Some(PhoneDevice {
                 id: d.id.clone(),
-                kind: d.kind.clone(),
+                kind: d.kind,
                 name: d.name.clone(),
                 phone: d.phone.clone()?,
                 phone_extension: d.phone_extension.clone(),
-                login_action: d.login_action.clone(),
+                login_action: d.login_action,
                 is_default: d.is_default,
             })
         })
@@ -228,26 +218,7 @@ pub async fn users_with_phone(db: &Db, phone: &str) -> Result<Vec<String>, Store
 pub async fn create_for_user(db: &Db, user_id: &str, device: NumberDevice<'_>, now: i64) -> Result<String, StoreError> {
     let device_id = new_id();
     let mut tx = db.writes().begin().await?;
-    sqlx::query(
-        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, created_at, phone, \
-         phone_extension, is_default) VALUES ($1, $2, $3, 'other', $4, 'ask', '', $5, $6, $7, \
-         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $8 AND removed_at IS NULL))",
-    )
-    .bind(&device_id)
-    .bind(user_id)
-    .bind(device.kind)
-    .bind(device.name)
-    .bind(now)
-    .bind(device.phone)
-    .bind(device.extension)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE users SET enrolled_at = COALESCE(enrolled_at, $1) WHERE id = $2")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    devices::insert_on(&mut tx, &device_id, user_id, &device.device(), now).await?;
     tx.commit().await?;
     Ok(device_id)
 }

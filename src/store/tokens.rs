@@ -3,7 +3,9 @@
 
 use sqlx::FromRow;
 
+use super::devices::NewDevice;
 use super::{Db, StoreError};
+use crate::domain::{DeviceKind, LoginAction, Move, Platform};
 use crate::secrets::new_id;
 
 #[derive(Debug, Clone, FromRow)]
@@ -144,8 +146,9 @@ pub(crate) async fn advance_counter_on(
 }
 
 /// How a token reaches its user: the wizard (which moves on in the same transaction) or the help desk.
+#[derive(Debug, Clone, Copy)]
 pub enum Claim<'a> {
-    Wizard { enrollment_id: &'a str, from: &'a str, to: &'a str, counter: i64 },
+    Wizard { enrollment_id: &'a str, step: Move, counter: i64 },
     HelpDesk,
 }
 
@@ -161,63 +164,68 @@ pub async fn claim(
     now: i64,
 ) -> Result<Option<String>, StoreError> {
     let device_id = new_id();
-    let mut tx = db.writes().begin().await?;
-    if let Claim::Wizard { enrollment_id, from, to, .. } = how {
-        let moved = sqlx::query(
-            "UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3, device_kind = 'hardware_token', \
-             platform = 'other' WHERE id = $4 AND step = $5",
-        )
-        .bind(to)
-        .bind(&device_id)
-        .bind(now)
-        .bind(enrollment_id)
-        .bind(from)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() != 1 {
+    let mut conn = db.writes().acquire().await?;
+    let claimed = claim_on(&mut conn, &token.id, token.counter, user_id, (&device_id, device_name), how, now).await?;
+    Ok(claimed.then_some(device_id))
+}
+
+/// `claim` on the caller's connection (see `attempts`), all or nothing in a savepoint of its own:
+/// false, and nothing written, when the token or the wizard has moved on meanwhile.
+pub(crate) async fn claim_on(
+    c: &mut sqlx::AnyConnection,
+    token_id: &str,
+    stored_counter: i64,
+    user_id: &str,
+    (device_id, device_name): (&str, &str),
+    how: Claim<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    use sqlx::Connection;
+    let mut tx = c.begin().await?;
+    if let Claim::Wizard { enrollment_id, step, .. } = how {
+        // The wizard records what it enrolled as it moves on.
+        sqlx::query("UPDATE enrollments SET device_kind = 'hardware_token', platform = 'other' WHERE id = $1")
+            .bind(enrollment_id)
+            .execute(&mut *tx)
+            .await?;
+        if !super::enrollments::move_on(&mut tx, enrollment_id, step, device_id, now).await? {
             tx.rollback().await?;
-            return Ok(None);
+            return Ok(false);
         }
     }
     let counter = match how {
         Claim::Wizard { counter, .. } => counter,
-        Claim::HelpDesk => token.counter,
+        Claim::HelpDesk => stored_counter,
     };
     let taken = sqlx::query(
         "UPDATE hardware_tokens SET status = 'assigned', user_id = $1, device_id = $2, assigned_at = $3, counter = $4 \
          WHERE id = $5 AND status = 'available' AND counter <= $6",
     )
     .bind(user_id)
-    .bind(&device_id)
+    .bind(device_id)
     .bind(now)
     .bind(counter)
-    .bind(&token.id)
+    .bind(token_id)
     .bind(counter)
     .execute(&mut *tx)
     .await?;
     if taken.rows_affected() != 1 {
         tx.rollback().await?;
-        return Ok(None);
+        return Ok(false);
     }
-    sqlx::query(
-        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, created_at, is_default) \
-         VALUES ($1, $2, 'hardware_token', 'other', $3, 'ask', '', $4, \
-         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $5 AND removed_at IS NULL))",
-    )
-    .bind(&device_id)
-    .bind(user_id)
-    .bind(device_name)
-    .bind(now)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE users SET enrolled_at = COALESCE(enrolled_at, $1) WHERE id = $2")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    let device = NewDevice {
+        kind: DeviceKind::HardwareToken,
+        platform: Platform::Other,
+        name: device_name,
+        login_action: LoginAction::Ask,
+        totp_secret: "",
+        totp_last_step: None,
+        phone: None,
+        extension: None,
+    };
+    super::devices::insert_on(&mut tx, device_id, user_id, &device, now).await?;
     tx.commit().await?;
-    Ok(Some(device_id))
+    Ok(true)
 }
 
 /// Takes a token away from its user: `available` again (unassign) or `lost` (never verifies

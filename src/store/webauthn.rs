@@ -3,7 +3,9 @@
 
 use sqlx::FromRow;
 
+use super::devices::NewDevice;
 use super::{Db, StoreError};
+use crate::domain::Move;
 use crate::secrets::new_id;
 
 #[derive(Debug, Clone, FromRow)]
@@ -46,37 +48,20 @@ pub struct NewCredential<'a> {
     pub user_verified: bool,
 }
 
-/// The device the wizard adds, with its credential.
-pub struct NewKeyDevice<'a> {
-    pub kind: &'a str,
-    pub platform: &'a str,
-    pub name: &'a str,
-    pub login_action: &'a str,
-}
-
-/// Stores the device and its credential and moves the wizard from `from` to `to`, all in one
+/// Stores the device and its credential and makes the wizard's move, all in one
 /// transaction: submitting the same registration twice stores one key. None when the wizard had
 /// moved on; `Conflict` when the credential id is already registered (to anyone).
 pub async fn create_device(
     db: &Db,
     (enrollment_id, user_id): (&str, &str),
-    (from, to): (&str, &str),
-    device: NewKeyDevice<'_>,
+    step: Move,
+    device: NewDevice<'_>,
     credential: NewCredential<'_>,
     now: i64,
 ) -> Result<Option<String>, StoreError> {
     let device_id = new_id();
     let mut tx = db.writes().begin().await?;
-    let moved =
-        sqlx::query("UPDATE enrollments SET step = $1, device_id = $2, updated_at = $3 WHERE id = $4 AND step = $5")
-            .bind(to)
-            .bind(&device_id)
-            .bind(now)
-            .bind(enrollment_id)
-            .bind(from)
-            .execute(&mut *tx)
-            .await?;
-    if moved.rows_affected() != 1 {
+    if !super::enrollments::move_on(&mut tx, enrollment_id, step, &device_id, now).await? {
         tx.rollback().await?;
         return Ok(None);
     }
@@ -91,21 +76,7 @@ pub async fn create_device(
     .bind(user_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, \
-         is_default) VALUES ($1, $2, $3, $4, $5, $6, '', NULL, $7, \
-         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $8 AND removed_at IS NULL))",
-    )
-    .bind(&device_id)
-    .bind(user_id)
-    .bind(device.kind)
-    .bind(device.platform)
-    .bind(device.name)
-    .bind(device.login_action)
-    .bind(now)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
+    super::devices::insert_on(&mut tx, &device_id, user_id, &device, now).await?;
     sqlx::query(
         "INSERT INTO webauthn_credentials (id, device_id, user_id, credential_id, sealed_credential, sign_count, \
          backup_eligible, backup_state, user_verified, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -123,11 +94,6 @@ pub async fn create_device(
     .execute(&mut *tx)
     .await
     .map_err(StoreError::from_insert)?;
-    sqlx::query("UPDATE users SET enrolled_at = COALESCE(enrolled_at, $1) WHERE id = $2")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(Some(device_id))
 }

@@ -130,7 +130,7 @@ pub async fn start_post(
         return Ok(see_other("/login"));
     }
     let expires = t + i64::from(state.settings.enrollment.wizard_expiry_minutes) * 60;
-    let wizard = store::enrollments::start(&state.db, &user.id, EnrollStep::FIRST.as_str(), t, expires).await?;
+    let wizard = store::enrollments::start(&state.db, &user.id, t, expires).await?;
     session.set_wizard(&wizard.id)?;
     Ok(see_other(EnrollStep::FIRST.path()))
 }

@@ -118,8 +118,8 @@ async fn a_completed_wizard_stores_one_named_device() {
     let devices = twofold::store::devices::list_for_user(&app.db, &user.id).await.unwrap();
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].name, "My iPhone");
-    assert_eq!(devices[0].kind, "mobile");
-    assert_eq!(devices[0].platform, "iphone");
+    assert_eq!(devices[0].kind, twofold::domain::DeviceKind::MobilePhone);
+    assert_eq!(devices[0].platform, twofold::domain::Platform::Iphone);
     let events = app.audit_events(&user.id).await;
     for event in ["enroll.start", "enroll.device_added", "enroll.complete"] {
         assert!(events.iter().any(|(e, _)| e == event), "{event} is audited");

@@ -49,7 +49,7 @@ async fn setup_tokens_and_trust_cookies_are_stored_as_keyed_hashes() {
 
 /// A guard for `attempts::settle`: a guess against a budget of `max`, locks never lifted.
 fn guard(user_id: &str, max: i64) -> Guard {
-    Guard { user_id: user_id.into(), guess: true, max_failures: max, unlock_before: None, session: None }
+    Guard { user_id: user_id.into(), guess: true, max_failures: max, unlock_before: None, session: None, sign_in: true }
 }
 
 fn no_audit<T>(_: &Settled<T>) -> Vec<Entry> {
@@ -203,4 +203,22 @@ async fn sql_meta_characters_are_just_data() {
     assert_eq!(response.status(), 401);
     app.add_user("ada").await;
     assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
+}
+
+#[tokio::test]
+async fn rows_are_read_as_types_and_an_unknown_stored_value_is_an_error_not_a_guess() {
+    let app = spawn_app().await;
+    app.add_user("ada").await;
+    app.login("ada", PASSWORD).await;
+    app.enroll_phone().await;
+    let id = crate::helpers::user_id(&app, "ada").await;
+    let devices = twofold::store::devices::list_for_user(&app.db, &id).await.unwrap();
+    assert_eq!(devices[0].kind, twofold::domain::DeviceKind::MobilePhone);
+    assert_eq!(devices[0].login_action, twofold::domain::LoginAction::Ask);
+    app.sql("UPDATE devices SET kind = 'toaster'").await;
+    assert!(twofold::store::devices::list_for_user(&app.db, &id).await.is_err());
+    let t = now();
+    twofold::store::enrollments::start(&app.db, &id, t, t + 600).await.unwrap();
+    app.sql("UPDATE enrollments SET step = 'somewhere'").await;
+    assert!(twofold::store::enrollments::current(&app.db, &id, t).await.is_err());
 }

@@ -217,3 +217,32 @@ async fn guessing_serial_numbers_locks_the_account_and_then_even_a_right_claim_i
     assert!(r.text().await.unwrap().contains("Too many incorrect attempts."));
     assert_eq!(counter(&app, "HOTP-1").await, 0, "nothing was claimed");
 }
+
+#[tokio::test]
+async fn thirty_wrong_claims_at_once_are_checked_no_more_than_the_lockout_allows() {
+    let app = spawn_app().await;
+    inventory(&app).await;
+    let id = at_the_wizard(&app, "ada").await;
+    let token = crate::helpers::csrf_in(&app.get_html("/enroll/token").await);
+    let guesses = (0..30).map(|i| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let code = format!("{:06}", 100_000 + i);
+            let fields =
+                [("csrf_token", token.as_str()), ("serial", "HOTP-1"), ("passcode", &code), ("next_passcode", &code)];
+            app.post_raw("/enroll/token", &fields).await.status().as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    assert!(statuses.iter().all(|s| *s == 422), "{statuses:?}");
+    let row = twofold::store::users::by_id(&app.db, &id).await.unwrap().unwrap();
+    assert_eq!(row.failed_attempts, 10, "reserved guesses only: the rest found the budget spent");
+    assert!(row.locked_at.is_some());
+    let checked = twofold::store::audit::for_user(&app.db, &id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == "enroll.token_claim" && e.detail.contains("failed attempt"))
+        .count();
+    assert_eq!(checked, 10);
+}

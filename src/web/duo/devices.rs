@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::{DeviceKind, Platform};
+use crate::domain::DeviceKind;
 use crate::store::{self, StoreError, devices::DeviceRow};
 use crate::web::state::AppState;
 
@@ -18,11 +18,11 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// `kind` as stored; `number` the device's E.164 number ("" when none).
-    pub fn of(kind: &str, number: &str, has_seed: bool, push: bool) -> Self {
-        let token = kind == DeviceKind::HardwareToken.as_str();
+    pub fn of(kind: DeviceKind, number: &str, has_seed: bool, push: bool) -> Self {
+        let token = kind == DeviceKind::HardwareToken;
         Self {
             push,
-            sms: kind == DeviceKind::MobilePhone.as_str() && !number.is_empty(),
+            sms: kind == DeviceKind::MobilePhone && !number.is_empty(),
             phone: !number.is_empty(),
             mobile_otp: has_seed || token,
         }
@@ -51,16 +51,12 @@ pub async fn list(state: &AppState, user_id: &str, devices: &[DeviceRow]) -> Res
     let phones = store::phone_devices::for_user(&state.db, user_id).await?;
     Ok(devices
         .iter()
-        .filter(|d| d.kind != DeviceKind::SecurityKey.as_str())
+        .filter(|d| d.kind != DeviceKind::SecurityKey)
         .map(|d| {
             let number = phones.iter().find(|p| p.id == d.id).map(|p| p.phone.as_str()).unwrap_or("");
-            let caps = Capabilities::of(&d.kind, number, !d.totp_secret.is_empty(), push_ids.contains(&d.id));
-            let token = d.kind == DeviceKind::HardwareToken.as_str();
-            let label = if token {
-                "Token".to_string()
-            } else {
-                Platform::parse(&d.platform).map(Platform::label).unwrap_or("Other").to_string()
-            };
+            let caps = Capabilities::of(d.kind, number, !d.totp_secret.is_empty(), push_ids.contains(&d.id));
+            let token = d.kind == DeviceKind::HardwareToken;
+            let label = if token { "Token".to_string() } else { d.platform.label().to_string() };
             let masked = if number.is_empty() { String::new() } else { crate::domain::phone::mask(number) };
             let display =
                 if masked.is_empty() { format!("{} ({label})", d.name) } else { format!("{} ({masked})", d.name) };
@@ -79,15 +75,16 @@ pub async fn list(state: &AppState, user_id: &str, devices: &[DeviceRow]) -> Res
 #[cfg(test)]
 mod tests {
     use super::Capabilities;
+    use crate::domain::DeviceKind;
 
     #[test]
     fn each_kind_of_device_offers_what_it_really_supports() {
-        let app_mobile = Capabilities::of("mobile", "+41791234567", true, true);
+        let app_mobile = Capabilities::of(DeviceKind::MobilePhone, "+41791234567", true, true);
         assert_eq!(app_mobile.names(), ["auto", "push", "sms", "phone", "mobile_otp"]);
-        let mobile_without_app = Capabilities::of("mobile", "+41791234567", true, false);
+        let mobile_without_app = Capabilities::of(DeviceKind::MobilePhone, "+41791234567", true, false);
         assert_eq!(mobile_without_app.names(), ["auto", "sms", "phone", "mobile_otp"]);
-        assert_eq!(Capabilities::of("landline", "+41332234567", false, false).names(), ["auto", "phone"]);
-        assert_eq!(Capabilities::of("tablet", "", true, false).names(), ["mobile_otp"]);
-        assert_eq!(Capabilities::of("hardware_token", "", false, false).names(), ["mobile_otp"]);
+        assert_eq!(Capabilities::of(DeviceKind::Landline, "+41332234567", false, false).names(), ["auto", "phone"]);
+        assert_eq!(Capabilities::of(DeviceKind::Tablet, "", true, false).names(), ["mobile_otp"]);
+        assert_eq!(Capabilities::of(DeviceKind::HardwareToken, "", false, false).names(), ["mobile_otp"]);
     }
 }

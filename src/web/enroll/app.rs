@@ -63,7 +63,7 @@ pub(super) async fn page(
 pub async fn status_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let wizard = store::enrollments::current(&state.db, &auth.user.id, now()).await?;
     super::check_access(&state, &auth, wizard.as_ref()).await?;
-    let done = wizard.is_some_and(|w| w.step != EnrollStep::Activate.as_str());
+    let done = wizard.is_some_and(|w| w.step != EnrollStep::Activate);
     Ok(HttpResponse::Ok().json(serde_json::json!({ "done": done })))
 }
 

@@ -8,7 +8,7 @@ use askama::Template;
 use crate::csrf_form;
 use crate::domain::InputError;
 use crate::domain::policy::MethodSet;
-use crate::domain::{DeviceKind, EnrollStep, Platform};
+use crate::domain::{DeviceKind, EnrollEvent, EnrollStep, Platform};
 use crate::factors::totp::TotpSeed;
 use crate::signin::passcode::seed_context;
 use crate::store::enrollments::StepChange;
@@ -77,7 +77,7 @@ fn kind_choices(state: &AppState, allowed: &MethodSet, selected: Option<DeviceKi
 
 pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
-    let selected = row.device_kind.as_deref().and_then(|k| DeviceKind::parse(k).ok()).or(Some(DeviceKind::MobilePhone));
+    let selected = row.device_kind.or(Some(DeviceKind::MobilePhone));
     let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
     let page = DeviceTypePage {
         chrome: chrome(&state, &auth),
@@ -111,19 +111,11 @@ pub async fn device_type_post(
     match parsed {
         // A token from the inventory is claimed on its own page ("Serial number" + "Passcode").
         Ok(DeviceKind::HardwareToken) => Ok(crate::web::error::see_other(super::token::CLAIM_PATH)),
-        Ok(DeviceKind::SecurityKey) => {
-            let kind = DeviceKind::SecurityKey.as_str();
-            let change = StepChange {
-                device_kind: Some(kind),
-                platform: Some(Platform::Other.as_str()),
-                ..StepChange::default()
-            };
-            advance(&state, &row, EnrollStep::DeviceType, EnrollStep::SecurityKey, change).await
-        }
         Ok(kind) => {
-            let change = StepChange { device_kind: Some(kind.as_str()), ..StepChange::default() };
-            let next = if kind.has_number() { EnrollStep::Phone } else { EnrollStep::Platform };
-            advance(&state, &row, EnrollStep::DeviceType, next, change).await
+            // No operating system to choose for a key: the browser finds it.
+            let platform = (kind == DeviceKind::SecurityKey).then_some(Platform::Other);
+            let change = StepChange { device_kind: Some(kind), platform, ..StepChange::default() };
+            advance(&state, &row, EnrollEvent::ChoseKind(kind), change).await
         }
         Err(e) => {
             let page = DeviceTypePage {
@@ -148,7 +140,7 @@ fn platform_choices(kind: DeviceKind, selected: Option<Platform>) -> Vec<Choice>
 pub async fn platform_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Platform).await?;
     let kind = kind_of(&row)?;
-    let selected = row.platform.as_deref().and_then(|p| Platform::parse(p).ok());
+    let selected = row.platform;
     let page = PlatformPage {
         chrome: chrome(&state, &auth),
         step: 2,
@@ -171,8 +163,8 @@ pub async fn platform_post(
     let kind = kind_of(&row)?;
     match Platform::parse(&form.0.platform) {
         Ok(p) if kind.platforms().contains(&p) => {
-            let change = StepChange { platform: Some(p.as_str()), ..StepChange::default() };
-            advance(&state, &row, EnrollStep::Platform, EnrollStep::Install, change).await
+            let change = StepChange { platform: Some(p), ..StepChange::default() };
+            advance(&state, &row, EnrollEvent::ChosePlatform, change).await
         }
         _ => {
             let page = PlatformPage {
@@ -219,5 +211,5 @@ pub async fn install_post(
     }
     let sealed = state.keys.seal(&seed_context(&auth.user.id), TotpSeed::generate().as_bytes())?;
     let change = StepChange { totp_secret: Some(&sealed), ..StepChange::default() };
-    advance(&state, &row, EnrollStep::Install, EnrollStep::Activate, change).await
+    advance(&state, &row, EnrollEvent::InstalledApp, change).await
 }

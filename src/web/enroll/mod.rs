@@ -18,7 +18,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::clock::now;
 use crate::csrf_form;
-use crate::domain::{DeviceKind, EnrollStep, Platform};
+use crate::domain::{DeviceKind, EnrollEvent, EnrollStep, Move, Platform};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -75,11 +75,7 @@ async fn at_step(state: &AppState, auth: &PasswordAuthed, expected: EnrollStep) 
     let Some(row) = wizard else {
         return Err(AppError::Redirect(if auth.full { "/settings".into() } else { "/prompt".into() }));
     };
-    match EnrollStep::parse(&row.step) {
-        Some(step) if step == expected => Ok(row),
-        Some(step) => Err(AppError::Redirect(step.path().into())),
-        None => Err(AppError::Internal(anyhow::anyhow!("enrolment {} has unknown step", row.id))),
-    }
+    if row.step == expected { Ok(row) } else { Err(AppError::Redirect(row.step.path().into())) }
 }
 
 fn chrome(state: &AppState, auth: &PasswordAuthed) -> Chrome {
@@ -87,24 +83,29 @@ fn chrome(state: &AppState, auth: &PasswordAuthed) -> Chrome {
 }
 
 fn kind_of(row: &EnrollmentRow) -> Result<DeviceKind, AppError> {
-    DeviceKind::parse(row.device_kind.as_deref().unwrap_or_default())
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+    row.device_kind.ok_or_else(|| AppError::Internal(anyhow::anyhow!("enrolment {} has no device kind", row.id)))
 }
 
 fn platform_of(row: &EnrollmentRow) -> Result<Platform, AppError> {
-    Platform::parse(row.platform.as_deref().unwrap_or_default()).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+    row.platform.ok_or_else(|| AppError::Internal(anyhow::anyhow!("enrolment {} has no platform", row.id)))
 }
 
-/// Moves the wizard on (conditional on its step) and redirects to the new step's page.
+/// The move `event` makes from the wizard's step (the transition table is `EnrollStep::on`).
+fn moving(row: &EnrollmentRow, event: EnrollEvent) -> Result<Move, AppError> {
+    row.step.moving(event).ok_or_else(|| AppError::Redirect(row.step.path().into()))
+}
+
+/// Makes the move `event` calls for (only from the step the wizard is at) and goes to the new
+/// step's page.
 async fn advance(
     state: &AppState,
     row: &EnrollmentRow,
-    from: EnrollStep,
-    to: EnrollStep,
+    event: EnrollEvent,
     change: StepChange<'_>,
 ) -> Result<HttpResponse, AppError> {
-    store::enrollments::advance(&state.db, &row.id, from.as_str(), to.as_str(), change, now()).await?;
-    Ok(see_other(to.path()))
+    let step = moving(row, event)?;
+    store::enrollments::advance(&state.db, &row.id, step, change, now()).await?;
+    Ok(see_other(step.to.path()))
 }
 
 csrf_form!(StartForm {});
@@ -118,7 +119,7 @@ pub async fn start_post(
     check_access(&state, &auth, None).await?;
     let t = now();
     let expires = t + i64::from(state.settings.enrollment.wizard_expiry_minutes) * 60;
-    let row = store::enrollments::start(&state.db, &auth.user.id, EnrollStep::FIRST.as_str(), t, expires).await?;
+    let row = store::enrollments::start(&state.db, &auth.user.id, t, expires).await?;
     auth.session.set_wizard(&row.id)?;
     store::audit::record(
         &state.db,
@@ -133,7 +134,7 @@ pub async fn start_post(
 
 pub async fn enroll_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     match store::enrollments::current(&state.db, &auth.user.id, now()).await? {
-        Some(row) => Ok(see_other(EnrollStep::parse(&row.step).unwrap_or(EnrollStep::FIRST).path())),
+        Some(row) => Ok(see_other(row.step.path())),
         None => Ok(see_other("/prompt")),
     }
 }
@@ -150,10 +151,9 @@ pub async fn back_post(
         return Ok(see_other("/prompt"));
     };
     check_access(&state, &auth, Some(&row)).await?;
-    let Some(step) = EnrollStep::parse(&row.step) else { return Ok(see_other("/prompt")) };
-    match step.back() {
-        Some(previous) => advance(&state, &row, step, previous, StepChange::default()).await,
-        None => Ok(see_other(step.path())),
+    match row.step.moving(EnrollEvent::Back) {
+        Some(_) => advance(&state, &row, EnrollEvent::Back, StepChange::default()).await,
+        None => Ok(see_other(row.step.path())),
     }
 }
 

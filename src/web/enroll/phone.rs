@@ -11,7 +11,7 @@ use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::phone::{country_name, parse_extension};
 use crate::domain::policy::Method;
-use crate::domain::{DeviceKind, DeviceName, EnrollStep, PhoneNumber, Platform};
+use crate::domain::{DeviceKind, DeviceName, EnrollEvent, EnrollStep, PhoneNumber, Platform};
 use crate::store::audit::{Event, Outcome};
 use crate::store::enrollments::EnrollmentRow;
 use crate::store::phone_devices::{self, NumberDevice, WizardPhone};
@@ -23,7 +23,7 @@ use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
-use super::{advance, at_step, chrome, kind_of};
+use super::{advance, at_step, chrome, kind_of, moving};
 
 /// Purpose of texted codes and calls made by the wizard.
 pub const PURPOSE: &str = "enroll";
@@ -141,10 +141,9 @@ pub async fn phone_post(
         Ok(_) => None,
     };
     if let (Ok((number, extension)), None) = (&parsed, &problem) {
-        let (from, to) = (EnrollStep::Phone.as_str(), EnrollStep::PhoneConfirm.as_str());
-        phone_devices::set_wizard_phone(&state.db, &row.id, from, to, number.e164(), extension.as_deref(), now())
-            .await?;
-        return Ok(see_other(EnrollStep::PhoneConfirm.path()));
+        let step = moving(&row, EnrollEvent::EnteredNumber)?;
+        phone_devices::set_wizard_phone(&state.db, &row.id, step, number.e164(), extension.as_deref(), now()).await?;
+        return Ok(see_other(step.to.path()));
     }
     let page = PhonePage {
         chrome: chrome(&state, &auth),
@@ -181,7 +180,7 @@ pub async fn confirm_post(
     _f: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::PhoneConfirm).await?;
-    advance(&state, &row, EnrollStep::PhoneConfirm, EnrollStep::PhoneVerify, StepChange::default()).await
+    advance(&state, &row, EnrollEvent::ConfirmedNumber, StepChange::default()).await
 }
 
 async fn verify_page(
@@ -312,22 +311,20 @@ async fn verified(
         .detail(&detail);
     store::audit::record(&state.db, event, t).await?;
     if kind_of(row)? != DeviceKind::Landline {
-        let (from, to) = (EnrollStep::PhoneVerify.as_str(), EnrollStep::PhoneApp.as_str());
-        phone_devices::wizard_verified(&state.db, &row.id, from, to, t).await?;
-        return Ok(see_other(EnrollStep::PhoneApp.path()));
+        let step = moving(row, EnrollEvent::VerifiedMobileNumber)?;
+        phone_devices::wizard_verified(&state.db, &row.id, step, t).await?;
+        return Ok(see_other(step.to.path()));
     }
     let name = DeviceName::suggested(DeviceKind::Landline, Platform::Other);
     let device = NumberDevice {
-        kind: DeviceKind::Landline.as_str(),
+        kind: DeviceKind::Landline,
         name: name.as_str(),
         phone: number.e164(),
         extension: wp.phone_extension.as_deref(),
     };
-    let (from, to) = (EnrollStep::PhoneVerify.as_str(), EnrollStep::Options.as_str());
-    device_added(req, state, auth, row, number, device, from, to).await
+    device_added(req, state, auth, row, number, device, EnrollEvent::VerifiedLandline).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn device_added(
     req: &HttpRequest,
     state: &AppState,
@@ -335,12 +332,12 @@ async fn device_added(
     row: &EnrollmentRow,
     number: &PhoneNumber,
     device: NumberDevice<'_>,
-    from: &str,
-    to: &str,
+    event: EnrollEvent,
 ) -> Result<HttpResponse, AppError> {
     let t = now();
-    let kind = device.kind.to_string();
-    let Some(device_id) = phone_devices::create_number_device(&state.db, row, from, to, device, t).await? else {
+    let kind = device.kind.as_str();
+    let step = moving(row, event)?;
+    let Some(device_id) = phone_devices::create_number_device(&state.db, row, step, device, t).await? else {
         return Ok(see_other("/enroll"));
     };
     let detail = format!("device {device_id} ({kind}, {})", number.masked());
@@ -381,7 +378,7 @@ pub async fn app_post(
     let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
     let app = allowed.allows(Method::Push) || allowed.allows(Method::Totp);
     if form.0.choice == "app" && app {
-        return advance(&state, &row, EnrollStep::PhoneApp, EnrollStep::Platform, StepChange::default()).await;
+        return advance(&state, &row, EnrollEvent::WantsApp, StepChange::default()).await;
     }
     // The choice not offered (the app, or the number alone when neither texts nor calls are
     // allowed) is never taken: back to the question.
@@ -390,12 +387,7 @@ pub async fn app_post(
     }
     let (number, _) = wizard_number(&state, &row).await?;
     let name = DeviceName::suggested(DeviceKind::MobilePhone, Platform::Other);
-    let device = NumberDevice {
-        kind: DeviceKind::MobilePhone.as_str(),
-        name: name.as_str(),
-        phone: number.e164(),
-        extension: None,
-    };
-    let (from, to) = (EnrollStep::PhoneApp.as_str(), EnrollStep::Options.as_str());
-    device_added(&req, &state, &auth, &row, &number, device, from, to).await
+    let device =
+        NumberDevice { kind: DeviceKind::MobilePhone, name: name.as_str(), phone: number.e164(), extension: None };
+    device_added(&req, &state, &auth, &row, &number, device, EnrollEvent::KeepsNumberOnly).await
 }

@@ -9,15 +9,16 @@ use webauthn_rs::prelude::{Credential, RegisterPublicKeyCredential};
 
 use crate::clock::now;
 use crate::csrf_form;
-use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Platform};
+use crate::domain::{DeviceKind, DeviceName, EnrollEvent, EnrollStep, LoginAction, Platform};
 use crate::factors::webauthn::{
     Failure, Registrant, RegistrationState, credential_id_text, finish_registration, start_registration,
 };
 use crate::signin::security_key::REGISTER;
+use crate::store::devices::NewDevice;
 use crate::store::{
     self, StoreError,
     audit::{Event, Outcome},
-    webauthn::{NewCredential, NewKeyDevice},
+    webauthn::NewCredential,
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
@@ -112,11 +113,15 @@ pub async fn finish_post(
     };
     let (credential_id, sealed) = state.seal_credential(&auth.user.id, &credential)?;
     let name = DeviceName::suggested(DeviceKind::SecurityKey, Platform::Other);
-    let device = NewKeyDevice {
-        kind: DeviceKind::SecurityKey.as_str(),
-        platform: Platform::Other.as_str(),
+    let device = NewDevice {
+        kind: DeviceKind::SecurityKey,
+        platform: Platform::Other,
         name: name.as_str(),
-        login_action: LoginAction::Ask.as_str(),
+        login_action: LoginAction::Ask,
+        totp_secret: "",
+        totp_last_step: None,
+        phone: None,
+        extension: None,
     };
     let new = NewCredential {
         credential_id: &credential_id,
@@ -126,7 +131,7 @@ pub async fn finish_post(
         backup_state: credential.backup_state,
         user_verified: credential.user_verified,
     };
-    let step = (EnrollStep::SecurityKey.as_str(), EnrollStep::Options.as_str());
+    let step = super::moving(&row, EnrollEvent::RegisteredKey)?;
     let device_id = match store::webauthn::create_device(&state.db, (&row.id, &auth.user.id), step, device, new, t)
         .await
     {
@@ -137,7 +142,7 @@ pub async fn finish_post(
     };
     let detail = format!("device {device_id} (security_key, credential {credential_id})");
     audit(&state, &auth, ip.as_deref(), (AuditEvent::EnrollDeviceAdded, Outcome::Success), &detail, t).await?;
-    Ok(see_other(EnrollStep::Options.path()))
+    Ok(see_other(step.to.path()))
 }
 
 /// Why a registration was refused: status and message for the page; the audit detail when a

@@ -8,13 +8,14 @@ use askama::Template;
 
 use crate::clock::now;
 use crate::csrf_form;
-use crate::domain::{DeviceKind, DeviceName, EnrollStep, LoginAction, Passcode};
+use crate::domain::{DeviceKind, DeviceName, EnrollEvent, EnrollStep, LoginAction, Passcode};
 use crate::factors::totp::{TotpSeed, Verification, qr_svg_data_uri};
 use crate::signin::passcode::seed_context;
+use crate::store::devices::NewDevice;
 use crate::store::{
     self,
     audit::{Event, Outcome},
-    enrollments::{EnrollmentRow, VerifiedDevice},
+    enrollments::EnrollmentRow,
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
@@ -123,25 +124,19 @@ pub async fn activate_post(
     };
     let (kind, platform) = (kind_of(&row)?, platform_of(&row)?);
     let suggested = DeviceName::suggested(kind, platform);
-    let device = VerifiedDevice {
-        kind: kind.as_str(),
-        platform: platform.as_str(),
+    let device = NewDevice {
+        kind,
+        platform,
         name: suggested.as_str(),
-        login_action: LoginAction::Ask.as_str(),
+        login_action: LoginAction::Ask,
         totp_secret: &sealed,
         // The code just used cannot be used again at the prompt.
-        totp_last_step: step,
+        totp_last_step: Some(step),
+        phone: None,
+        extension: None,
     };
-    let Some(device_id) = store::enrollments::create_device(
-        &state.db,
-        &row,
-        EnrollStep::Activate.as_str(),
-        EnrollStep::Options.as_str(),
-        device,
-        t,
-    )
-    .await?
-    else {
+    let wizard_step = super::moving(&row, EnrollEvent::ActivatedApp)?;
+    let Some(device_id) = store::enrollments::create_device(&state.db, &row, wizard_step, device, t).await? else {
         return Ok(see_other("/enroll"));
     };
     state.attach_verified_number(&row, &device_id).await?;
@@ -238,16 +233,8 @@ pub async fn options_post(
         }
     };
     let t = now();
-    store::enrollments::save_options(
-        &state.db,
-        &row,
-        EnrollStep::Options.as_str(),
-        EnrollStep::Done.as_str(),
-        name.as_str(),
-        action.as_str(),
-        t,
-    )
-    .await?;
+    let step = super::moving(&row, EnrollEvent::SavedOptions)?;
+    store::enrollments::save_options(&state.db, &row, step, name.as_str(), action, t).await?;
     let ip = client_ip(&req);
     store::audit::record(
         &state.db,
@@ -278,9 +265,9 @@ pub async fn done_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Resul
         Vec::new()
     };
     let token = match &row.device_id {
-        Some(id) => {
-            store::devices::for_user(&state.db, &auth.user.id, id).await?.is_some_and(|d| d.kind == "hardware_token")
-        }
+        Some(id) => store::devices::for_user(&state.db, &auth.user.id, id)
+            .await?
+            .is_some_and(|d| d.kind == DeviceKind::HardwareToken),
         None => false,
     };
     let page = DonePage {

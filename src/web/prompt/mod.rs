@@ -110,7 +110,7 @@ pub(crate) async fn methods(state: &AppState, user_id: &str) -> Result<Methods, 
 }
 
 fn is_security_key(device: &DeviceRow) -> bool {
-    device.kind == crate::domain::DeviceKind::SecurityKey.as_str()
+    device.kind == crate::domain::DeviceKind::SecurityKey
 }
 
 /// True when the user has a fresh second factor for the step-up window.
@@ -148,7 +148,7 @@ pub(crate) async fn page(
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
         // Devices with an app seed; hardware tokens, security keys and phones known by number only have none.
         device_names: names(Method::Totp, &|d| !d.totp_secret.is_empty()),
-        token_names: names(Method::HardwareToken, &|d| d.kind == "hardware_token"),
+        token_names: names(Method::HardwareToken, &|d| d.kind == crate::domain::DeviceKind::HardwareToken),
         security_keys: allowed.allows(Method::SecurityKey) && methods.devices.iter().any(is_security_key),
         never_enrolled: auth.user.enrolled_at.is_none() && !methods.any(),
         can_verify: methods.any(),
@@ -275,8 +275,7 @@ pub(crate) async fn succeed(
     if accepted.factor.replaces_device() {
         // A temporary or recovery passcode: straight on to add a new device (no browser trust).
         let expires = t + i64::from(state.settings.enrollment.wizard_expiry_minutes) * 60;
-        let wizard =
-            store::enrollments::start(&state.db, &auth.user.id, EnrollStep::FIRST.as_str(), t, expires).await?;
+        let wizard = store::enrollments::start(&state.db, &auth.user.id, t, expires).await?;
         auth.session.set_wizard(&wizard.id)?;
         auth.session.set_replacing()?;
         return Ok(see_other(EnrollStep::FIRST.path()));

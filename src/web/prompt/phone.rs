@@ -9,8 +9,8 @@ use super::{Asking, Words, answer, methods, onward, page, stepped_up};
 use crate::channels::telephony::{CallOutcome, PhoneError};
 use crate::clock::now;
 use crate::csrf_form;
-use crate::domain::DeviceKind;
 use crate::domain::policy::{Method, MethodSet};
+use crate::domain::{DeviceKind, LoginAction};
 use crate::signin::passcode::PURPOSE;
 use crate::signin::phone::{PhoneChoice as Choice, PhoneRefusal};
 use crate::store;
@@ -55,7 +55,7 @@ impl PhoneMethods {
         }
         let auto_call = devices
             .first()
-            .filter(|d| d.is_default == 1 && d.login_action == "call")
+            .filter(|d| d.is_default == 1 && d.login_action == LoginAction::Call)
             .filter(|_| !auth.full && auth.session.call().is_none())
             .map(|d| d.id.clone());
         Ok(Self {
@@ -64,7 +64,7 @@ impl PhoneMethods {
                 .into_iter()
                 .map(|d| PhoneChoice {
                     masked: crate::domain::phone::mask(&d.phone),
-                    mobile: d.kind == DeviceKind::MobilePhone.as_str(),
+                    mobile: d.kind == DeviceKind::MobilePhone,
                     call: true,
                     id: d.id,
                     name: d.name,

@@ -64,7 +64,7 @@ async fn audit(
 /// a landline none either, only phones are called, and only a device that can receive pushes
 /// offers "Automatically send this device a Push".
 fn choices(device: &DeviceRow, selected: LoginAction, push: bool) -> Vec<Choice> {
-    let kind = crate::domain::DeviceKind::parse(&device.kind).ok();
+    let kind = Some(device.kind);
     [LoginAction::Ask, LoginAction::Push, LoginAction::Passcode, LoginAction::Call]
         .into_iter()
         .filter(|a| match a {
@@ -75,12 +75,7 @@ fn choices(device: &DeviceRow, selected: LoginAction, push: bool) -> Vec<Choice>
             }
             LoginAction::Call => kind.is_some_and(crate::domain::DeviceKind::has_number),
         })
-        .map(|a| Choice {
-            value: a.as_str(),
-            label: super::login_action_label(a.as_str()),
-            hint: "",
-            checked: a == selected,
-        })
+        .map(|a| Choice { value: a.as_str(), label: super::login_action_label(a), hint: "", checked: a == selected })
         .collect()
 }
 
@@ -93,7 +88,7 @@ pub async fn options_get(
     let push = store::push_devices::key(&state.db, &device.id).await?.is_some();
     let page = OptionsPage {
         chrome: Chrome::new(&state, Some(&auth.user.display_name), &auth.csrf),
-        choices: choices(&device, LoginAction::parse(&device.login_action).unwrap_or(LoginAction::Ask), push),
+        choices: choices(&device, device.login_action, push),
         id: device.id,
         name: device.name,
         is_default: device.is_default == 1,
@@ -129,7 +124,7 @@ pub async fn options_post(
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    store::devices::update_options(&state.db, &auth.user.id, &device.id, name.as_str(), action.as_str()).await?;
+    store::devices::update_options(&state.db, &auth.user.id, &device.id, name.as_str(), action).await?;
     audit(&state, &req, &auth, AuditEvent::DeviceOptions, &format!("device {}", device.id)).await?;
     Ok(see_other("/settings"))
 }
@@ -177,8 +172,14 @@ pub async fn remove_post(
     let device = own_device(&state, &auth, &id).await?;
     match store::devices::remove(&state.db, &auth.user.id, &device.id, now()).await? {
         Removal::Removed => {
-            audit(&state, &req, &auth, AuditEvent::DeviceRemoved, &format!("device {} ({})", device.id, device.kind))
-                .await?;
+            audit(
+                &state,
+                &req,
+                &auth,
+                AuditEvent::DeviceRemoved,
+                &format!("device {} ({})", device.id, device.kind.as_str()),
+            )
+            .await?;
             let ip = client_ip(&req);
             notices::device_changed(&state, &auth.user, &device, Change::DeviceRemoved, ip.as_deref(), now()).await?;
             Ok(see_other("/settings"))

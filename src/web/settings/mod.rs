@@ -17,7 +17,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::clock::now;
-use crate::domain::{DeviceKind, LoginAction, Platform, user_agent};
+use crate::domain::{DeviceKind, LoginAction, user_agent};
 use crate::factors::codes::BACKUP_CODES_LOW;
 use crate::store::{self, devices::DeviceRow};
 use crate::web::chrome::Chrome;
@@ -62,23 +62,22 @@ struct SettingsPage {
 }
 
 /// "22 Nov 2026, 08:29 UTC": dates shown to people.
-pub fn login_action_label(action: &str) -> &'static str {
-    match LoginAction::parse(action) {
-        Ok(LoginAction::Passcode) => "Automatically ask me for a passcode from this device",
-        Ok(LoginAction::Call) => "Automatically call this device",
-        Ok(LoginAction::Push) => "Automatically send this device a Push",
-        _ => "Ask me to choose an authentication method",
+pub fn login_action_label(action: LoginAction) -> &'static str {
+    match action {
+        LoginAction::Passcode => "Automatically ask me for a passcode from this device",
+        LoginAction::Call => "Automatically call this device",
+        LoginAction::Push => "Automatically send this device a Push",
+        LoginAction::Ask => "Ask me to choose an authentication method",
     }
 }
 
 pub fn device_view(d: DeviceRow) -> DeviceView {
-    let kind = DeviceKind::parse(&d.kind).map(DeviceKind::label).unwrap_or("Device");
-    let platform = Platform::parse(&d.platform).map(Platform::label).unwrap_or("Other");
+    let (kind, platform) = (d.kind.label(), d.platform.label());
     DeviceView {
-        login_action: login_action_label(&d.login_action),
+        login_action: login_action_label(d.login_action),
         id: d.id,
         name: d.name,
-        kind: if d.kind == DeviceKind::HardwareToken.as_str() || d.kind == DeviceKind::SecurityKey.as_str() {
+        kind: if matches!(d.kind, DeviceKind::HardwareToken | DeviceKind::SecurityKey) {
             kind.to_string()
         } else if d.totp_secret.is_empty() {
             format!("{kind} · Calls and texts")
