@@ -10,6 +10,7 @@
 pub mod allowed;
 mod attempt;
 pub mod devices;
+pub mod enroll;
 mod error;
 mod fraud;
 pub mod lockout;

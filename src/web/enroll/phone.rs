@@ -11,10 +11,10 @@ use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::phone::{country_name, parse_extension};
 use crate::domain::policy::Method;
-use crate::domain::{DeviceKind, DeviceName, EnrollEvent, EnrollStep, PhoneNumber, Platform};
+use crate::domain::{DeviceKind, EnrollEvent, EnrollStep, PhoneNumber};
 use crate::store::audit::{Event, Outcome};
 use crate::store::enrollments::EnrollmentRow;
-use crate::store::phone_devices::{self, NumberDevice, WizardPhone};
+use crate::store::phone_devices::{self, WizardPhone};
 use crate::store::{self, enrollments::StepChange};
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
@@ -24,6 +24,8 @@ use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 use super::{advance, at_step, chrome, kind_of, moving};
+use crate::signin::Caller;
+use crate::signin::enroll::Added;
 
 /// Purpose of texted codes and calls made by the wizard.
 pub const PURPOSE: &str = "enroll";
@@ -315,39 +317,25 @@ async fn verified(
         phone_devices::wizard_verified(&state.db, &row.id, step, t).await?;
         return Ok(see_other(step.to.path()));
     }
-    let name = DeviceName::suggested(DeviceKind::Landline, Platform::Other);
-    let device = NumberDevice {
-        kind: DeviceKind::Landline,
-        name: name.as_str(),
-        phone: number.e164(),
-        extension: wp.phone_extension.as_deref(),
-    };
-    device_added(req, state, auth, row, number, device, EnrollEvent::VerifiedLandline).await
+    device_added(req, state, auth, row, EnrollEvent::VerifiedLandline, (number, wp.phone_extension.as_deref())).await
 }
 
+/// Stores the phone with its number only and goes on to "Device options".
 async fn device_added(
     req: &HttpRequest,
     state: &AppState,
     auth: &PasswordAuthed,
     row: &EnrollmentRow,
-    number: &PhoneNumber,
-    device: NumberDevice<'_>,
     event: EnrollEvent,
+    number: (&PhoneNumber, Option<&str>),
 ) -> Result<HttpResponse, AppError> {
-    let t = now();
-    let kind = device.kind.as_str();
-    let step = moving(row, event)?;
-    let Some(device_id) = phone_devices::create_number_device(&state.db, row, step, device, t).await? else {
-        return Ok(see_other("/enroll"));
-    };
-    let detail = format!("device {device_id} ({kind}, {})", number.masked());
     let ip = client_ip(req);
-    let event = Event::new(AuditEvent::EnrollDeviceAdded, Outcome::Success)
-        .user(&auth.user.id, &auth.user.username)
-        .ip(ip.as_deref())
-        .detail(&detail);
-    store::audit::record(&state.db, event, t).await?;
-    Ok(see_other(EnrollStep::Options.path()))
+    let session = auth.session.row();
+    let caller = Caller::new(&auth.user, ip.as_deref()).in_session(session.as_deref());
+    match state.add_number_device(&caller, row, event, number).await? {
+        Added::Device(_) => Ok(see_other(EnrollStep::Options.path())),
+        _ => Ok(see_other("/enroll")),
+    }
 }
 
 pub async fn app_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -386,8 +374,5 @@ pub async fn app_post(
         return Ok(see_other(EnrollStep::PhoneApp.path()));
     }
     let (number, _) = wizard_number(&state, &row).await?;
-    let name = DeviceName::suggested(DeviceKind::MobilePhone, Platform::Other);
-    let device =
-        NumberDevice { kind: DeviceKind::MobilePhone, name: name.as_str(), phone: number.e164(), extension: None };
-    device_added(&req, &state, &auth, &row, &number, device, EnrollEvent::KeepsNumberOnly).await
+    device_added(&req, &state, &auth, &row, EnrollEvent::KeepsNumberOnly, (&number, None)).await
 }

@@ -9,9 +9,10 @@ use askama::Template;
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::{DeviceKind, DeviceName, EnrollEvent, EnrollStep, LoginAction, Passcode};
-use crate::factors::totp::{TotpSeed, Verification, qr_svg_data_uri};
+use crate::factors::totp::{TotpSeed, qr_svg_data_uri};
+use crate::signin::Caller;
+use crate::signin::enroll::Added;
 use crate::signin::passcode::seed_context;
-use crate::store::devices::NewDevice;
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -25,7 +26,7 @@ use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
-use super::{Choice, at_step, chrome, kind_of, platform_of};
+use super::{Choice, at_step, chrome, kind_of};
 
 #[derive(Template)]
 #[template(path = "enroll/activate.html")]
@@ -114,43 +115,16 @@ pub async fn activate_post(
         Ok(c) => c,
         Err(e) => return retry(&e.0),
     };
-    let sealed = row.totp_secret.clone().unwrap_or_default();
-    let seed = TotpSeed::from_bytes(&state.keys.open(&seed_context(&auth.user.id), &sealed)?);
-    let t = now();
-    let Verification::Accepted { step } = seed.verify(&code, t as u64, None) else {
-        return retry(
+    let ip = client_ip(&req);
+    let session = auth.session.row();
+    let caller = Caller::new(&auth.user, ip.as_deref()).in_session(session.as_deref());
+    match state.add_app_device(&caller, &row, &code).await? {
+        Added::Device(_) => Ok(see_other(EnrollStep::Options.path())),
+        Added::Wrong => retry(
             "That passcode is not right. Make sure you scanned the QR code on this page, then enter the newest passcode from your app.",
-        );
-    };
-    let (kind, platform) = (kind_of(&row)?, platform_of(&row)?);
-    let suggested = DeviceName::suggested(kind, platform);
-    let device = NewDevice {
-        kind,
-        platform,
-        name: suggested.as_str(),
-        login_action: LoginAction::Ask,
-        totp_secret: &sealed,
-        // The code just used cannot be used again at the prompt.
-        totp_last_step: Some(step),
-        phone: None,
-        extension: None,
-    };
-    let wizard_step = super::moving(&row, EnrollEvent::ActivatedApp)?;
-    let Some(device_id) = store::enrollments::create_device(&state.db, &row, wizard_step, device, t).await? else {
-        return Ok(see_other("/enroll"));
-    };
-    state.attach_verified_number(&row, &device_id).await?;
-    let detail = format!("device {device_id} ({}, {})", kind.as_str(), platform.as_str());
-    store::audit::record(
-        &state.db,
-        Event::new(AuditEvent::EnrollDeviceAdded, Outcome::Success)
-            .user(&auth.user.id, &auth.user.username)
-            .ip(client_ip(&req).as_deref())
-            .detail(&detail),
-        t,
-    )
-    .await?;
-    Ok(see_other(EnrollStep::Options.path()))
+        ),
+        Added::MovedOn | Added::AlreadyRegistered => Ok(see_other("/enroll")),
+    }
 }
 
 fn action_choices(kind: DeviceKind, selected: LoginAction, push: bool) -> Vec<Choice> {
