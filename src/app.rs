@@ -42,8 +42,7 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(Db, Keys)> {
 /// The configured master key (created in `data_dir` when none is set) and the previous one, if set.
 pub fn master_keys(settings: &Settings) -> anyhow::Result<(MasterKey, Option<MasterKey>)> {
     if settings.database_url().starts_with("sqlite:") && settings.database_url.is_none() {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+        private_dir(&settings.data_dir)?;
     }
     let master = match &settings.master_key {
         Some(text) => MasterKey::from_base64(text).context("TWOFOLD_MASTER_KEY / master_key")?,
@@ -58,9 +57,56 @@ pub fn master_keys(settings: &Settings) -> anyhow::Result<(MasterKey, Option<Mas
     Ok((master, previous))
 }
 
+/// The data directory, readable by its owner only: created 0700, and an existing one with wider
+/// permissions is narrowed (it holds the database and perhaps the master key).
+fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    owner_only(dir, 0o700)
+}
+
+/// Narrows `path` to `mode` when group or others may read it (logged, since it changes a file).
+fn owner_only(path: &std::path::Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let current = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        if current.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .with_context(|| format!("making {} private", path.display()))?;
+            tracing::info!(path = %path.display(), "made private to the service's user");
+        }
+    }
+    let _ = mode;
+    Ok(())
+}
+
+/// The SQLite file, created 0600 before SQLite opens it: SQLite gives its `-wal` and `-shm` files
+/// the database file's permissions, so all three are private to the service's user.
+fn private_sqlite_file(url: &str) -> anyhow::Result<()> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") {
+        return Ok(());
+    }
+    let path = std::path::Path::new(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).with_context(|| format!("creating the database file {}", path.display()))?;
+    owner_only(path, 0o600)
+}
+
 /// Connects to the database named by the settings and applies pending migrations.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        private_sqlite_file(&url)?;
+    }
     let db = Db::connect(&url).await.with_context(|| format!("connecting to the {} database", backend_name(&url)))?;
     db.migrate().await.context("applying database migrations")?;
     Ok(db)
@@ -277,6 +323,10 @@ fn spawn_housekeeping(db: Db, shutdown: &Arc<Shutdown>) {
             // Auth API transactions are read by `auth_status` until they expire (5 minutes).
             if let Err(e) = store::applications::purge_expired_requests(&db, now()).await {
                 tracing::warn!(error = %e, "could not purge expired Auth API requests");
+            }
+            // A used client assertion is remembered only until it would have expired anyway.
+            if let Err(e) = store::used_assertions::purge_expired(&db, now()).await {
+                tracing::warn!(error = %e, "could not purge used client assertions");
             }
             // Universal Prompt codes live 60 seconds; keep a day for inspection, then drop them.
             if let Err(e) = store::universal_codes::delete_old(&db, now()).await {

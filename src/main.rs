@@ -5,6 +5,13 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     keep_large_allocations_returnable();
+    // Every file Twofold creates (the database and its journal, the master key, exports) is its
+    // user's alone, whatever the shell's umask (the systemd unit sets the same).
+    #[cfg(unix)]
+    // SAFETY: umask only sets this process's file-creation mask; called before any thread starts.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = twofold::cli::Cli::parse();
     let filter = std::env::var("TWOFOLD_LOG")
         .ok()

@@ -111,6 +111,21 @@ pub enum Role {
 }
 
 impl Role {
+    /// Whether staff of this role may take the console's actions on an account of `target`'s
+    /// role (issue passcodes, add phones, unlock, disable devices, invite, assign tokens): only
+    /// on roles below their own, so the help desk never acts on the help desk or administrators.
+    pub fn may_act_on(self, target: Role) -> bool {
+        self.rank() > target.rank()
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Role::User => 0,
+            Role::Helpdesk => 1,
+            Role::Admin => 2,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::User => "user",
@@ -126,6 +141,21 @@ impl Role {
             "admin" => Some(Role::Admin),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod role_tests {
+    use super::Role;
+
+    #[test]
+    fn staff_act_only_on_roles_below_their_own() {
+        assert!(Role::Helpdesk.may_act_on(Role::User));
+        assert!(!Role::Helpdesk.may_act_on(Role::Helpdesk));
+        assert!(!Role::Helpdesk.may_act_on(Role::Admin));
+        assert!(Role::Admin.may_act_on(Role::Helpdesk));
+        assert!(!Role::Admin.may_act_on(Role::Admin));
+        assert!(!Role::User.may_act_on(Role::User));
     }
 }
 

@@ -106,6 +106,7 @@ impl SignIn {
             ip: ask.shown_ip,
             user_agent: ask.user_agent,
             expires_at: t + i64::from(self.settings.push.timeout_seconds),
+            session: caller.session,
         };
         let id = store::push_requests::insert(&self.db, push, t).await?;
         self.notify_new_request(&user.id, &id);
@@ -184,7 +185,8 @@ impl SignIn {
         let row = store::push_requests::by_id(&self.db, id).await?.filter(|r| r.user_id == caller.user.id);
         let device = row.as_ref().and_then(|r| r.device_id.clone()).unwrap_or_default();
         let accepted = Accepted { factor: Factor::Push, detail: format!("push {id} from device {device}") };
-        let consume = Consume::PushApproval { id: id.to_string() };
+        // Only the session that started the push may use its approval.
+        let consume = Consume::PushApproval { id: id.to_string(), session: caller.session.map(str::to_string) };
         let check = move || Check { candidates: vec![(consume, accepted)], ..Check::default() };
         let failure = Failure::new(AuditEvent::MfaPush, format!("push {id} not approved"));
         self.attempt(caller, Kind::Approval, failure, check).await

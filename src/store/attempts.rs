@@ -65,9 +65,10 @@ pub enum Consume {
         purpose: &'static str,
         hash: String,
     },
-    /// An approved push, by the user it was sent to.
+    /// An approved push, by the user it was sent to, in the session that started it.
     PushApproval {
         id: String,
+        session: Option<String>,
     },
     /// An answered call.
     CallAnswer {
@@ -257,7 +258,9 @@ async fn apply(c: &mut AnyConnection, user_id: &str, consume: &Consume, now: i64
         Consume::BackupCode { id } => backup_codes::consume_on(c, user_id, id, now).await,
         Consume::OneTimeCode { id } => one_time_codes::use_once_on(c, user_id, id, now).await,
         Consume::PhoneCode { purpose, hash } => phone_codes::consume_on(c, user_id, purpose, hash, now).await,
-        Consume::PushApproval { id } => push_requests::consume_on(c, id, user_id, now).await,
+        Consume::PushApproval { id, session } => {
+            push_requests::consume_on(c, id, user_id, session.as_deref(), now).await
+        }
         Consume::CallAnswer { id } => phone_calls::consume_answered_on(c, id, user_id, now).await,
         Consume::SecurityKey(key) => webauthn::record_use_on(c, key, now).await,
         Consume::TrustedBrowser { token_hash, trusted_since } => {

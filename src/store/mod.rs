@@ -32,6 +32,7 @@ pub mod setup_tokens;
 pub mod tokens;
 pub mod trusted_browsers;
 pub mod universal_codes;
+pub mod used_assertions;
 pub mod users;
 pub mod webauthn;
 mod writer;

@@ -34,6 +34,8 @@ pub struct NewPush<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub expires_at: i64,
+    /// The session that started it (keyed hash of its id), which alone may use the approval.
+    pub session: Option<&'a str>,
 }
 
 /// The topic a waiting prompt listens on.
@@ -45,7 +47,7 @@ pub async fn insert(db: &Db, p: NewPush<'_>, now: i64) -> Result<String, StoreEr
     let id = new_id();
     sqlx::query(
         "INSERT INTO push_requests (id, user_id, number, status, application, username, ip, user_agent, created_at, \
-         expires_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9)",
+         expires_at, session_hash) VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&id)
     .bind(p.user_id)
@@ -56,6 +58,7 @@ pub async fn insert(db: &Db, p: NewPush<'_>, now: i64) -> Result<String, StoreEr
     .bind(p.user_agent)
     .bind(now)
     .bind(p.expires_at)
+    .bind(p.session)
     .execute(db.writes())
     .await?;
     Ok(id)
@@ -152,26 +155,23 @@ pub async fn cancel(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool, 
     settled(db, id, done.rows_affected()).await
 }
 
-/// Uses an approval to sign in: once only, by the user it was for.
-pub async fn consume(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool, StoreError> {
-    let mut conn = db.writes().acquire().await?;
-    consume_on(&mut conn, id, user_id, now).await
-}
-
-/// `consume` on the caller's transaction (see `attempts`).
+/// Uses an approval to sign in (on the caller's transaction: see `attempts`): once only, by the
+/// user it was for, and by the session that started it (`session`; none for an application's).
 pub(crate) async fn consume_on(
     c: &mut sqlx::AnyConnection,
     id: &str,
     user_id: &str,
+    session: Option<&str>,
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE push_requests SET consumed_at = $1 WHERE id = $2 AND user_id = $3 AND status = 'approved' \
-         AND consumed_at IS NULL",
+         AND consumed_at IS NULL AND COALESCE(session_hash, '') = $4",
     )
     .bind(now)
     .bind(id)
     .bind(user_id)
+    .bind(session.unwrap_or(""))
     .execute(&mut *c)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -16,10 +16,11 @@ pub async fn replace(db: &Db, token_hash: &str, now: i64, expires_at: i64) -> Re
     Ok(())
 }
 
-/// True while the link is unused and unexpired (for showing the form).
+/// True while the link is unused and unexpired and no administrator exists (for showing the form).
 pub async fn is_valid(db: &Db, token_hash: &str, now: i64) -> Result<bool, StoreError> {
     let row: Option<(String,)> = sqlx::query_as(
-        "SELECT token_hash FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        "SELECT token_hash FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+         AND NOT EXISTS (SELECT 1 FROM users WHERE role = 'admin')",
     )
     .bind(token_hash)
     .bind(now)
@@ -29,7 +30,9 @@ pub async fn is_valid(db: &Db, token_hash: &str, now: i64) -> Result<bool, Store
 }
 
 /// Uses the link and creates the administrator in one transaction: the link works exactly once,
-/// and a refused username leaves it unused. `None` when the link is used, expired or unknown.
+/// and a refused username leaves it unused. `None` when the link is used, expired or unknown, or
+/// an administrator exists by now (made with `twofold admin grant`, say): the link is for the
+/// first one only, and dies as soon as there is one.
 pub async fn create_first_admin(
     db: &Db,
     token_hash: &str,
@@ -38,7 +41,8 @@ pub async fn create_first_admin(
 ) -> Result<Option<String>, StoreError> {
     let mut tx = db.writes().begin().await?;
     let used = sqlx::query(
-        "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3",
+        "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3 \
+         AND NOT EXISTS (SELECT 1 FROM users WHERE role = 'admin')",
     )
     .bind(now)
     .bind(token_hash)

@@ -116,7 +116,7 @@ pub async fn login_post(
     };
     session.begin_password(&user.id, t)?;
 
-    if trust::sign_in_trusted(&req, &state, &user, &session, t).await? {
+    if trust::sign_in_trusted(&req, &state, &user, &session).await? {
         return Ok(see_other("/settings"));
     }
     Ok(see_other("/prompt"))

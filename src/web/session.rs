@@ -236,10 +236,13 @@ impl UserSession {
         Ok(())
     }
 
-    /// Signed in by a trusted browser: the remembered second factor stands in for a new one at
-    /// sign-in (it opens the step-up window like a passcode would), with a new session id.
-    pub fn complete_by_trusted_browser(&self, now: i64) -> Result<(), AppError> {
-        self.complete_second_factor(now)
+    /// Signed in by a trusted browser: a new session id and the full level, but no fresh second
+    /// factor. The remembered factor stands in at sign-in only; seeing or changing devices, backup
+    /// codes and the console still ask for a real one ("Confirm it's you").
+    pub fn complete_by_trusted_browser(&self) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.insert(LEVEL, "full")?;
+        Ok(())
     }
 
     /// True when a second factor was given within the last `window` seconds.

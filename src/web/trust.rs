@@ -34,13 +34,12 @@ pub(crate) async fn sign_in_trusted(
     state: &AppState,
     user: &UserRow,
     session: &UserSession,
-    t: i64,
 ) -> Result<bool, AppError> {
     let Some(cookie) = req.cookie(cookie_name(state)) else { return Ok(false) };
     let ip = client_ip(req);
     let caller = Caller::new(user, ip.as_deref());
     if let Some(Verdict::Accepted(_)) = state.trusted_browser(&caller, cookie.value()).await? {
-        session.complete_by_trusted_browser(t)?;
+        session.complete_by_trusted_browser()?;
         return Ok(true);
     }
     Ok(false)

@@ -319,3 +319,40 @@ async fn the_dashboard_counts_users_and_charts_enrolments() {
     let desk = staff(&app, "bob", "helpdesk").await;
     assert_eq!(desk.get("/admin/dashboard").await.status(), 403);
 }
+
+#[tokio::test]
+async fn the_help_desk_acts_on_users_only_not_on_itself_or_on_staff_of_its_role_or_higher() {
+    let app = spawn_app().await;
+    let desk = staff(&app, "dora", "helpdesk").await;
+    let admin = staff(&app, "grace", "admin").await;
+    let other_desk = staff(&app, "hal", "helpdesk").await;
+    let (dora, grace, hal) = (user_id(&app, "dora").await, user_id(&app, "grace").await, user_id(&app, "hal").await);
+    drop(other_desk);
+    let form = [("reason", "Lost phone, ID checked"), ("uses", "1"), ("hours", "1")];
+    for target in [&dora, &grace, &hal] {
+        // A temporary passcode, a phone of the agent's own, an unlock, an invitation: all refused.
+        let passcode = desk.post_form(&format!("/admin/users/{target}/passcode"), &form).await;
+        assert_eq!(passcode.status(), 403, "temporary passcode for {target}");
+        assert!(passcode.text().await.unwrap().contains("cannot be taken on your own account"));
+        let phone = desk
+            .post_form(&format!("/admin/users/{target}/phone"), &[("kind", "mobile"), ("number", "+12045550188")])
+            .await;
+        assert_eq!(phone.status(), 403, "phone for {target}");
+        assert_eq!(desk.post_form(&format!("/admin/users/{target}/unlock"), &[]).await.status(), 403);
+        assert_eq!(desk.get(&format!("/admin/users/{target}/passcode")).await.status(), 403);
+        let page = desk.get_html(&format!("/admin/users/{target}")).await;
+        assert!(page.contains("id=\"not-manageable\"") && !page.contains("Issue temporary passcode"), "{target}");
+    }
+    let devices = twofold::store::devices::list_for_user(&app.db, &grace).await.unwrap();
+    let disable =
+        desk.post_form(&format!("/admin/users/{grace}/devices/{}/disable", devices[0].id), &[("reason", "lost")]).await;
+    assert_eq!(disable.status(), 403);
+    assert_eq!(twofold::store::devices::list_for_user(&app.db, &grace).await.unwrap().len(), 1, "still there");
+    assert!(twofold::store::one_time_codes::usable(&app.db, &dora, now()).await.unwrap().is_empty());
+    // The help desk still helps users, and an administrator helps the help desk.
+    app.add_user("ada").await;
+    let ada = user_id(&app, "ada").await;
+    assert_eq!(issue(&desk, &ada, "1", "1").await.len(), 9);
+    assert_eq!(issue(&admin, &hal, "1", "1").await.len(), 9);
+    assert_eq!(admin.post_form(&format!("/admin/users/{grace}/passcode"), &form).await.status(), 403, "not for itself");
+}

@@ -54,7 +54,7 @@ pub(crate) enum Sig {
 }
 
 impl Client {
-    fn authorization(&self, canonical: &str, sig: Sig) -> String {
+    pub(crate) fn authorization(&self, canonical: &str, sig: Sig) -> String {
         let hex = match sig {
             Sig::V2Sha1 => {
                 let mut m = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(self.skey.as_bytes()).unwrap();
@@ -353,4 +353,37 @@ async fn administrators_manage_applications_in_the_console() {
     let ada = crate::helpers::user_id(&app, "ada").await;
     app.sql(&format!("UPDATE users SET role = 'helpdesk' WHERE id = '{ada}'")).await;
     assert_eq!(app.post_form("/admin/applications", &[("name", "x"), ("kind", "auth-api")]).await.status(), 403);
+}
+
+#[tokio::test]
+async fn a_json_body_is_trusted_only_under_a_v5_signature_and_only_auth_api_keys_sign() {
+    let app = spawn_app().await;
+    let client = add_application(&app, "VPN").await;
+    app.add_user("ada").await;
+    // v2 signs the query and form parameters only: a JSON body under it would be used unsigned.
+    let date = rfc2822(0);
+    let body = r#"{"username":"ada","factor":"push","device":"auto"}"#;
+    let canonical = [date.as_str(), "POST", "127.0.0.1", "/auth/v2/auth", ""].join("\n");
+    let response = reqwest::Client::new()
+        .post(app.url("/auth/v2/auth"))
+        .header("Date", &date)
+        .header("Authorization", client.authorization(&canonical, Sig::V2Sha1))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let v: Value = response.json().await.unwrap();
+    assert_eq!(v["stat"], "FAIL", "{v}");
+    // A Universal Prompt application's keys open nothing on the Auth API.
+    let id = twofold::secrets::new_id();
+    let (ikey, skey) = (twofold::duo::keys::new_integration_key(), twofold::duo::keys::new_secret_key());
+    let sealed = app.keys.seal(&format!("app-secret:{id}"), skey.as_bytes()).unwrap();
+    twofold::store::applications::insert(&app.db, &id, "Wiki", "web", &ikey, &sealed, now()).await.unwrap();
+    let web = Client { ikey, skey };
+    let (status, v) = web.call(&app, "GET", "/auth/v2/check", &[], Sig::V5, 0).await;
+    assert_eq!(status, 401, "{v}");
+    let (status, _) = client.call(&app, "GET", "/auth/v2/check", &[], Sig::V5, 0).await;
+    assert_eq!(status, 200, "the Auth API application's own keys still work");
 }

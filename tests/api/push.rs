@@ -427,3 +427,20 @@ async fn an_answer_handled_by_another_instance_wakes_the_waiting_prompt() {
     let limit = if crate::helpers::backend() == "postgres" { 4 } else { 8 };
     assert!(started.elapsed() < std::time::Duration::from_secs(limit), "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn an_approved_push_signs_in_only_the_session_that_started_it() {
+    let app = spawn_app().await;
+    let (_, phone) = user_with_app(&app, "ada").await;
+    let (id, number) = send_push(&app).await;
+    // Someone else with the password, at the prompt in another browser, waiting for the approval.
+    let other = app.other_browser();
+    assert_eq!(location(&other.login("ada", PASSWORD).await), "/prompt");
+    assert_eq!(answer(&app, &phone, &id, "approve", &number).await.0, 200);
+    let token = crate::helpers::csrf_in(&other.get_html("/prompt").await);
+    let stolen = other.post_raw(&format!("/prompt/push/{id}/finish"), &[("csrf_token", &token)]).await;
+    assert_eq!(location(&stolen), format!("/prompt/push/{id}"), "another session cannot use the approval");
+    assert_eq!(location(&other.get("/settings").await), "/prompt");
+    let own = app.post_form(&format!("/prompt/push/{id}/finish"), &[]).await;
+    assert_eq!(location(&own), "/prompt/trust", "the session that started it signs in");
+}

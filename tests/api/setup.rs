@@ -85,3 +85,25 @@ async fn no_link_is_issued_once_an_administrator_exists() {
     let again = twofold::app::Application::build(app.settings.clone()).await.unwrap();
     assert!(again.setup_link().is_none());
 }
+
+#[tokio::test]
+async fn the_link_dies_as_soon_as_an_administrator_exists_another_way() {
+    let app = spawn_app().await;
+    let path = path_of(&app.setup_link.clone().expect("a link"));
+    let token = csrf_in(&app.get_html(&path).await);
+    // Meanwhile someone made an administrator on the command line (`twofold admin grant`).
+    let grace = app.add_user("grace").await;
+    app.sql(&format!("UPDATE users SET role = 'admin' WHERE id = '{}'", grace.id)).await;
+    assert_eq!(app.get(&path).await.status(), 404, "the form is gone");
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("username", "intruder"),
+        ("display_name", "Not an admin"),
+        ("email", "x@example.edu"),
+        ("password", "a long admin passphrase"),
+        ("confirm", "a long admin passphrase"),
+    ];
+    assert_eq!(app.post_raw(&path, &fields).await.status(), 404);
+    let name = twofold::domain::Username::parse("intruder").unwrap();
+    assert!(twofold::store::users::by_username(&app.db, &name).await.unwrap().is_none(), "no second administrator");
+}

@@ -222,3 +222,28 @@ async fn rows_are_read_as_types_and_an_unknown_stored_value_is_an_error_not_a_gu
     app.sql("UPDATE enrollments SET step = 'somewhere'").await;
     assert!(twofold::store::enrollments::current(&app.db, &id, t).await.is_err());
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_database_and_its_journal_files_are_private_to_the_service() {
+    use std::os::unix::fs::PermissionsExt;
+    // SQLite in a data directory someone made readable by all (0755), whatever TEST_DB says.
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.clone();
+    let app = crate::helpers::spawn_app_with(move |s| {
+        s.database_url = None;
+        s.data_dir = data_dir;
+    })
+    .await;
+    app.add_user("ada").await;
+    assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
+    for name in ["twofold.db", "twofold.db-wal", "twofold.db-shm"] {
+        let mode = std::fs::metadata(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}")).permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+    }
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "the data directory is {:o}", mode & 0o777);
+}

@@ -47,7 +47,10 @@ async fn a_trusted_browser_skips_the_prompt_next_time() {
     let app = spawn_app().await;
     let user_id = trusted(&app).await;
     assert_eq!(location(&app.login("ada", PASSWORD).await), "/settings");
-    assert_eq!(app.get("/settings").await.status(), 200);
+    // Signed in, but no fresh second factor: devices and codes ask for a real one first.
+    assert_eq!(location(&app.get("/settings").await), "/prompt");
+    let prompt = app.get_html("/prompt").await;
+    assert!(prompt.contains("Confirm it"), "{prompt}");
     assert!(app.audit_events(&user_id).await.iter().any(|(e, _)| e == "mfa.trusted_browser"));
 }
 
@@ -124,4 +127,20 @@ async fn a_trusted_browser_does_not_skip_the_prompt_of_a_locked_account() {
     app.sql(&format!("UPDATE users SET locked_at = {} WHERE id = '{user_id}'", now())).await;
     assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
     assert!(app.get_html("/prompt").await.contains("Your account is locked"));
+}
+
+#[tokio::test]
+async fn a_trusted_browser_is_no_fresh_second_factor_for_codes_or_new_devices() {
+    let app = spawn_app().await;
+    let user = trusted(&app).await;
+    assert_eq!(location(&app.login("ada", PASSWORD).await), "/settings");
+    let token = csrf_in(&app.get_html("/prompt").await);
+    // With the password and the trusted browser alone: no backup codes, no new device.
+    let codes = app.post_raw("/settings/backup-codes", &[("csrf_token", &token)]).await;
+    assert_eq!(location(&codes), "/prompt");
+    assert_eq!(twofold::store::backup_codes::count_unused(&app.db, &user).await.unwrap(), 0);
+    let wizard = app.post_raw("/enroll/start", &[("csrf_token", &token)]).await;
+    assert_eq!(location(&wizard), "/prompt");
+    let wizard = twofold::store::enrollments::current(&app.db, &user, now()).await.unwrap();
+    assert_ne!(wizard.map(|w| w.step), Some(twofold::domain::EnrollStep::DeviceType), "no new wizard started");
 }

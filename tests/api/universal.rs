@@ -59,7 +59,8 @@ impl WebApp {
     fn assertion_for(&self, app: &TestApp, path: &str, secret: &str) -> String {
         let claims = json!({
             "iss": self.ikey, "sub": self.ikey, "aud": app.url(path), "exp": now() + 300,
-            "jti": "abcdefghijklmnopqrstuvwxyz0123456789",
+            // A fresh jti each time, as Duo's clients make one (an assertion is used once).
+            "jti": twofold::secrets::new_id(),
         });
         hs512(&claims, secret)
     }
@@ -153,9 +154,11 @@ async fn health_check_accepts_a_good_client_assertion_and_refuses_bad_ones() {
         }
     };
     let good = web.assertion_for(&app, "/oauth/v1/health_check", &web.skey);
-    let (status, body) = post(web.ikey.clone(), good).await;
+    let (status, body) = post(web.ikey.clone(), good.clone()).await;
     assert_eq!((status, body["stat"].as_str()), (200, Some("OK")), "{body}");
     assert!((body["response"]["timestamp"].as_i64().unwrap() - now()).abs() < 5);
+    // The same assertion (same jti) again: refused, it works once.
+    assert_eq!(post(web.ikey.clone(), good).await.0, 401, "a client assertion is used once");
 
     let wrong_secret = web.assertion_for(&app, "/oauth/v1/health_check", &"x".repeat(40));
     let (status, body) = post(web.ikey.clone(), wrong_secret).await;

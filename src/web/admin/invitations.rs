@@ -57,7 +57,7 @@ pub async fn invite_post(
     id: web::Path<String>,
     _f: CsrfForm<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
-    let user = store::users::by_id(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let user = staff.managed(&state, &id).await?;
     if user.enrolled_at.is_some() || !user.is_active() {
         return Err(AppError::Explained {
             status: StatusCode::CONFLICT,
@@ -100,7 +100,7 @@ pub async fn group_invite_post(
     }
     let (mut sent, mut skipped) = (0u32, 0u32);
     for id in members {
-        let Some(user) = store::users::by_id(&state.db, &id).await? else { continue };
+        let Some(user) = store::users::by_id(&state.db, &id).await?.filter(|u| staff.may_manage(u)) else { continue };
         if user.enrolled_at.is_some()
             || !user.is_active()
             || user.email.is_empty()

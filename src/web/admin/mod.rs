@@ -59,6 +59,29 @@ impl Staff {
         if self.is_admin() { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
+    /// The account `id`, when this staff member may act on it: never their own, never a staff
+    /// account of their role or higher (`Role::may_act_on`). Every action on an account goes
+    /// through here.
+    pub async fn managed(&self, state: &AppState, id: &str) -> Result<UserRow, AppError> {
+        let target = crate::store::users::by_id(&state.db, id).await?.ok_or(AppError::NotFound)?;
+        if target.id == self.user.id || !self.role.may_act_on(target.role()) {
+            return Err(AppError::Explained {
+                status: actix_web::http::StatusCode::FORBIDDEN,
+                title: "Not allowed on this account",
+                message:
+                    "The console's actions cannot be taken on your own account or on a staff account of your role \
+                          or higher. Ask an administrator, or use the command line on the server."
+                        .into(),
+            });
+        }
+        Ok(target)
+    }
+
+    /// Whether this staff member may act on `target` (for what a page offers).
+    pub fn may_manage(&self, target: &UserRow) -> bool {
+        target.id != self.user.id && self.role.may_act_on(target.role())
+    }
+
     pub fn chrome(&self, state: &AppState) -> Chrome {
         Chrome::new(state, Some(&self.user.display_name), &self.csrf)
     }

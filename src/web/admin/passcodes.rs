@@ -48,16 +48,12 @@ struct IssuedPage {
     expires: String,
 }
 
-async fn target(state: &AppState, id: &str) -> Result<UserRow, AppError> {
-    store::users::by_id(&state.db, id).await?.ok_or(AppError::NotFound)
-}
-
 pub async fn passcode_get(
     staff: Staff,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let user = target(&state, &id).await?;
+    let user = staff.managed(&state, &id).await?;
     let page = PasscodeForm {
         chrome: staff.chrome(&state),
         nav: Nav { admin: staff.is_admin(), current: "users" },
@@ -97,7 +93,7 @@ pub async fn passcode_post(
     id: web::Path<String>,
     form: CsrfForm<IssueForm>,
 ) -> Result<HttpResponse, AppError> {
-    let user = target(&state, &id).await?;
+    let user = staff.managed(&state, &id).await?;
     let form = form.0;
     let nav = Nav { admin: staff.is_admin(), current: "users" };
     let (reason, count, uses, hours) = match parse(&form) {

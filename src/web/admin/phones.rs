@@ -32,7 +32,7 @@ pub async fn add_phone_post(
     user_id: web::Path<String>,
     form: CsrfForm<AddPhoneForm>,
 ) -> Result<HttpResponse, AppError> {
-    let user = store::users::by_id(&state.db, &user_id).await?.ok_or(AppError::NotFound)?;
+    let user = staff.managed(&state, &user_id).await?;
     let form = form.0;
     let kind = match DeviceKind::parse(&form.kind) {
         Ok(k) if k.has_number() => k,

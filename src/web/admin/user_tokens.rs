@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::Staff;
-use super::users::{audit, target, user_page};
+use super::users::{audit, user_page};
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::Passcode;
@@ -52,7 +52,7 @@ pub async fn assign_post(
     id: web::Path<String>,
     form: CsrfForm<AssignForm>,
 ) -> Result<HttpResponse, AppError> {
-    let user = target(&state, &id).await?;
+    let user = staff.managed(&state, &id).await?;
     let serial = match parse_serial(&form.0.serial) {
         Ok(s) => s,
         Err(e) => return html(StatusCode::UNPROCESSABLE_ENTITY, &user_page(&state, &staff, user, Some(e.0)).await?),
@@ -85,7 +85,7 @@ pub async fn release_post(
     form: CsrfForm<ReleaseForm>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, token_id) = path.into_inner();
-    let user = target(&state, &user_id).await?;
+    let user = staff.managed(&state, &user_id).await?;
     let Some(token) =
         store::tokens::by_id(&state.db, &token_id).await?.filter(|t| t.user_id.as_deref() == Some(&user.id))
     else {

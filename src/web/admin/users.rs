@@ -70,6 +70,8 @@ pub(super) struct UserPage {
     activity: Vec<ActivityItem>,
     tokens: Vec<super::user_tokens::TokenView>,
     can_change_status: bool,
+    /// The staff member may act on this account (not their own, not staff of their role or higher).
+    manageable: bool,
     error: Option<String>,
 }
 
@@ -166,6 +168,7 @@ pub(super) async fn user_page(
         .collect();
     let status = status_of(state, &user).await?;
     Ok(UserPage {
+        manageable: staff.may_manage(&user),
         chrome: staff.chrome(state),
         nav: Nav { admin: staff.is_admin(), current: "users" },
         status,
@@ -220,7 +223,7 @@ pub async fn unlock_post(
     id: web::Path<String>,
     _f: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
-    let user = target(&state, &id).await?;
+    let user = staff.managed(&state, &id).await?;
     store::users::unlock(&state.db, &user.id).await?;
     audit(&state, &req, &staff, &user, AuditEvent::AccountUnlocked, &format!("by {}", staff.user.username)).await?;
     Ok(see_other(&format!("/admin/users/{}", user.id)))
@@ -265,7 +268,7 @@ pub async fn device_disable_post(
     form: CsrfForm<DisableDeviceForm>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, device_id) = path.into_inner();
-    let user = target(&state, &user_id).await?;
+    let user = staff.managed(&state, &user_id).await?;
     // The device must belong to this user (no reaching another user's device through this one).
     let device = store::devices::for_user(&state.db, &user.id, &device_id).await?.ok_or(AppError::NotFound)?;
     let reason = form.0.reason.trim().chars().take(200).collect::<String>();

@@ -12,6 +12,9 @@ use crate::duo::signature::{self, Request};
 use crate::store::{self, applications::ApplicationRow};
 use crate::web::state::AppState;
 
+/// The kind of application whose keys sign Auth API requests.
+pub const AUTH_API: &str = "auth-api";
+
 /// A verified request: which application, and its parameters.
 pub struct Signed {
     pub app: ApplicationRow,
@@ -45,7 +48,11 @@ pub async fn verify(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<
         return Err(Fail::unauthorized("Request date is too far from the server's time"));
     }
     let (ikey, sig) = signature::parse_authorization(authorization).ok_or_else(bad)?;
-    let app = store::applications::by_integration_key(&state.db, &ikey).await?.ok_or_else(bad)?;
+    // Keys of another kind of application (a Universal Prompt web application) sign nothing here.
+    let app = store::applications::by_integration_key(&state.db, &ikey)
+        .await?
+        .filter(|a| a.kind == AUTH_API)
+        .ok_or_else(bad)?;
     let secret = state.keys.open(&format!("app-secret:{}", app.id), &app.secret_key).map_err(|_| Fail::internal())?;
     let secret = String::from_utf8(secret.to_vec()).map_err(|_| Fail::internal())?;
 
@@ -69,8 +76,13 @@ pub async fn verify(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<
         body,
         x_duo_headers,
     };
-    if signature::verify(&signed, &query, &secret, &sig).is_none() {
+    let Some(version) = signature::verify(&signed, &query, &secret, &sig) else {
         return Err(bad());
+    };
+    // Only a v5 signature covers a JSON body (its hash is signed); a v2 signature covers the
+    // query and form parameters alone, so a JSON body's parameters would be used unsigned.
+    if is_json && !body.is_empty() && version != signature::Version::V5 {
+        return Err(Fail::unauthorized("A JSON body must be signed with a v5 signature"));
     }
     // Counted once the signature is good: nobody else can spend an application's budget.
     super::limits::count(state, &app).await?;

@@ -67,9 +67,17 @@ async fn authenticate(
     if let Err(why) = rules::check_assertion(&claims, client_id, &aud, now()) {
         return Err((Some(app), why));
     }
-    match rules::audience(&claims, &aud) {
-        Some(issuer) => Ok((app, secret, issuer)),
-        None => Err((Some(app), "aud is not this endpoint")),
+    let Some(issuer) = rules::audience(&claims, &aud) else { return Err((Some(app), "aud is not this endpoint")) };
+    // Single use: the same assertion (its jti) is refused until it expires.
+    let jti = claims.get("jti").and_then(|v| v.as_str()).unwrap_or_default();
+    // Kept past the assertion's own expiry plus any leeway it is accepted with.
+    let exp = claims.get("exp").and_then(|v| v.as_f64()).map(|e| e as i64).unwrap_or_else(now);
+    let expires = exp + 600;
+    let hash = state.keys.hash_token(&format!("client-assertion:{}:{jti}", app.id));
+    match store::used_assertions::first_use(&state.db, &hash, expires).await {
+        Ok(true) => Ok((app, secret, issuer)),
+        Ok(false) => Err((Some(app), "the client assertion was already used (jti)")),
+        Err(_) => Err((None, "internal error")),
     }
 }
 

@@ -172,7 +172,7 @@ async fn sign_in(
     session.begin_oidc(&user.id, id, t)?;
     let e = Event::new(AuditEvent::LoginOidc, Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref());
     store::audit::record(&state.db, e.detail(&format!("signed in with {id}")), t).await?;
-    if trust::sign_in_trusted(req, state, &user, &session, t).await? {
+    if trust::sign_in_trusted(req, state, &user, &session).await? {
         return Ok(see_other("/settings"));
     }
     Ok(see_other("/prompt"))
