@@ -95,6 +95,40 @@ impl Mailer {
         Ok(())
     }
 
+    /// Queues a mail a person asked for (`purpose`, e.g. "activation-link"), within the budget per
+    /// user and per address of the last hour; false, and nothing queued, past it.
+    pub async fn queue_requested(
+        &self,
+        db: &Db,
+        keys: &Keys,
+        mail: Mail<'_>,
+        purpose: &str,
+        (per_user, per_recipient): (u32, u32),
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let sealed = keys.seal(BODY_CONTEXT, mail.body.as_bytes())?;
+        let status = if self.is_simulator() { "simulated" } else { "pending" };
+        let message = NewMessage {
+            channel: CHANNEL,
+            recipient: mail.to,
+            subject: mail.subject,
+            sealed_body: &sealed,
+            user_id: mail.user_id,
+            status,
+        };
+        let budget = store::outbox::Budget {
+            purpose,
+            per_user: i64::from(per_user),
+            per_recipient: i64::from(per_recipient),
+            since: now - 3600,
+        };
+        let queued = store::outbox::insert_within(db, message, budget, now).await?;
+        if queued {
+            self.wake.notify_one();
+        }
+        Ok(queued)
+    }
+
     /// The body of a stored message, for the simulator's Outbox page.
     pub fn open_body(keys: &Keys, sealed: &str) -> Option<String> {
         if sealed.is_empty() {

@@ -70,6 +70,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
+fn default_account_total() -> u32 {
+    100
+}
+
 /// The HTTP server (`[http]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -108,8 +112,14 @@ pub struct SessionSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginSettings {
-    /// Wrong passwords for one username within the window before sign-in is paused for it.
+    /// Wrong passwords for one username from one address within the window before sign-in with
+    /// that username is paused from that address (others are not locked out by it).
     pub max_failures_per_account: u32,
+    /// Wrong passwords for one username from all addresses together within the window before
+    /// sign-in with it is paused everywhere, except from a browser the user trusted (a slower cap
+    /// against guessing spread over many addresses).
+    #[serde(default = "default_account_total")]
+    pub max_failures_per_account_total: u32,
     /// Wrong passwords from one address within the window before sign-in is paused for it.
     pub max_failures_per_address: u32,
     pub window_minutes: u32,
@@ -164,6 +174,16 @@ pub struct MailSettings {
     pub smtp_security: SmtpSecurity,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<String>,
+    /// Mails a person asks for ("Email me an activation link") per user per hour.
+    #[serde(default = "default_requested_mails")]
+    pub requested_per_user_per_hour: u32,
+    /// Mails people ask for to one address per hour, whoever asks.
+    #[serde(default = "default_requested_mails")]
+    pub requested_per_address_per_hour: u32,
+}
+
+fn default_requested_mails() -> u32 {
+    5
 }
 
 impl std::fmt::Debug for MailSettings {
@@ -224,6 +244,7 @@ impl Default for Settings {
             session: SessionSettings { idle_timeout_minutes: 30, absolute_timeout_hours: 12, step_up_minutes: 5 },
             login: LoginSettings {
                 max_failures_per_account: 10,
+                max_failures_per_account_total: default_account_total(),
                 max_failures_per_address: 100,
                 window_minutes: 15,
                 local_passwords: true,
@@ -248,6 +269,8 @@ impl Default for Settings {
                 smtp_port: 587,
                 smtp_security: SmtpSecurity::Starttls,
                 smtp_username: None,
+                requested_per_user_per_hour: default_requested_mails(),
+                requested_per_address_per_hour: default_requested_mails(),
                 smtp_password: None,
             },
             log: "info".into(),
@@ -296,8 +319,14 @@ impl Settings {
         {
             return Err(invalid("database_url", "must start with sqlite:, postgres:// or postgresql://"));
         }
-        if self.login.max_failures_per_account == 0 || self.login.max_failures_per_address == 0 {
-            return Err(invalid("login", "max_failures_per_account and max_failures_per_address must be at least 1"));
+        if self.login.max_failures_per_account == 0
+            || self.login.max_failures_per_address == 0
+            || self.login.max_failures_per_account_total == 0
+        {
+            return Err(invalid(
+                "login",
+                "max_failures_per_account, max_failures_per_account_total and max_failures_per_address must be at least 1",
+            ));
         }
         if self.login.window_minutes == 0 {
             return Err(invalid("login.window_minutes", "must be greater than 0"));

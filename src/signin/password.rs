@@ -21,7 +21,8 @@ pub enum Purpose {
 #[derive(Debug)]
 pub struct Reserved {
     attempt: String,
-    account: String,
+    /// The username's subjects (from this address, and from everywhere).
+    account: [String; 2],
 }
 
 #[derive(Debug)]
@@ -42,31 +43,39 @@ fn normalised(typed: &str) -> String {
 
 impl SignIn {
     /// Reserves one guess by `typed` from `ip`; `None` when the throttle refuses it (then
-    /// nothing may be checked). The same for existing and unknown usernames.
+    /// nothing may be checked). The same for existing and unknown usernames. Counted per
+    /// username from this address (so nobody elsewhere can lock the real user out), per address,
+    /// and per username from everywhere (a slower cap, waived for a browser the user trusted).
     pub async fn reserve_guess(
         &self,
         purpose: Purpose,
         typed: &str,
         ip: Option<&str>,
+        trusted_browser: bool,
     ) -> Result<Option<Reserved>, Error> {
         let limits = &self.settings.login;
         let prefix = match purpose {
             Purpose::Login => "login-account",
             Purpose::Recovery => "recover-account",
         };
-        let account = self.keys.hash_token(&format!("{prefix}:{}", normalised(typed)));
-        let address = self.keys.hash_token(&format!("login-address:{}", ip.unwrap_or("unknown")));
+        let (name, address) = (normalised(typed), ip.unwrap_or("unknown"));
+        let pair = self.keys.hash_token(&format!("{prefix}:{name}:from:{address}"));
+        let everywhere = self.keys.hash_token(&format!("{prefix}:{name}"));
+        let address = self.keys.hash_token(&format!("login-address:{address}"));
         let t = self.now();
         let since = t - i64::from(limits.window_minutes) * 60;
-        let subjects = [
-            (account.as_str(), i64::from(limits.max_failures_per_account)),
+        let mut subjects = vec![
+            (pair.as_str(), i64::from(limits.max_failures_per_account)),
             (address.as_str(), i64::from(limits.max_failures_per_address)),
         ];
+        if !trusted_browser {
+            subjects.push((everywhere.as_str(), i64::from(limits.max_failures_per_account_total)));
+        }
         let attempt = store::login_attempts::reserve(&self.db, &subjects, since, t).await?;
-        Ok(attempt.map(|attempt| Reserved { attempt, account }))
+        Ok(attempt.map(|attempt| Reserved { attempt, account: [pair, everywhere] }))
     }
 
-    /// A guess was right: the username's count starts again and this guess no longer counts
+    /// A guess was right: the username's counts start again and this guess no longer counts
     /// against the address.
     pub async fn guess_succeeded(&self, reserved: &Reserved) -> Result<(), Error> {
         Ok(store::login_attempts::succeeded(&self.db, &reserved.attempt, &reserved.account).await?)
@@ -76,13 +85,25 @@ impl SignIn {
     /// the username (no timing difference for unknown ones). With local passwords off, only
     /// administrators may still use one (break-glass); everyone else gets the wrong-password
     /// answer, so the setting reveals nothing about accounts.
-    pub async fn password(&self, typed: &str, password: String, ip: Option<&str>) -> Result<PasswordVerdict, Error> {
-        let Some(reserved) = self.reserve_guess(Purpose::Login, typed, ip).await? else {
-            return Ok(PasswordVerdict::Throttled);
-        };
+    /// `trust_cookie`: the browser's "Trust this browser" cookie, if it sent one; a browser the
+    /// user trusted is not held back by the username's cap from everywhere.
+    pub async fn password(
+        &self,
+        typed: &str,
+        password: String,
+        ip: Option<&str>,
+        trust_cookie: Option<&str>,
+    ) -> Result<PasswordVerdict, Error> {
         let user = match Username::parse(typed) {
             Ok(name) => store::users::by_username(&self.db, &name).await?,
             Err(_) => None,
+        };
+        let trusted = match (&user, trust_cookie) {
+            (Some(u), Some(cookie)) => self.browser_trusted(&u.id, cookie).await?,
+            _ => false,
+        };
+        let Some(reserved) = self.reserve_guess(Purpose::Login, typed, ip, trusted).await? else {
+            return Ok(PasswordVerdict::Throttled);
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let right = passwords::verify_blocking(password, stored).await.map_err(|e| Error::Other(e.to_string()))?;

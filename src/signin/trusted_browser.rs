@@ -9,6 +9,19 @@ use super::verdict::{Accepted, Caller, Factor, Verdict};
 use super::{Error, SignIn};
 
 impl SignIn {
+    /// Whether `cookie` is a valid "Trust this browser" cookie of `user_id` (read only: for the
+    /// password throttle, which lets a trusted browser past the username's cap from everywhere).
+    pub async fn browser_trusted(&self, user_id: &str, cookie: &str) -> Result<bool, Error> {
+        let days = i64::from(self.policy().await?.trusted_browser_days);
+        if days == 0 {
+            return Ok(false);
+        }
+        let t = self.now();
+        let hash = self.keys.hash_token(cookie);
+        let found = crate::store::trusted_browsers::is_valid(&self.db, &hash, user_id, t - days * 86_400, t).await?;
+        Ok(found)
+    }
+
     /// Signs `caller` in with the browser's trust cookie, if the browser is still trusted (not
     /// revoked, not expired, and trusted within the policy's days: a shortened policy applies at
     /// once). `None` when the policy trusts no browsers.

@@ -53,11 +53,12 @@ async fn take_back(db: &Db, attempt: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// After a right password: the account's count starts again, and this attempt no longer counts
-/// against its address (the address's other attempts still do).
-pub async fn succeeded(db: &Db, attempt: &str, account: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM login_attempts WHERE subject = $1 OR attempt = $2")
-        .bind(account)
+/// After a right password: the account's counts (`account` subjects) start again, and this
+/// attempt no longer counts against its address (the address's other attempts still do).
+pub async fn succeeded(db: &Db, attempt: &str, account: &[String; 2]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM login_attempts WHERE subject = $1 OR subject = $2 OR attempt = $3")
+        .bind(&account[0])
+        .bind(&account[1])
         .bind(attempt)
         .execute(db.writes())
         .await?;

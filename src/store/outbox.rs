@@ -55,6 +55,62 @@ pub async fn insert(db: &Db, m: NewMessage<'_>, now: i64) -> Result<String, Stor
     Ok(id)
 }
 
+/// A budget for mails people ask for: at most `per_user` from one user and `per_recipient` to one
+/// address with this `purpose` since `since`.
+pub struct Budget<'a> {
+    pub purpose: &'a str,
+    pub per_user: i64,
+    pub per_recipient: i64,
+    pub since: i64,
+}
+
+/// Queues a mail a person asked for, within the budget; false (nothing queued) past it. The
+/// count and the insert are one transaction, serialised per user (its row is held), so a burst
+/// of requests from one user cannot pass the budget together.
+pub async fn insert_within(db: &Db, m: NewMessage<'_>, budget: Budget<'_>, now: i64) -> Result<bool, StoreError> {
+    let mut tx = db.writes().begin().await?;
+    if let Some(user_id) = m.user_id {
+        sqlx::query("UPDATE users SET failed_attempts = failed_attempts WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let (by_user, to_recipient): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE purpose = $1 AND user_id = $2 AND created_at > $3), \
+         (SELECT COUNT(*) FROM outbox WHERE purpose = $4 AND LOWER(recipient) = LOWER($5) AND created_at > $6)",
+    )
+    .bind(budget.purpose)
+    .bind(m.user_id.unwrap_or(""))
+    .bind(budget.since)
+    .bind(budget.purpose)
+    .bind(m.recipient)
+    .bind(budget.since)
+    .fetch_one(&mut *tx)
+    .await?;
+    if by_user >= budget.per_user || to_recipient >= budget.per_recipient {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO outbox (id, channel, recipient, subject, body, user_id, status, attempts, next_attempt_at, created_at, \
+         purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)",
+    )
+    .bind(new_id())
+    .bind(m.channel)
+    .bind(m.recipient)
+    .bind(m.subject)
+    .bind(m.sealed_body)
+    .bind(m.user_id)
+    .bind(m.status)
+    .bind(now)
+    .bind(now)
+    .bind(budget.purpose)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Claims the oldest message due for delivery for `lease` seconds, counting the attempt.
 pub async fn claim_next(db: &Db, channel: &str, now: i64, lease: i64) -> Result<Option<OutboxRow>, StoreError> {
     let candidate: Option<(String,)> = sqlx::query_as(

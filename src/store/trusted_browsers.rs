@@ -40,31 +40,25 @@ pub async fn insert(
     Ok(())
 }
 
-/// The trust record for this cookie, if it belongs to `user_id`, is unexpired and not revoked;
-/// its last-seen time is updated.
-pub async fn find_valid(
+/// True when this cookie is `user_id`'s, trusted after `trusted_since`, unexpired and not revoked.
+pub async fn is_valid(
     db: &Db,
     token_hash: &str,
     user_id: &str,
+    trusted_since: i64,
     now: i64,
-) -> Result<Option<TrustedBrowserRow>, StoreError> {
-    let row: Option<TrustedBrowserRow> = sqlx::query_as(
-        "SELECT id, user_id, user_agent, created_at, last_seen_at, expires_at FROM trusted_browsers \
-         WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 AND revoked_at IS NULL",
+) -> Result<bool, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM trusted_browsers WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 \
+         AND revoked_at IS NULL AND created_at > $4",
     )
     .bind(token_hash)
     .bind(user_id)
     .bind(now)
+    .bind(trusted_since)
     .fetch_optional(db.pool())
     .await?;
-    if let Some(r) = &row {
-        sqlx::query("UPDATE trusted_browsers SET last_seen_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(&r.id)
-            .execute(db.writes())
-            .await?;
-    }
-    Ok(row)
+    Ok(row.is_some())
 }
 
 /// Marks the user's browser with this cookie seen (on the caller's transaction: see `attempts`),

@@ -92,7 +92,9 @@ pub async fn login_post(
         providers: state.oidc.buttons(),
         password_form: true,
     };
-    let user = match state.password(&form.username, form.password.clone(), ip.as_deref()).await? {
+    let cookie = req.cookie(trust::cookie_name(&state));
+    let trust_cookie = cookie.as_ref().map(|c| c.value());
+    let user = match state.password(&form.username, form.password.clone(), ip.as_deref(), trust_cookie).await? {
         PasswordVerdict::Accepted(user) => user,
         PasswordVerdict::Throttled => {
             let page = retry_page(format!(

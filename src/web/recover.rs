@@ -95,7 +95,7 @@ pub async fn recover_post(
         return retry(StatusCode::UNPROCESSABLE_ENTITY, e.0);
     }
     // Reserved before anything is checked: parallel guesses get no more checks than the limit.
-    let Some(reserved) = state.reserve_guess(Purpose::Recovery, &form.username, ip.as_deref()).await? else {
+    let Some(reserved) = state.reserve_guess(Purpose::Recovery, &form.username, ip.as_deref(), false).await? else {
         return retry(
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many attempts. Wait {} minutes, then try again.", state.settings.login.window_minutes),

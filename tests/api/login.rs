@@ -176,3 +176,60 @@ async fn forty_passwords_at_once_get_no_more_checks_than_the_limit() {
     let audited = twofold::store::audit::for_user(&app.db, &id, 100).await.unwrap();
     assert!(audited.iter().filter(|e| e.event == "login.password").count() <= 10);
 }
+
+/// Logs in as `username` from `address` (the app trusts 127.0.0.1 as its proxy).
+async fn login_from(app: &TestApp, address: &str, username: &str, password: &str) -> u16 {
+    let b = app.other_browser();
+    let token = csrf_in(&b.get_html("/login").await);
+    let fields = [("csrf_token", token.as_str()), ("username", username), ("password", password)];
+    let r = b.client.post(b.url("/login")).header("x-forwarded-for", address).form(&fields).send().await.unwrap();
+    r.status().as_u16()
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_one_address_do_not_lock_the_real_user_out_elsewhere() {
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.login.max_failures_per_account_total = 25;
+    })
+    .await;
+    app.add_user("ada").await;
+    for _ in 0..10 {
+        assert_eq!(login_from(&app, "203.0.113.9", "ada", "wrong guess").await, 401);
+    }
+    assert_eq!(login_from(&app, "203.0.113.9", "ada", PASSWORD).await, 429, "that address is paused for ada");
+    assert_eq!(login_from(&app, "198.51.100.7", "ada", PASSWORD).await, 303, "ada herself, elsewhere, is not");
+    // Guessing spread over many addresses meets the slower cap for the username everywhere.
+    for i in 0..25 {
+        login_from(&app, &format!("192.0.2.{i}"), "ada", "wrong guess").await;
+    }
+    assert_eq!(login_from(&app, "198.51.100.8", "ada", PASSWORD).await, 429);
+}
+
+#[tokio::test]
+async fn a_browser_the_user_trusted_is_not_held_back_by_guessing_elsewhere() {
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.login.max_failures_per_account_total = 15;
+    })
+    .await;
+    app.signed_in_user("ada").await;
+    assert_eq!(location(&app.post_form("/prompt/trust", &[("choice", "trust")]).await), "/settings");
+    let token = csrf_in(&app.get_html("/settings").await);
+    app.post_raw("/logout", &[("csrf_token", &token)]).await;
+    for i in 0..15 {
+        login_from(&app, &format!("192.0.2.{i}"), "ada", "wrong guess").await;
+    }
+    assert_eq!(login_from(&app, "198.51.100.8", "ada", PASSWORD).await, 429, "the cap holds for others");
+    let token = csrf_in(&app.get_html("/login").await);
+    let fields = [("csrf_token", token.as_str()), ("username", "ada"), ("password", PASSWORD)];
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/settings", "ada's trusted browser gets through");
+}

@@ -283,3 +283,31 @@ async fn a_report_becomes_a_fraud_report_that_administrators_handle() {
     assert_eq!(user.get("/admin/fraud").await.status(), 403);
     assert_eq!(user.post_form(&format!("/admin/fraud/{id}"), &[("action", "clear")]).await.status(), 403);
 }
+
+#[tokio::test]
+async fn activation_emails_a_person_asks_for_have_a_budget_per_user_and_per_address() {
+    let app = crate::helpers::spawn_app().await;
+    app.add_user("ada").await;
+    assert_eq!(crate::helpers::location(&app.login("ada", crate::helpers::PASSWORD).await), "/prompt");
+    app.post_form("/enroll/start", &[]).await;
+    app.post_form("/enroll/device-type", &[("kind", "tablet")]).await;
+    app.post_form("/enroll/platform", &[("platform", "android")]).await;
+    assert_eq!(
+        crate::helpers::location(&app.post_form("/enroll/install", &[("app", "twofold")]).await),
+        "/enroll/activate"
+    );
+    let token = crate::helpers::csrf_in(&app.get_html("/enroll/activate").await);
+    // 25 requests at once for the same victim's address.
+    let requests = (0..25).map(|_| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let fields = [("csrf_token", token.as_str()), ("email", "victim@example.org")];
+            app.post_raw("/enroll/activate/email", &fields).await.text().await.unwrap()
+        }
+    });
+    let pages = futures_util::future::join_all(requests).await;
+    let refused = pages.iter().filter(|p| p.contains("Too many activation emails")).count();
+    assert_eq!(refused, 20, "five are sent, the rest refused");
+    let queued = app.table_text("outbox", &["recipient"]).await;
+    assert_eq!(queued.matches("victim@example.org").count(), 5, "{queued}");
+}

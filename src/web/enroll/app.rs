@@ -104,7 +104,12 @@ pub async fn email_post(
     );
     let subject = format!("Activate the Twofold authenticator for {}", state.settings.institution.name);
     let mail = Mail { to: email.as_str(), subject: &subject, body: &body, user_id: Some(&auth.user.id) };
-    state.mailer.queue(&state.db, &state.keys, mail, now()).await?;
+    let budget = (state.settings.mail.requested_per_user_per_hour, state.settings.mail.requested_per_address_per_hour);
+    let queued = state.mailer.queue_requested(&state.db, &state.keys, mail, "activation-link", budget, now()).await?;
+    if !queued {
+        let message = "Too many activation emails were sent in the last hour. Scan the QR code on this page instead, or try again later.";
+        return page(&state, &auth, &row, None, Some(message.into())).await?.ok_or(AppError::NotFound);
+    }
     page(&state, &auth, &row, Some(email.as_str().to_string()), None).await?.ok_or(AppError::NotFound)
 }
 
