@@ -29,6 +29,9 @@ pub struct Policy {
     pub lockout_auto_unlock_minutes: u32,
     /// "Lost your device?" self-service recovery.
     pub recovery_enabled: bool,
+    /// Hours between asking for a recovery passcode and its working (0: at once). Meanwhile it
+    /// can be cancelled from any enrolled device or the emailed "This wasn't me".
+    pub recovery_wait_hours: u32,
     /// Email users when a device is added or removed.
     pub new_device_notifications: bool,
     /// At most this many pushes per user per window (`[push]` cap).
@@ -47,7 +50,7 @@ pub struct Policy {
 }
 
 /// (key, label, lowest, highest) of the numeric rules, as the form and the store name them.
-pub const NUMBERS: [(&str, &str, u32, u32); 11] = [
+pub const NUMBERS: [(&str, &str, u32, u32); 12] = [
     ("trusted_browser_days", "Trusted browser days (0 = off)", 0, 365),
     ("step_up_minutes", "Step-up window (minutes)", 1, 60),
     ("lockout_max_failures", "Lockout after failed attempts", 1, 100),
@@ -59,6 +62,7 @@ pub const NUMBERS: [(&str, &str, u32, u32); 11] = [
     ("phone_budget_per_number", "Texts and calls per number per hour", 1, 1000),
     ("phone_budget_per_prefix", "Texts and calls per prefix per hour", 1, 100_000),
     ("phone_budget_global", "Texts and calls in all per hour", 1, 1_000_000),
+    ("recovery_wait_hours", "Recovery passcodes work after (hours, 0 = at once)", 0, 168),
 ];
 
 /// (key, label) of the on/off rules.
@@ -77,6 +81,7 @@ impl Policy {
             lockout_max_failures: settings.lockout.max_failures,
             lockout_auto_unlock_minutes: settings.lockout.auto_unlock_minutes,
             recovery_enabled: settings.recovery.enabled,
+            recovery_wait_hours: settings.recovery.wait_hours,
             new_device_notifications: true,
             push_cap_per_window: settings.push.cap_per_window,
             push_cap_window_minutes: settings.push.cap_window_minutes,
@@ -116,6 +121,7 @@ impl Policy {
             "phone_budget_per_number" => self.phone_budgets.per_number_per_hour,
             "phone_budget_per_prefix" => self.phone_budgets.per_prefix_per_hour,
             "phone_budget_global" => self.phone_budgets.global_per_hour,
+            "recovery_wait_hours" => self.recovery_wait_hours,
             _ => return None,
         })
     }
@@ -168,6 +174,7 @@ impl Policy {
                 "phone_budget_per_user" => self.phone_budgets.per_user_per_hour = n,
                 "phone_budget_per_number" => self.phone_budgets.per_number_per_hour = n,
                 "phone_budget_per_prefix" => self.phone_budgets.per_prefix_per_hour = n,
+                "recovery_wait_hours" => self.recovery_wait_hours = n,
                 _ => self.phone_budgets.global_per_hour = n,
             }
             return Ok(());

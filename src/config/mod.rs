@@ -213,8 +213,12 @@ pub struct DuoSettings {
 pub struct RecoverySettings {
     /// "Lost your device?" with imported identity facts; off hides the link and the page.
     pub enabled: bool,
-    /// How long a recovery passcode works.
+    /// How long a recovery passcode works (from when it starts to work).
     pub passcode_minutes: u32,
+    /// Hours between asking for a recovery passcode and its working (0: at once); the console's
+    /// policy may change it.
+    #[serde(default)]
+    pub wait_hours: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,7 +256,7 @@ impl Default for Settings {
             lockout: LockoutSettings { max_failures: 10, auto_unlock_minutes: 0 },
             trusted_browser: TrustedBrowserSettings { days: 30 },
             enrollment: EnrollmentSettings { wizard_expiry_minutes: 60, invitation_days: 7 },
-            recovery: RecoverySettings { enabled: true, passcode_minutes: 60 },
+            recovery: RecoverySettings { enabled: true, passcode_minutes: 60, wait_hours: 0 },
             duo: DuoSettings { api_hostname: None, clock_skew_seconds: 300 },
             metrics: MetricsSettings::default(),
             applications: ApplicationsSettings::default(),
@@ -357,6 +361,9 @@ impl Settings {
         }
         if self.recovery.passcode_minutes == 0 || self.recovery.passcode_minutes > 24 * 60 {
             return Err(invalid("recovery.passcode_minutes", "must be from 1 to 1440"));
+        }
+        if self.recovery.wait_hours > 168 {
+            return Err(invalid("recovery.wait_hours", "must be from 0 to 168"));
         }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid("mail.from", "must be an address like `Example MFA <mfa@example.edu>`"));

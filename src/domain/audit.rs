@@ -63,6 +63,7 @@ pub enum AuditEvent {
     PushReactivation,
     PushSent,
     PushWrongNumber,
+    RecoveryCancelled,
     RecoveryIssued,
     RecoveryRefused,
     RoleGranted,
@@ -88,7 +89,7 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 81] = [
+    pub const ALL: [AuditEvent; 82] = [
         AuditEvent::AccountLocked,
         AuditEvent::AccountUnlocked,
         AuditEvent::ApiAuth,
@@ -148,6 +149,7 @@ impl AuditEvent {
         AuditEvent::PushReactivation,
         AuditEvent::PushSent,
         AuditEvent::PushWrongNumber,
+        AuditEvent::RecoveryCancelled,
         AuditEvent::RecoveryIssued,
         AuditEvent::RecoveryRefused,
         AuditEvent::RoleGranted,
@@ -233,6 +235,7 @@ impl AuditEvent {
             AuditEvent::PushReactivation => "push.reactivation",
             AuditEvent::PushSent => "push.sent",
             AuditEvent::PushWrongNumber => "push.wrong_number",
+            AuditEvent::RecoveryCancelled => "recovery.cancelled",
             AuditEvent::RecoveryIssued => "recovery.issued",
             AuditEvent::RecoveryRefused => "recovery.refused",
             AuditEvent::RoleGranted => "role.granted",

@@ -14,6 +14,8 @@ pub const REPORT_DAYS: i64 = 7;
 pub enum Change {
     DeviceAdded,
     DeviceRemoved,
+    /// A recovery passcode was asked for ("Lost your device?"); the report's device is the code.
+    RecoveryRequested,
 }
 
 impl Change {
@@ -21,6 +23,7 @@ impl Change {
         match self {
             Change::DeviceAdded => "device_added",
             Change::DeviceRemoved => "device_removed",
+            Change::RecoveryRequested => "recovery_requested",
         }
     }
 
@@ -28,6 +31,7 @@ impl Change {
         match value {
             "device_added" => Some(Change::DeviceAdded),
             "device_removed" => Some(Change::DeviceRemoved),
+            "recovery_requested" => Some(Change::RecoveryRequested),
             _ => None,
         }
     }
@@ -47,7 +51,8 @@ pub async fn device_changed(
     ip: Option<&str>,
     now: i64,
 ) -> Result<(), AppError> {
-    if !state.policy().await?.new_device_notifications {
+    // Not a device change: `recovery_requested` writes that mail.
+    if !state.policy().await?.new_device_notifications || change == Change::RecoveryRequested {
         return Ok(());
     }
     let token = random_token();
@@ -68,6 +73,7 @@ pub async fn device_changed(
             "was removed from your account",
             "put the device back and sign you out everywhere",
         ),
+        Change::RecoveryRequested => unreachable_change()?,
     };
     let body = format!(
         "Hello {name},\n\n\
@@ -85,6 +91,72 @@ pub async fn device_changed(
     );
     let mail = Mail { to: &user.email, subject: &subject, body: &body, user_id: Some(&user.id) };
     Ok(state.mailer.queue(&state.db, &state.keys, mail, now).await?)
+}
+
+fn unreachable_change() -> Result<(String, &'static str, &'static str), AppError> {
+    Err(AppError::Internal(anyhow::anyhow!("a device-change notice for a recovery request")))
+}
+
+/// A recovery passcode, sent to the address on file (never shown on the page that asked for it),
+/// with when it works and a "This wasn't me" link that cancels it.
+pub struct RecoveryMail<'a> {
+    pub code_id: &'a str,
+    pub code: &'a str,
+    pub works_from: i64,
+    pub until: i64,
+    pub ip: Option<&'a str>,
+}
+
+pub async fn recovery_requested(
+    state: &AppState,
+    user: &UserRow,
+    m: RecoveryMail<'_>,
+    now: i64,
+) -> Result<(), AppError> {
+    let token = random_token();
+    let hash = state.keys.hash_token(&token);
+    let kind = Change::RecoveryRequested.as_str();
+    store::change_reports::insert(&state.db, &hash, &user.id, kind, Some(m.code_id), now, m.until.max(now + 86_400))
+        .await?;
+    let mut link = state.public_url.clone();
+    link.set_path(&format!("/wasnt-me/{token}"));
+    let when = if m.works_from > now {
+        format!(
+            "It starts to work on {} (your institution waits before a recovered account can add a device) and works \
+             once, until {}.",
+            crate::clock::format(m.works_from),
+            crate::clock::format(m.until)
+        )
+    } else {
+        format!("It works once, until {}.", crate::clock::format(m.until))
+    };
+    let subject = format!("Your recovery passcode for {}", state.settings.institution.name);
+    let body = format!(
+        "Hello {name},\n\n\
+         A recovery passcode was asked for on {asked}, from the address {ip}, after your identity details and \
+         password were entered:\n\n    {code}\n\n{when}\n\n\
+         Log in, enter it at \"Enter a Passcode\", then add your new device.\n\n\
+         If this wasn't you, open this link to cancel it and sign you out everywhere:\n{link}\n\n\
+         Then contact {help} and change your password.\n\n{sig}\n",
+        name = user.display_name,
+        asked = crate::clock::format(now),
+        ip = m.ip.unwrap_or("unknown"),
+        code = crate::factors::codes::display(m.code),
+        help = state.settings.institution.help_desk,
+        sig = signature(state),
+    );
+    let mail = Mail { to: &user.email, subject: &subject, body: &body, user_id: Some(&user.id) };
+    Ok(state.mailer.queue(&state.db, &state.keys, mail, now).await?)
+}
+
+/// "a•••@example.edu": enough for people to recognise their own address, not to learn it.
+pub fn masked_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            format!("{}•••@{domain}", local.chars().next().map(String::from).unwrap_or_default())
+        }
+        None => "•••".into(),
+    }
 }
 
 /// Emails the user that new backup codes were made (the old ones stopped working).
@@ -115,8 +187,12 @@ pub async fn alert_admins(state: &AppState, user: &UserRow, change: Change, now:
     let what = match change {
         Change::DeviceAdded => "a device added to their account",
         Change::DeviceRemoved => "a device removed from their account",
+        Change::RecoveryRequested => "a recovery passcode asked for with their identity details and password",
     };
-    let subject = format!("Reported: {} did not make a device change", user.username);
+    let subject = match change {
+        Change::RecoveryRequested => format!("Reported: {} did not ask for a recovery passcode", user.username),
+        _ => format!("Reported: {} did not make a device change", user.username),
+    };
     for admin in store::users::admins(&state.db).await? {
         let body = format!(
             "{user} ({display}) reported {what} as not made by them, on {when}.\n\n\

@@ -1,14 +1,15 @@
-//! "Lost your device?" → "Get recovery passcode": the person proves who they are with the facts
-//! the institution imported (date of birth, last 4 characters of an ID document) and their
-//! password, and gets a 9-digit passcode that works once, for a short time. Every failure looks
-//! the same (no hint which fact was wrong) and counts towards the sign-in throttle.
+//! "Lost your device?" → "Get recovery passcode": the person gives the facts the institution
+//! imported (date of birth, last 4 characters of an ID document) and their password; a 9-digit
+//! passcode that works once is then *emailed to the address on file*, never shown here, with a
+//! "This wasn't me" link, and may start to work only after the policy's waiting period. Facts
+//! and a password alone never sign anyone in. Every failure looks the same (no hint which fact
+//! was wrong) and is reserved against the sign-in throttle before anything is checked.
 
 use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::channels::mail::Mail;
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::Username;
@@ -25,6 +26,7 @@ use crate::store::{
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::AppError;
+use crate::web::notices;
 use crate::web::session::UserSession;
 use crate::web::state::AppState;
 use crate::web::{client_ip, html};
@@ -40,11 +42,14 @@ struct RecoverPage {
 }
 
 #[derive(Template)]
-#[template(path = "recover/issued.html")]
-struct IssuedPage {
+#[template(path = "recover/sent.html")]
+struct SentPage {
     chrome: Chrome,
-    code: String,
-    expires: String,
+    /// The address on file, masked.
+    email: String,
+    /// When the passcode starts to work, if the institution makes recovered accounts wait.
+    works_from: Option<String>,
+    until: String,
 }
 
 fn disabled() -> AppError {
@@ -143,56 +148,43 @@ pub async fn recover_post(
         }
     };
     state.guess_succeeded(&reserved).await?;
+    // Identity facts and a password never sign anyone in: the passcode goes to the address on
+    // file (a channel the person already holds), with "This wasn't me"; it may only start to
+    // work after the institution's waiting period.
+    let wait = i64::from(state.policy().await?.recovery_wait_hours) * 3600;
+    let works_from = t + wait;
+    let until = works_from + i64::from(state.settings.recovery.passcode_minutes) * 60;
+    if user.email.trim().is_empty() {
+        let help = &state.settings.institution.help_desk;
+        return retry(StatusCode::UNPROCESSABLE_ENTITY, format!("Your account has no email address. Contact {help}."));
+    }
     let code = codes::random_digits(TEMPORARY_CODE_DIGITS);
     let salt = codes::new_salt();
-    let expires_at = t + i64::from(state.settings.recovery.passcode_minutes) * 60;
     let new = NewCode {
         user_id: &user.id,
         kind: "recovery",
         salt: &salt,
         code_hash: &codes::hash(&state.keys, &salt, &code),
         uses: 1,
-        expires_at,
+        expires_at: until,
         issued_by: None,
         reason: "self-service recovery",
+        not_before: (wait > 0).then_some(works_from),
     };
-    store::one_time_codes::insert(&state.db, new, t).await?;
-    store::audit::record(
-        &state.db,
-        Event::new(AuditEvent::RecoveryIssued, Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref()),
-        t,
-    )
-    .await?;
-    let subject = format!("A recovery passcode was issued for your {} account", state.settings.institution.name);
-    let body = format!(
-        "Hello {name},\n\nA recovery passcode for your account was issued on {when}, from the address {ip}, after your \
-         identity details and password were entered. It works once, until {until}.\n\nIf this wasn't you, contact {help} \
-         now and change your password.\n\n— {product} for {inst}\n",
-        name = user.display_name,
-        when = crate::clock::format(t),
-        ip = ip.as_deref().unwrap_or("unknown"),
-        until = crate::clock::format(expires_at),
-        help = state.settings.institution.help_desk,
-        product = state.settings.institution.product_name,
-        inst = state.settings.institution.name,
-    );
-    state
-        .mailer
-        .queue(
-            &state.db,
-            &state.keys,
-            Mail { to: &user.email, subject: &subject, body: &body, user_id: Some(&user.id) },
-            t,
-        )
-        .await?;
-    html(
-        StatusCode::OK,
-        &IssuedPage {
-            chrome: Chrome::new(&state, None, ""),
-            code: codes::display(&code),
-            expires: crate::clock::format(expires_at),
-        },
-    )
+    let code_id = store::one_time_codes::insert(&state.db, new, t).await?;
+    let detail =
+        format!("sent to {}; works from {}", notices::masked_email(&user.email), crate::clock::format(works_from));
+    let e = Event::new(AuditEvent::RecoveryIssued, Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref());
+    store::audit::record(&state.db, e.detail(&detail), t).await?;
+    let mail = notices::RecoveryMail { code_id: &code_id, code: &code, works_from, until, ip: ip.as_deref() };
+    notices::recovery_requested(&state, &user, mail, t).await?;
+    let page = SentPage {
+        chrome: Chrome::new(&state, None, ""),
+        email: notices::masked_email(&user.email),
+        works_from: (wait > 0).then(|| crate::clock::format(works_from)),
+        until: crate::clock::format(until),
+    };
+    html(StatusCode::OK, &page)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -58,6 +58,9 @@ pub async fn confirm_get(
     let what = match change {
         Change::DeviceAdded => format!("On {when}, a device was added to your account for signing in."),
         Change::DeviceRemoved => format!("On {when}, a device was removed from your account."),
+        Change::RecoveryRequested => format!(
+            "On {when}, a recovery passcode was asked for your account, with your identity details and password."
+        ),
     };
     let csrf = UserSession::from_request(&req).csrf_token()?;
     html(StatusCode::OK, &ConfirmPage { chrome: Chrome::new(&state, None, &csrf), token: token.into_inner(), what })
@@ -90,6 +93,10 @@ pub async fn report_post(
             store::devices::restore(&state.db, &user.id, &device_id).await?;
             "We put the device back"
         }
+        Change::RecoveryRequested => {
+            store::one_time_codes::cancel_recovery(&state.db, &user.id, Some(&device_id)).await?;
+            "We cancelled the recovery passcode"
+        }
     };
     let sessions = store::sessions::delete_for_user(&state.db, &user.id).await?;
     store::trusted_browsers::revoke_all_for_user(&state.db, &user.id, t).await?;
@@ -103,6 +110,10 @@ pub async fn report_post(
     let what = match change {
         Change::DeviceAdded => "A device was added that the user did not add; it was removed.",
         Change::DeviceRemoved => "A device was removed that the user did not remove; it was put back.",
+        Change::RecoveryRequested => {
+            "A recovery passcode was asked for that the user did not ask for; it was cancelled. Someone may know \
+             their password and identity details."
+        }
     };
     let report = store::fraud_reports::NewReport {
         user_id: &user.id,

@@ -108,6 +108,7 @@ async fn help_desk_code(app: &TestApp, user_id: &str, uses: i64) {
         expires_at: t + 3600,
         issued_by: None,
         reason: "test",
+        not_before: None,
     };
     store::one_time_codes::insert(&app.db, new, t).await.unwrap();
 }

@@ -20,6 +20,22 @@ async fn import_facts(app: &TestApp, username: &str, dob: &str, id4: &str) {
     twofold::store::import::apply(&app.db, &rows, &|u, f, v| keys.hash_fact(u, f, v), now()).await.unwrap();
 }
 
+/// The recovery passcode mailed to `email` most recently (digits only), and its "This wasn't me" link path.
+pub(crate) async fn mailed_recovery(app: &TestApp, email: &str) -> (String, String) {
+    let mail = twofold::store::outbox::for_recipient(&app.db, email).await.unwrap();
+    let row = mail.iter().rev().find(|m| m.subject.starts_with("Your recovery passcode")).expect("a recovery mail");
+    let body = twofold::channels::mail::Mailer::open_body(&app.keys, &row.body).expect("a readable body");
+    let code = body
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 11 && l.chars().filter(char::is_ascii_digit).count() == 9)
+        .expect("the passcode line")
+        .replace(' ', "");
+    let link = body.lines().find(|l| l.contains("/wasnt-me/")).expect("a This wasn't me link");
+    let path = link[link.find("/wasnt-me/").unwrap()..].trim().to_string();
+    (code, path)
+}
+
 async fn recover(app: &TestApp, username: &str, dob: &str, id4: &str, password: &str) -> reqwest::Response {
     let token = csrf_in(&app.get_html("/recover").await);
     app.post_raw(
@@ -49,11 +65,12 @@ async fn the_right_facts_and_password_give_a_single_use_recovery_passcode() {
     }
     let response = recover(&lost, "ADA", "1995-12-10", "AB12", PASSWORD).await;
     assert_eq!(response.status(), 200);
-    let code = element_text(&response.text().await.unwrap(), "recovery-passcode").replace(' ', "");
-    assert_eq!(code.len(), 9);
+    let sent = response.text().await.unwrap();
+    // Facts and a password never show a passcode: it goes to the address on file.
+    assert!(sent.contains("Check your email") && sent.contains("a•••@example.edu"), "{sent}");
+    let (code, _) = mailed_recovery(&app, "ada@example.edu").await;
+    assert!(!sent.contains(&code) && !sent.contains(&twofold::factors::codes::display(&code)));
     assert!(!lost.table_text("one_time_codes", &["salt", "code_hash"]).await.contains(&code));
-    let mail = twofold::store::outbox::for_recipient(&app.db, "ada@example.edu").await.unwrap();
-    assert!(mail.iter().any(|m| m.subject.contains("recovery passcode was issued")));
     assert!(app.audit_events(&ada.id).await.iter().any(|(e, _)| e == "recovery.issued"));
 
     // It signs in once and leads to adding a new device, which then offers to remove the old one.
@@ -144,8 +161,8 @@ async fn a_recovery_passcode_expires() {
     app.signed_in_user("ada").await;
     import_facts(&app, "ada", "1995-12-10", "AB12").await;
     let b = app.other_browser();
-    let r = recover(&b, "ada", "1995-12-10", "AB12", PASSWORD).await;
-    let code = element_text(&r.text().await.unwrap(), "recovery-passcode").replace(' ', "");
+    assert_eq!(recover(&b, "ada", "1995-12-10", "AB12", PASSWORD).await.status(), 200);
+    let (code, _) = mailed_recovery(&app, "ada@example.edu").await;
     app.sql(&format!("UPDATE one_time_codes SET expires_at = {}", now() - 1)).await;
     b.login("ada", PASSWORD).await;
     assert_eq!(b.post_form("/prompt/passcode", &[("passcode", &code)]).await.status(), 422);
@@ -163,8 +180,8 @@ async fn of_twenty_concurrent_uses_of_a_recovery_passcode_exactly_one_succeeds()
     let app = spawn_app().await;
     app.signed_in_user("ada").await;
     import_facts(&app, "ada", "1995-12-10", "AB12").await;
-    let r = recover(&app.other_browser(), "ada", "1995-12-10", "AB12", PASSWORD).await;
-    let code = element_text(&r.text().await.unwrap(), "recovery-passcode").replace(' ', "");
+    assert_eq!(recover(&app.other_browser(), "ada", "1995-12-10", "AB12", PASSWORD).await.status(), 200);
+    let (code, _) = mailed_recovery(&app, "ada@example.edu").await;
     let results = app.concurrent_passcodes("ada", &code, 20).await;
     assert_eq!(count_to(&results, "/enroll/device-type"), 1, "{results:?}");
 }
@@ -194,4 +211,49 @@ async fn parallel_guesses_at_the_identity_check_get_no_more_checks_than_the_limi
     let statuses = futures_util::future::join_all(guesses).await;
     let checked = statuses.iter().filter(|s| **s != 429).count();
     assert!(checked <= 10, "{checked} guesses were checked: {statuses:?}");
+}
+
+#[tokio::test]
+async fn with_a_waiting_period_the_passcode_works_only_later_and_can_be_cancelled_meanwhile() {
+    let app = spawn_app_with(|s| s.recovery.wait_hours = 24).await;
+    let (ada, _) = app.signed_in_user("ada").await;
+    import_facts(&app, "ada", "1995-12-10", "AB12").await;
+    let thief = app.other_browser();
+    let sent = recover(&thief, "ada", "1995-12-10", "AB12", PASSWORD).await.text().await.unwrap();
+    assert!(sent.contains("starts to work on"), "{sent}");
+    let (code, _) = mailed_recovery(&app, "ada@example.edu").await;
+    // During the wait the passcode signs nobody in.
+    assert_eq!(location(&thief.login("ada", PASSWORD).await), "/prompt");
+    assert_eq!(thief.post_form("/prompt/passcode", &[("passcode", &code)]).await.status(), 422);
+    // Ada, signed in with her device a moment ago, sees it and cancels it.
+    let stepped = &app;
+    let settings = stepped.get_html("/settings").await;
+    assert!(settings.contains("A recovery passcode was asked for your account"), "{settings}");
+    let id = settings.split("/settings/recovery/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    assert_eq!(location(&stepped.post_form(&format!("/settings/recovery/{id}/cancel"), &[]).await), "/settings");
+    assert!(!stepped.get_html("/settings").await.contains("A recovery passcode was asked for"));
+    assert!(app.audit_events(&ada.id).await.iter().any(|(e, _)| e == "recovery.cancelled"));
+    // Even once the wait is over, a cancelled passcode does nothing.
+    app.sql(&format!("UPDATE one_time_codes SET not_before = {}", now() - 1)).await;
+    assert_eq!(thief.post_form("/prompt/passcode", &[("passcode", &code)]).await.status(), 422);
+}
+
+#[tokio::test]
+async fn this_wasnt_me_in_the_recovery_mail_cancels_it_and_signs_out_everywhere() {
+    let app = spawn_app().await;
+    let (ada, _) = app.signed_in_user("ada").await;
+    import_facts(&app, "ada", "1995-12-10", "AB12").await;
+    let thief = app.other_browser();
+    assert_eq!(recover(&thief, "ada", "1995-12-10", "AB12", PASSWORD).await.status(), 200);
+    let (code, link) = mailed_recovery(&app, "ada@example.edu").await;
+    let owner = app.other_browser();
+    let page = owner.get_html(&link).await;
+    assert!(page.contains("a recovery passcode was asked for your account"), "{page}");
+    let token = csrf_in(&page);
+    let done = owner.post_raw(&link, &[("csrf_token", &token)]).await.text().await.unwrap();
+    assert!(done.contains("We cancelled the recovery passcode"), "{done}");
+    assert_eq!(location(&app.get("/settings").await), "/login", "Ada's sessions were ended");
+    assert_eq!(location(&thief.login("ada", PASSWORD).await), "/prompt");
+    assert_eq!(thief.post_form("/prompt/passcode", &[("passcode", &code)]).await.status(), 422);
+    assert!(twofold::store::fraud_reports::recent(&app.db, 10).await.unwrap().iter().any(|r| r.user_id == ada.id));
 }

@@ -126,6 +126,7 @@ pub async fn passcode_post(
             uses,
             expires_at,
             issued_by: Some(&staff.user.id),
+            not_before: None,
             reason: &reason,
         };
         store::one_time_codes::insert(&state.db, new, t).await?;

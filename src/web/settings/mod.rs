@@ -7,6 +7,7 @@ mod browsers;
 mod devices;
 pub(crate) mod numbers;
 pub(crate) mod reactivate;
+mod recovery;
 
 pub use backup_codes::backup_codes_post;
 pub use browsers::{revoke_all_post, revoke_post};
@@ -40,6 +41,12 @@ pub struct DeviceView {
     pub twofold: bool,
 }
 
+pub struct RecoveryView {
+    pub id: String,
+    pub asked: String,
+    pub works_from: Option<String>,
+}
+
 pub struct BrowserView {
     pub id: String,
     pub label: String,
@@ -57,6 +64,8 @@ struct SettingsPage {
     backup_codes: i64,
     backup_codes_low: bool,
     activity: Vec<activity::ActivityView>,
+    /// Recovery passcodes not used yet (working or still waiting): each can be cancelled here.
+    recoveries: Vec<RecoveryView>,
     /// Administrators and the help desk get a link to the console.
     staff: bool,
 }
@@ -118,6 +127,15 @@ pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result
         backup_codes,
         backup_codes_low: backup_codes > 0 && backup_codes <= BACKUP_CODES_LOW,
         activity: activity::recent(&state, &auth.user.id).await?,
+        recoveries: store::one_time_codes::pending_recovery(&state.db, &auth.user.id, t)
+            .await?
+            .into_iter()
+            .map(|r| RecoveryView {
+                id: r.id,
+                asked: crate::clock::format(r.created_at),
+                works_from: r.not_before.filter(|n| *n > t).map(crate::clock::format),
+            })
+            .collect(),
         staff: auth.user.role() != crate::domain::Role::User,
     };
     html(StatusCode::OK, &page)
@@ -135,7 +153,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings/devices/{id}/reactivate", web::post().to(reactivate::reactivate_post))
         .route("/settings/trusted-browsers/{id}/revoke", web::post().to(revoke_post))
         .route("/settings/trusted-browsers/revoke-all", web::post().to(revoke_all_post))
-        .route("/settings/backup-codes", web::post().to(backup_codes_post));
+        .route("/settings/backup-codes", web::post().to(backup_codes_post))
+        .route("/settings/recovery/{id}/cancel", web::post().to(recovery::cancel_post));
 }
 
 #[cfg(test)]
