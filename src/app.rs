@@ -36,7 +36,12 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(Db, Keys)> {
     let db = connect(settings).await?;
     // Refuses to start with a key that does not open the data key, instead of reading garbage.
     let (data, _) = data_key::unlock(&db, &master, previous.as_ref()).await?;
-    Ok((db, Keys::new(&data)))
+    let keys = Keys::new(&data);
+    let sealed = crate::store::phone_numbers::seal_stored(&db, &keys).await.context("sealing stored phone numbers")?;
+    if sealed > 0 {
+        tracing::info!(rows = sealed, "phone numbers stored in clear by an older version are now sealed");
+    }
+    Ok((db, keys))
 }
 
 /// The configured master key (created in `data_dir` when none is set) and the previous one, if set.

@@ -98,6 +98,10 @@ pub enum AdminCommand {
         /// admin or helpdesk.
         #[arg(long)]
         role: String,
+        /// A help desk limited to the users of these groups (comma-separated); without it, or
+        /// empty, the help desk covers every user.
+        #[arg(long, default_value = "")]
+        groups: String,
     },
     /// Take a user's console role away (they become an ordinary user).
     Revoke { username: String },
@@ -288,7 +292,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
 
 async fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
     let (username, role) = match &cmd {
-        AdminCommand::Grant { username, role } => match Role::parse(role) {
+        AdminCommand::Grant { username, role, .. } => match Role::parse(role) {
             Some(r @ (Role::Admin | Role::Helpdesk)) => (username, r),
             _ => bail!("unknown role `{role}` (use admin or helpdesk)"),
         },
@@ -297,14 +301,30 @@ async fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
     Username::parse(username)?;
     let (db, _keys) = open(&settings).await?;
     let user = find(&db, username).await?;
+    let groups: Vec<String> = match &cmd {
+        AdminCommand::Grant { groups, .. } => {
+            groups.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect()
+        }
+        AdminCommand::Revoke { .. } => Vec::new(),
+    };
+    if !groups.is_empty() && role != Role::Helpdesk {
+        bail!("only a help desk can be limited to groups (--role helpdesk)");
+    }
+    let known: Vec<String> = store::import::groups(&db).await?.into_iter().map(|(g, _)| g).collect();
+    if let Some(unknown) = groups.iter().find(|g| !known.contains(g)) {
+        bail!("no group `{unknown}` (groups come from imported users: {})", known.join(", "));
+    }
     store::users::set_role(&db, &user.id, role).await?;
+    store::staff_scopes::set(&db, &user.id, &groups).await?;
     let event = if role == Role::User { AuditEvent::RoleRevoked } else { AuditEvent::RoleGranted };
-    let detail = format!("role {} (command line)", role.as_str());
+    let covers = if groups.is_empty() { String::new() } else { format!(", covering {}", groups.join(", ")) };
+    let detail = format!("role {}{covers} (command line)", role.as_str());
     store::audit::record(&db, Event::new(event, Outcome::Info).user(&user.id, &user.username).detail(&detail), now())
         .await?;
     match role {
         Role::User => println!("{} is no longer an administrator or help-desk member.", user.username),
-        _ => println!("{} now has the {} role.", user.username, role.as_str()),
+        _ if groups.is_empty() => println!("{} now has the {} role.", user.username, role.as_str()),
+        _ => println!("{} now has the {} role for the users of {}.", user.username, role.as_str(), groups.join(", ")),
     }
     db.close().await;
     Ok(())

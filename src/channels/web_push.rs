@@ -138,6 +138,20 @@ pub async fn send(
     if response.status().is_success() { Ok(()) } else { Err(WebPushError::Refused(response.status().as_u16())) }
 }
 
+/// Tells every subscribed app of `user_id` something it shows as a notification (a recovery was
+/// requested, ...): no request, nothing to approve.
+pub async fn notice_user(
+    db: &crate::store::Db,
+    keys: &crate::secrets::Keys,
+    subject: &str,
+    user_id: &str,
+    title: &str,
+    body: &str,
+) -> anyhow::Result<usize> {
+    let payload = serde_json::json!({ "type": "notice", "title": title, "body": body }).to_string();
+    deliver(db, keys, subject, user_id, &payload).await
+}
+
 /// Notifies every subscribed app of `user_id` of a new push request. The payload carries only
 /// the request id: the app fetches the details itself, signed. A subscription the push service
 /// says is gone (404, 410) is forgotten; other failures are logged (the open app polls anyway).
@@ -148,25 +162,38 @@ pub async fn notify_user(
     user_id: &str,
     request_id: &str,
 ) -> anyhow::Result<()> {
+    let payload = serde_json::json!({ "type": "push", "request_id": request_id }).to_string();
+    deliver(db, keys, subject, user_id, &payload).await.map(|_| ())
+}
+
+/// Sends `payload` to every subscription of `user_id`; returns how many took it. A subscription
+/// the push service says is gone (404, 410) is forgotten; other failures are logged.
+async fn deliver(
+    db: &crate::store::Db,
+    keys: &crate::secrets::Keys,
+    subject: &str,
+    user_id: &str,
+    payload: &str,
+) -> anyhow::Result<usize> {
     use crate::store;
     let subscriptions = store::push_devices::subscriptions_for_user(db, user_id).await?;
     if subscriptions.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let key = vapid_key(keys).ok_or_else(|| anyhow::anyhow!("no VAPID key"))?;
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
-    let payload = serde_json::json!({ "type": "push", "request_id": request_id }).to_string();
+    let mut delivered = 0;
     for s in subscriptions {
         let sub = Subscription { endpoint: &s.endpoint, p256dh: &s.p256dh, auth: &s.auth };
         match send(&client, &key, subject, &sub, payload.as_bytes(), crate::clock::now()).await {
-            Ok(()) => {}
+            Ok(()) => delivered += 1,
             Err(WebPushError::Refused(404 | 410)) => {
                 store::push_devices::remove_subscription(db, &s.device_id).await?;
             }
             Err(e) => tracing::warn!(device = %s.device_id, error = %e, "web push: send failed"),
         }
     }
-    Ok(())
+    Ok(delivered)
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ pub enum AuditEvent {
     RecoveryRefused,
     RoleGranted,
     RoleRevoked,
+    StaffGroupsChanged,
     SecurityKeyCloneWarning,
     SetupAdminCreated,
     TokenAssigned,
@@ -84,12 +85,13 @@ pub enum AuditEvent {
     UserDeleted,
     UserDisabled,
     UserEnabled,
+    VerificationPushSent,
     UserProvisioned,
     UsersImported,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 82] = [
+    pub const ALL: [AuditEvent; 84] = [
         AuditEvent::AccountLocked,
         AuditEvent::AccountUnlocked,
         AuditEvent::ApiAuth,
@@ -154,6 +156,7 @@ impl AuditEvent {
         AuditEvent::RecoveryRefused,
         AuditEvent::RoleGranted,
         AuditEvent::RoleRevoked,
+        AuditEvent::StaffGroupsChanged,
         AuditEvent::SecurityKeyCloneWarning,
         AuditEvent::SetupAdminCreated,
         AuditEvent::TokenAssigned,
@@ -170,6 +173,7 @@ impl AuditEvent {
         AuditEvent::UserDeleted,
         AuditEvent::UserDisabled,
         AuditEvent::UserEnabled,
+        AuditEvent::VerificationPushSent,
         AuditEvent::UserProvisioned,
         AuditEvent::UsersImported,
     ];
@@ -240,6 +244,7 @@ impl AuditEvent {
             AuditEvent::RecoveryRefused => "recovery.refused",
             AuditEvent::RoleGranted => "role.granted",
             AuditEvent::RoleRevoked => "role.revoked",
+            AuditEvent::StaffGroupsChanged => "staff.groups_changed",
             AuditEvent::SecurityKeyCloneWarning => "security_key.clone_warning",
             AuditEvent::SetupAdminCreated => "setup.admin_created",
             AuditEvent::TokenAssigned => "token.assigned",
@@ -256,6 +261,7 @@ impl AuditEvent {
             AuditEvent::UserDeleted => "user.deleted",
             AuditEvent::UserDisabled => "user.disabled",
             AuditEvent::UserEnabled => "user.enabled",
+            AuditEvent::VerificationPushSent => "helpdesk.verification_push_sent",
             AuditEvent::UserProvisioned => "user.provisioned",
             AuditEvent::UsersImported => "users.imported",
         }

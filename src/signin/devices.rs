@@ -168,10 +168,18 @@ impl SignIn {
     /// After the app path created a mobile phone's device: it gets the number the wizard verified.
     pub async fn attach_verified_number(&self, wizard: &EnrollmentRow, device_id: &str) -> Result<(), Error> {
         if wizard.device_kind == Some(DeviceKind::MobilePhone)
-            && let Some(wp) = phone_devices::wizard_phone(&self.db, &wizard.id).await?
+            && let Some(wp) = phone_devices::wizard_phone(&self.db, &self.keys, &wizard.id).await?
             && let (Some(phone), Some(_)) = (wp.phone.as_deref(), wp.phone_verified_at)
         {
-            phone_devices::attach(&self.db, device_id, phone, wp.phone_extension.as_deref()).await?;
+            phone_devices::attach(
+                &self.db,
+                &self.keys,
+                &wizard.user_id,
+                device_id,
+                phone,
+                wp.phone_extension.as_deref(),
+            )
+            .await?;
         }
         Ok(())
     }

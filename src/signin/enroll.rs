@@ -103,7 +103,8 @@ impl SignIn {
         let name = DeviceName::suggested(kind, Platform::Other);
         let device = NumberDevice { kind, name: name.as_str(), phone: number.e164(), extension };
         let t = self.now();
-        let Some(device_id) = store::phone_devices::create_number_device(&self.db, wizard, step, device, t).await?
+        let Some(device_id) =
+            store::phone_devices::create_number_device(&self.db, &self.keys, wizard, step, device, t).await?
         else {
             return Ok(Added::MovedOn);
         };

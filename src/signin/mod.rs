@@ -19,11 +19,14 @@ pub mod password;
 pub mod phone;
 pub mod push;
 pub mod security_key;
+mod tell;
 pub mod token_claim;
 mod trusted_browser;
 mod verdict;
+pub mod verification;
 
 pub use error::Error;
+pub use tell::Told;
 pub use verdict::{Accepted, Application, Caller, Factor, Verdict};
 
 use std::sync::{Arc, Mutex};

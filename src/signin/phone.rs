@@ -105,7 +105,7 @@ impl SignIn {
             return Ok(Err(PhoneRefusal::Locked));
         }
         let mobile_only = method == Method::Sms;
-        let phone = store::phone_devices::for_user(&self.db, &user.id)
+        let phone = store::phone_devices::for_user(&self.db, &self.keys, &user.id)
             .await?
             .into_iter()
             .filter(|d| !d.phone.is_empty())

@@ -4,6 +4,7 @@
 
 use sqlx::FromRow;
 
+use super::phone_numbers::SealedPhone;
 use super::{Db, StoreError};
 use crate::domain::{DeviceKind, LoginAction, Platform};
 
@@ -24,13 +25,13 @@ pub struct DeviceRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub is_default: i64,
-    /// E.164, for phones (mobile phones and landlines with a number).
-    pub phone: Option<String>,
+    /// The number of a phone (mobile phone or landline), sealed: `phone_devices::among` opens it.
+    pub sealed_phone: Option<String>,
     pub phone_extension: Option<String>,
 }
 
 const COLUMNS: &str = "id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, \
-                       last_used_at, is_default, phone, phone_extension";
+                       last_used_at, is_default, phone AS sealed_phone, phone_extension";
 
 pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<DeviceRow>, StoreError> {
     let sql = format!(
@@ -78,7 +79,7 @@ pub struct NewDevice<'a> {
     /// Sealed TOTP seed; empty for devices without one (tokens, keys, numbers only).
     pub totp_secret: &'a str,
     pub totp_last_step: Option<i64>,
-    pub phone: Option<&'a str>,
+    pub phone: Option<&'a SealedPhone>,
     pub extension: Option<&'a str>,
 }
 
@@ -93,8 +94,8 @@ pub(crate) async fn insert_on(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO devices (id, user_id, kind, platform, name, login_action, totp_secret, totp_last_step, created_at, \
-         phone, phone_extension, is_default) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $12 AND removed_at IS NULL))",
+         phone, phone_hash, phone_extension, is_default) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+         (SELECT CASE WHEN COUNT(*) = 0 THEN 1 ELSE 0 END FROM devices WHERE user_id = $13 AND removed_at IS NULL))",
     )
     .bind(id)
     .bind(user_id)
@@ -105,7 +106,8 @@ pub(crate) async fn insert_on(
     .bind(device.totp_secret)
     .bind(device.totp_last_step)
     .bind(now)
-    .bind(device.phone)
+    .bind(device.phone.map(|p| p.sealed.as_str()))
+    .bind(device.phone.map(|p| p.hash.as_str()))
     .bind(device.extension)
     .bind(user_id)
     .execute(&mut *c)

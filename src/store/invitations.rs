@@ -62,14 +62,23 @@ pub struct InvitationRow {
 }
 
 /// The newest invitations with their user, for the console.
-pub async fn recent(db: &Db, limit: i64) -> Result<Vec<InvitationRow>, StoreError> {
-    Ok(sqlx::query_as(
+/// The latest invitations; with `within` (a help-desk member limited to some groups), only those
+/// of users in its groups.
+pub async fn recent(db: &Db, within: Option<&str>, limit: i64) -> Result<Vec<InvitationRow>, StoreError> {
+    let scope = match within {
+        Some(_) => format!("WHERE {}", super::staff_scopes::user_within("i.user_id", 2)),
+        None => String::new(),
+    };
+    let sql = format!(
         "SELECT i.user_id, u.username, i.sent_to, i.created_at, i.expires_at, i.used_at \
-         FROM invitations i JOIN users u ON u.id = i.user_id ORDER BY i.created_at DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?)
+         FROM invitations i JOIN users u ON u.id = i.user_id {scope} ORDER BY i.created_at DESC LIMIT $1"
+    );
+    let q = sqlx::query_as(&sql).bind(limit);
+    let q = match within {
+        Some(staff) => q.bind(staff),
+        None => q,
+    };
+    Ok(q.fetch_all(db.pool()).await?)
 }
 
 /// True when the user holds an invitation that can still be used.

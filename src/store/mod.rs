@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod phone_calls;
 pub mod phone_codes;
 pub mod phone_devices;
+pub mod phone_numbers;
 pub mod phone_sends;
 pub mod phone_texts;
 pub mod policies;
@@ -29,6 +30,7 @@ pub mod push_requests;
 pub mod rate_limits;
 pub mod sessions;
 pub mod setup_tokens;
+pub mod staff_scopes;
 pub mod tokens;
 pub mod trusted_browsers;
 pub mod universal_codes;
@@ -62,6 +64,9 @@ pub enum StoreError {
     /// A write ran but its group's commit failed (or the writer is gone): nothing was stored.
     #[error("the database did not commit: {0}")]
     Commit(String),
+    /// A sealed value (a phone number) could not be sealed or opened: wrong data key or tampered row.
+    #[error("a sealed value could not be sealed or opened")]
+    Sealed,
 }
 
 impl StoreError {

@@ -3,13 +3,15 @@
 
 use sqlx::FromRow;
 
+use super::phone_numbers;
 use super::{Db, StoreError};
+use crate::secrets::Keys;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct CallRow {
     pub id: String,
     pub user_id: String,
-    /// E.164; shown masked to anyone but the owner.
+    /// E.164 (stored sealed to the user); shown masked to anyone but the owner.
     pub to_number: String,
     /// "login" or "enroll".
     pub purpose: String,
@@ -38,14 +40,15 @@ pub struct NewCall<'a> {
     pub expires_at: i64,
 }
 
-pub async fn insert(db: &Db, c: NewCall<'_>, now: i64) -> Result<(), StoreError> {
+pub async fn insert(db: &Db, keys: &Keys, c: NewCall<'_>, now: i64) -> Result<(), StoreError> {
+    let to = phone_numbers::seal(keys, Some(c.user_id), c.to_number)?;
     sqlx::query(
         "INSERT INTO phone_calls (id, user_id, to_number, purpose, provider, script, status, created_at, updated_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'ringing', $7, $8, $9)",
     )
     .bind(c.id)
     .bind(c.user_id)
-    .bind(c.to_number)
+    .bind(&to.sealed)
     .bind(c.purpose)
     .bind(c.provider)
     .bind(c.script)
@@ -57,9 +60,16 @@ pub async fn insert(db: &Db, c: NewCall<'_>, now: i64) -> Result<(), StoreError>
     Ok(())
 }
 
-pub async fn by_id(db: &Db, id: &str) -> Result<Option<CallRow>, StoreError> {
+/// Opens the number of rows just read.
+fn opened(keys: &Keys, mut call: CallRow) -> Result<CallRow, StoreError> {
+    call.to_number = phone_numbers::open(keys, Some(&call.user_id), &call.to_number)?;
+    Ok(call)
+}
+
+pub async fn by_id(db: &Db, keys: &Keys, id: &str) -> Result<Option<CallRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM phone_calls WHERE id = $1");
-    Ok(sqlx::query_as(&sql).bind(id).fetch_optional(db.pool()).await?)
+    let row: Option<CallRow> = sqlx::query_as(&sql).bind(id).fetch_optional(db.pool()).await?;
+    row.map(|call| opened(keys, call)).transpose()
 }
 
 pub async fn set_provider_sid(db: &Db, id: &str, sid: &str) -> Result<(), StoreError> {
@@ -111,9 +121,10 @@ pub(crate) async fn consume_answered_on(
 }
 
 /// Calls the simulator is ringing or rang recently, newest first.
-pub async fn recent_simulated(db: &Db, limit: i64) -> Result<Vec<CallRow>, StoreError> {
+pub async fn recent_simulated(db: &Db, keys: &Keys, limit: i64) -> Result<Vec<CallRow>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM phone_calls WHERE provider = 'simulator' ORDER BY created_at DESC, id DESC LIMIT $1"
     );
-    Ok(sqlx::query_as(&sql).bind(limit).fetch_all(db.pool()).await?)
+    let rows: Vec<CallRow> = sqlx::query_as(&sql).bind(limit).fetch_all(db.pool()).await?;
+    rows.into_iter().map(|call| opened(keys, call)).collect()
 }

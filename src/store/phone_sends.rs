@@ -1,8 +1,10 @@
 //! Every text and call Twofold asks a carrier for, counted per user, number, prefix and overall for
-//! the hourly budgets. Counting lives in the database so every instance shares one budget.
+//! the hourly budgets. Counting lives in the database so every instance shares one budget. The
+//! number is kept only as its keyed hash (`phone_numbers::hash`): counting needs equality only.
 
+use super::phone_numbers;
 use super::{Db, StoreError};
-use crate::secrets::new_id;
+use crate::secrets::{Keys, new_id};
 
 /// One attempted send.
 pub struct Send<'a> {
@@ -23,12 +25,13 @@ pub struct Counts {
 
 /// Records the send first, then counts. Two instances racing for the last unit both see each
 /// other's row, so the budget is never exceeded (at worst both are refused).
-pub async fn record_and_count(db: &Db, s: Send<'_>, now: i64) -> Result<(String, Counts), StoreError> {
+pub async fn record_and_count(db: &Db, keys: &Keys, s: Send<'_>, now: i64) -> Result<(String, Counts), StoreError> {
     let id = new_id();
+    let number_hash = phone_numbers::hash(keys, s.to_number);
     sqlx::query("INSERT INTO phone_sends (id, user_id, to_number, prefix, kind, at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
         .bind(s.user_id)
-        .bind(s.to_number)
+        .bind(&number_hash)
         .bind(s.prefix)
         .bind(s.kind)
         .bind(now)
@@ -53,8 +56,7 @@ pub async fn record_and_count(db: &Db, s: Send<'_>, now: i64) -> Result<(String,
         None => 0,
     };
     let number =
-        count("SELECT COUNT(*) FROM phone_sends WHERE at > $1 AND to_number = $2", Some(s.to_number.to_string()))
-            .await?;
+        count("SELECT COUNT(*) FROM phone_sends WHERE at > $1 AND to_number = $2", Some(number_hash.clone())).await?;
     let prefix =
         count("SELECT COUNT(*) FROM phone_sends WHERE at > $1 AND prefix = $2", Some(s.prefix.to_string())).await?;
     let global = count("SELECT COUNT(*) FROM phone_sends WHERE at > $1", None).await?;

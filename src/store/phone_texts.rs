@@ -3,13 +3,15 @@
 
 use sqlx::FromRow;
 
+use super::phone_numbers;
 use super::{Db, StoreError};
-use crate::secrets::new_id;
+use crate::secrets::{Keys, new_id};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TextRow {
     pub id: String,
     pub user_id: Option<String>,
+    /// E.164 (stored sealed to the user).
     pub to_number: String,
     /// Sealed with context `phone-text:<id>`.
     pub body: String,
@@ -19,6 +21,7 @@ pub struct TextRow {
 /// Stores a text whose body the caller seals with `seal(id)`; returns the id.
 pub async fn insert(
     db: &Db,
+    keys: &Keys,
     user_id: Option<&str>,
     to_number: &str,
     seal: impl FnOnce(&str) -> Option<String>,
@@ -26,10 +29,11 @@ pub async fn insert(
 ) -> Result<Option<String>, StoreError> {
     let id = new_id();
     let Some(body) = seal(&id) else { return Ok(None) };
+    let to = phone_numbers::seal(keys, user_id, to_number)?;
     sqlx::query("INSERT INTO phone_texts (id, user_id, to_number, body, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(user_id)
-        .bind(to_number)
+        .bind(&to.sealed)
         .bind(&body)
         .bind(now)
         .execute(db.writes())
@@ -37,11 +41,17 @@ pub async fn insert(
     Ok(Some(id))
 }
 
-pub async fn recent(db: &Db, limit: i64) -> Result<Vec<TextRow>, StoreError> {
-    Ok(sqlx::query_as(
+pub async fn recent(db: &Db, keys: &Keys, limit: i64) -> Result<Vec<TextRow>, StoreError> {
+    let rows: Vec<TextRow> = sqlx::query_as(
         "SELECT id, user_id, to_number, body, created_at FROM phone_texts ORDER BY created_at DESC, id DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(db.pool())
-    .await?)
+    .await?;
+    rows.into_iter()
+        .map(|mut text| {
+            text.to_number = phone_numbers::open(keys, text.user_id.as_deref(), &text.to_number)?;
+            Ok(text)
+        })
+        .collect()
 }

@@ -21,10 +21,25 @@ pub struct PushRequestRow {
     pub answered_at: Option<i64>,
     pub device_id: Option<String>,
     pub consumed_at: Option<i64>,
+    /// "login", or "verify" for the help desk's verification push (never signs anyone in).
+    pub purpose: String,
+    /// The staff member who sent a verification push.
+    pub requested_by: Option<String>,
+    /// A verification push's code, sealed (`signin::push::verification_context`).
+    pub verification_sealed: Option<String>,
 }
 
+impl PushRequestRow {
+    pub fn is_verification(&self) -> bool {
+        self.purpose == VERIFY
+    }
+}
+
+/// The purpose of the help desk's verification push.
+pub const VERIFY: &str = "verify";
+
 const COLUMNS: &str = "id, user_id, number, status, application, username, ip, user_agent, created_at, expires_at, \
-                       answered_at, device_id, consumed_at";
+                       answered_at, device_id, consumed_at, purpose, requested_by, verification_sealed";
 
 pub struct NewPush<'a> {
     pub user_id: &'a str,
@@ -62,6 +77,35 @@ pub async fn insert(db: &Db, p: NewPush<'_>, now: i64) -> Result<String, StoreEr
     .execute(db.writes())
     .await?;
     Ok(id)
+}
+
+/// A verification push from the help desk (`requested_by`) to `user_id`; the caller seals its
+/// code with the returned id (`seal`), so the row is written once, complete.
+pub async fn insert_verification(
+    db: &Db,
+    p: NewPush<'_>,
+    requested_by: &str,
+    seal: impl FnOnce(&str) -> Option<String>,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let id = new_id();
+    let Some(sealed) = seal(&id) else { return Ok(None) };
+    sqlx::query(
+        "INSERT INTO push_requests (id, user_id, number, status, application, username, ip, user_agent, created_at, \
+         expires_at, purpose, requested_by, verification_sealed) \
+         VALUES ($1, $2, '', 'pending', $3, $4, NULL, NULL, $5, $6, 'verify', $7, $8)",
+    )
+    .bind(&id)
+    .bind(p.user_id)
+    .bind(p.application)
+    .bind(p.username)
+    .bind(now)
+    .bind(p.expires_at)
+    .bind(requested_by)
+    .bind(&sealed)
+    .execute(db.writes())
+    .await?;
+    Ok(Some(id))
 }
 
 pub async fn by_id(db: &Db, id: &str) -> Result<Option<PushRequestRow>, StoreError> {
@@ -156,7 +200,8 @@ pub async fn cancel(db: &Db, id: &str, user_id: &str, now: i64) -> Result<bool, 
 }
 
 /// Uses an approval to sign in (on the caller's transaction: see `attempts`): once only, by the
-/// user it was for, and by the session that started it (`session`; none for an application's).
+/// user it was for, and by the session that started it (`session`; none for an application's);
+/// never a verification push (it proves the caller to the help desk, it signs no one in).
 pub(crate) async fn consume_on(
     c: &mut sqlx::AnyConnection,
     id: &str,
@@ -166,7 +211,7 @@ pub(crate) async fn consume_on(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE push_requests SET consumed_at = $1 WHERE id = $2 AND user_id = $3 AND status = 'approved' \
-         AND consumed_at IS NULL AND COALESCE(session_hash, '') = $4",
+         AND consumed_at IS NULL AND COALESCE(session_hash, '') = $4 AND purpose = 'login'",
     )
     .bind(now)
     .bind(id)

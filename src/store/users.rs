@@ -208,26 +208,37 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// Users whose username, name or email contains `query` (case-insensitive), a page at a time.
-pub async fn search(db: &Db, query: &str, limit: i64, offset: i64) -> Result<(Vec<UserRow>, i64), StoreError> {
+/// Users whose username, name or email contains `query` (case-insensitive); with `within` (a help-desk member
+/// limited to some groups), only the users in those groups. One page, and the total.
+pub async fn search(
+    db: &Db,
+    query: &str,
+    within: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<UserRow>, i64), StoreError> {
     let pattern = like_pattern(query);
-    let filter = "LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\' \
-                  OR LOWER(email) LIKE $3 ESCAPE '\\'";
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY username LIMIT $4 OFFSET $5");
-    let rows = sqlx::query_as(&sql)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(db.pool())
-        .await?;
-    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&pattern)
-        .fetch_one(db.pool())
-        .await?;
+    let filter = "(LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\' \
+                  OR LOWER(email) LIKE $3 ESCAPE '\\')";
+    let (filter, next) = match within {
+        Some(_) => (format!("{filter} AND {}", super::staff_scopes::user_within("id", 4)), 5),
+        None => (filter.to_string(), 4),
+    };
+    let sql =
+        format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY username LIMIT ${next} OFFSET ${}", next + 1);
+    let q = sqlx::query_as(&sql).bind(&pattern).bind(&pattern).bind(&pattern);
+    let q = match within {
+        Some(staff) => q.bind(staff),
+        None => q,
+    };
+    let rows = q.bind(limit).bind(offset).fetch_all(db.pool()).await?;
+    let count = format!("SELECT COUNT(*) FROM users WHERE {filter}");
+    let q = sqlx::query_as(&count).bind(&pattern).bind(&pattern).bind(&pattern);
+    let q = match within {
+        Some(staff) => q.bind(staff),
+        None => q,
+    };
+    let (total,): (i64,) = q.fetch_one(db.pool()).await?;
     Ok((rows, total))
 }
 

@@ -146,7 +146,15 @@ pub async fn recovery_requested(
         sig = signature(state),
     );
     let mail = Mail { to: &user.email, subject: &subject, body: &body, user_id: Some(&user.id) };
-    Ok(state.mailer.queue(&state.db, &state.keys, mail, now).await?)
+    state.mailer.queue(&state.db, &state.keys, mail, now).await?;
+    // Every enrolled device is told too: the person who lost one phone may still hold another.
+    let text = format!(
+        "A recovery passcode was requested for your account and emailed to you. If this wasn't you, cancel it in \
+         My Settings & Devices or contact {}.",
+        state.settings.institution.help_desk
+    );
+    state.tell_devices(user, "Recovery requested", &text).await;
+    Ok(())
 }
 
 /// "a•••@example.edu": enough for people to recognise their own address, not to learn it.

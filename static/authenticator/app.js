@@ -145,6 +145,9 @@
     $("r-user").textContent = request.username + " (" + account.institution + ")";
     $("r-ip").textContent = request.ip || "Unknown";
     $("r-time").textContent = new Date(request.created_at * 1000).toLocaleTimeString();
+    // The help desk's verification push: approved, it shows a code to read back.
+    var verifying = request.purpose === "verify";
+    $("request-heading").textContent = verifying ? "Is your help desk verifying it's you?" : "Are you logging in?";
     // Requests from applications (Auth API) have no number to match: approve or deny.
     var matching = request.number_matching !== false;
     $("number").value = "";
@@ -171,7 +174,12 @@
                                            decision: decision, number: number, signature: sig });
       })
       .then(function (r) {
-        if (r.ok && r.body.status === "approved") finish("Approved. You are logging in.");
+        if (r.ok && r.body.verification_code) {
+          finish("Approved.");
+          $("verification-code").textContent = r.body.verification_code.replace(/(\d{3})(\d{3})/, "$1 $2");
+          $("verified").hidden = false;
+          $("verified-heading").focus();
+        } else if (r.ok && r.body.status === "approved") finish("Approved. You are logging in.");
         else if (r.ok && r.body.status === "fraud") finish("Reported. Your help desk has been told.");
         else if (r.ok) finish("Denied.");
         else finish(r.body.message || "The answer was not accepted.");
@@ -187,6 +195,10 @@
     $("deny-question").focus();
   });
   $("fraud").addEventListener("click", function () { answer("fraud", ""); });
+  $("verified-done").addEventListener("click", function () {
+    $("verified").hidden = true;
+    $("verification-code").textContent = "";
+  });
   $("mistake").addEventListener("click", function () { answer("deny", ""); });
 
   // ---- Web Push (when the user allows notifications) ----

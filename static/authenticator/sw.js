@@ -1,7 +1,7 @@
 // The authenticator's service worker: keeps the app shell so passcodes show without a connection.
 // Network first (so updates arrive), the cached copy when offline. API calls are never cached.
 "use strict";
-var CACHE = "twofold-authenticator-v1";
+var CACHE = "twofold-authenticator-v2";
 var SHELL = [
   "/authenticator/",
   "/authenticator/app.js",
@@ -36,6 +36,15 @@ self.addEventListener("fetch", function (event) {
 self.addEventListener("push", function (event) {
   var data = {};
   try { data = event.data ? event.data.json() : {}; } catch (e) { data = {}; }
+  if (data.type === "notice") {
+    // Something the owner should know (e.g. a recovery passcode was requested): nothing to approve.
+    event.waitUntil(self.registration.showNotification(String(data.title || "Twofold"), {
+      body: String(data.body || ""),
+      tag: "twofold-notice",
+      icon: "/authenticator/icon.svg"
+    }));
+    return;
+  }
   event.waitUntil(self.registration.showNotification("Are you logging in?", {
     body: "Open the Twofold authenticator to approve or deny the request.",
     tag: data.request_id || "twofold-push",

@@ -188,6 +188,24 @@ async fn console_roles_are_granted_and_revoked_from_the_command_line() {
 }
 
 #[tokio::test]
+async fn a_help_desk_is_limited_to_imported_groups_from_the_command_line() {
+    let cli = Cli::new().await;
+    let csv = "username,display_name,email,groups,date_of_birth,id_last4\n\
+               ada,Ada,ada@example.edu,physics,,\n\
+               grace,Grace,grace@example.edu,,,\n";
+    std::fs::write(cli.dir.path().join("people.csv"), csv).unwrap();
+    assert!(cli.run(&["user", "import", "people.csv"]).status.success());
+    let unknown = cli.run(&["admin", "grant", "grace", "--role", "helpdesk", "--groups", "physics,nosuch"]);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no group `nosuch`") && stderr(&unknown).contains("physics"));
+    let admin = cli.run(&["admin", "grant", "grace", "--role", "admin", "--groups", "physics"]);
+    assert!(!admin.status.success() && stderr(&admin).contains("only a help desk"));
+    let out = cli.run(&["admin", "grant", "grace", "--role", "helpdesk", "--groups", " physics "]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("helpdesk role for the users of physics"), "{}", stdout(&out));
+}
+
+#[tokio::test]
 async fn a_user_import_reports_every_bad_line_and_writes_nothing_or_everything() {
     let cli = Cli::new().await;
     let bad = "username,display_name,email,groups,date_of_birth,id_last4\n\

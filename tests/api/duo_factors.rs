@@ -44,7 +44,7 @@ async fn answer_next(app: &TestApp, phone: &Phone, user_id: &str, decision: &str
 
 async fn ringing_call(app: &TestApp, user_id: &str) -> String {
     for _ in 0..100 {
-        let calls = twofold::store::phone_calls::recent_simulated(&app.db, 10).await.unwrap();
+        let calls = twofold::store::phone_calls::recent_simulated(&app.db, &app.keys, 10).await.unwrap();
         if let Some(c) = calls.into_iter().find(|c| c.user_id == user_id && c.status == "ringing") {
             return c.id;
         }
@@ -64,7 +64,7 @@ async fn preauth_lists_a_mobile_with_the_app_with_push_sms_phone_and_passcodes_a
     assert_eq!(device["device"], phone.device_id.as_str());
     assert_eq!(device["type"], "phone");
     assert_eq!(device["capabilities"], json!(["auto", "push", "sms", "phone", "mobile_otp"]));
-    let e164 = twofold::store::phone_devices::for_user(&app.db, &uid).await.unwrap()[0].phone.clone();
+    let e164 = twofold::store::phone_devices::for_user(&app.db, &app.keys, &uid).await.unwrap()[0].phone.clone();
     let number = device["number"].as_str().unwrap();
     assert!(!number.is_empty() && number != e164 && number.ends_with(&e164[e164.len() - 2..]), "{number}");
     assert!(device["display_name"].as_str().unwrap().contains(number));
@@ -195,7 +195,7 @@ async fn sms_sends_passcodes_and_a_texted_one_then_passes_once() {
     let app = spawn_app().await;
     let client = add_application(&app, "VPN").await;
     let (uid, _) = user_with_app(&app, "ada").await;
-    let e164 = twofold::store::phone_devices::for_user(&app.db, &uid).await.unwrap()[0].phone.clone();
+    let e164 = twofold::store::phone_devices::for_user(&app.db, &app.keys, &uid).await.unwrap()[0].phone.clone();
     let before = app.texted_codes(&e164).await;
     let r = auth(&app, &client, &[("username", "ada"), ("factor", "sms"), ("device", "auto")]).await;
     assert_eq!(
@@ -264,7 +264,7 @@ async fn the_policys_allowed_methods_hold_for_applications_too() {
     let app = spawn_app().await;
     let client = add_application(&app, "VPN").await;
     let (uid, _) = user_with_app(&app, "ada").await;
-    let e164 = twofold::store::phone_devices::for_user(&app.db, &uid).await.unwrap()[0].phone.clone();
+    let e164 = twofold::store::phone_devices::for_user(&app.db, &app.keys, &uid).await.unwrap()[0].phone.clone();
     // Only push for everyone: texts and calls are refused through the API as well.
     twofold::store::policies::save(&app.db, &[("allowed_methods", "push".into())], "test", now()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await; // the policy cache of the running server

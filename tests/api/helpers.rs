@@ -434,7 +434,7 @@ impl TestApp {
     pub async fn texted_codes(&self, e164: &str) -> Vec<String> {
         let keys = &self.keys;
         let mut codes = Vec::new();
-        for text in store::phone_texts::recent(&self.db, 1000).await.unwrap() {
+        for text in store::phone_texts::recent(&self.db, &self.keys, 1000).await.unwrap() {
             if text.to_number != e164 {
                 continue;
             }

@@ -2,6 +2,7 @@
 
 mod browser_steps;
 mod held;
+mod helpdesk_groups;
 mod helpers;
 mod soft_key;
 mod webdriver;
@@ -33,6 +34,7 @@ mod mail;
 mod oidc;
 mod ops;
 mod phones;
+mod phones_at_rest;
 mod phones_twilio;
 mod policies;
 mod policy_rules;
@@ -50,6 +52,7 @@ mod tokens_prompt;
 mod trust;
 mod universal;
 mod universal_setup;
+mod verification_push;
 mod web_push;
 mod webauthn;
 mod webauthn_devices;

@@ -50,7 +50,7 @@ async fn fresh_codes(app: &TestApp, number: &str, before: &[String]) -> Vec<Stri
 }
 
 async fn ringing_call(app: &TestApp, user_id: &str) -> String {
-    let calls = twofold::store::phone_calls::recent_simulated(&app.db, 10).await.unwrap();
+    let calls = twofold::store::phone_calls::recent_simulated(&app.db, &app.keys, 10).await.unwrap();
     calls.into_iter().find(|c| c.user_id == user_id && c.status == "ringing").expect("a ringing call").id
 }
 
@@ -88,7 +88,7 @@ async fn the_number_step_accepts_the_forms_people_type_and_explains_mistakes() {
 async fn a_mobile_phone_is_enrolled_by_a_texted_code_and_keeps_its_app() {
     let app = spawn_app().await;
     let (user, _seed) = app.signed_in_user("ada").await;
-    let devices = twofold::store::phone_devices::for_user(&app.db, &user.id).await.unwrap();
+    let devices = twofold::store::phone_devices::for_user(&app.db, &app.keys, &user.id).await.unwrap();
     assert_eq!(devices.len(), 1);
     assert!(devices[0].phone.starts_with("+1204555"), "stored in E.164");
     // The same device has its app (the helper signed in with the app's passcode).
@@ -142,7 +142,7 @@ async fn a_landline_is_verified_by_a_call_answered_on_the_simulator_page() {
     let options = app.get_html("/enroll/options").await;
     assert!(options.contains("Automatically call this device"));
     save_options(&app, "Desk phone", "call").await;
-    let devices = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap();
+    let devices = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap();
     assert_eq!((devices[0].kind.as_str(), devices[0].phone.as_str()), ("landline", "+41332234567"));
     assert_eq!(devices[0].phone_extension.as_deref(), Some("12"));
     // A landline may be shared: a colleague adds the same number.
@@ -171,7 +171,7 @@ async fn text_me_codes_sign_in_once_and_new_codes_keep_the_failure_count() {
     let (id, number) = mobile_only_user(&app, "ada", "ask").await;
     let prompt = app.get_html("/prompt").await;
     assert!(prompt.contains("Text Me") && prompt.contains("Call Me") && prompt.contains("+12 ••• ••• "), "{prompt}");
-    let device = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap().remove(0).id;
+    let device = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap().remove(0).id;
     let earlier = app.texted_codes(&number).await;
     assert_eq!(location(&app.post_form("/prompt/text", &[("device", &device)]).await), "/prompt");
     assert!(app.get_html("/prompt").await.contains("We texted you a passcode"));
@@ -196,7 +196,7 @@ async fn text_me_codes_sign_in_once_and_new_codes_keep_the_failure_count() {
 async fn of_twenty_concurrent_submissions_of_a_texted_code_exactly_one_succeeds() {
     let app = spawn_app_with(|s| s.telephony.sms_batch_size = 3).await;
     let (id, number) = mobile_only_user(&app, "ada", "ask").await;
-    let device = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap().remove(0).id;
+    let device = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap().remove(0).id;
     let before = app.texted_codes(&number).await;
     app.post_form("/prompt/text", &[("device", &device)]).await;
     let codes = fresh_codes(&app, &number, &before).await;
@@ -209,7 +209,7 @@ async fn of_twenty_concurrent_submissions_of_a_texted_code_exactly_one_succeeds(
 async fn a_texted_code_expires_after_ten_minutes() {
     let app = spawn_app().await;
     let (id, number) = mobile_only_user(&app, "ada", "ask").await;
-    let device = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap().remove(0).id;
+    let device = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap().remove(0).id;
     let before = app.texted_codes(&number).await;
     app.post_form("/prompt/text", &[("device", &device)]).await;
     let code = fresh_codes(&app, &number, &before).await.remove(0);
@@ -223,7 +223,7 @@ async fn call_me_answered_signs_in_and_declined_or_fraud_does_not() {
     let app = spawn_app().await;
     let root = admin(&app).await;
     let (id, _) = mobile_only_user(&app, "ada", "ask").await;
-    let device = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap().remove(0).id;
+    let device = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap().remove(0).id;
 
     // Declined: a clear message, other options stay.
     assert_eq!(location(&app.post_form("/prompt/call", &[("device", &device)]).await), "/prompt/call");
@@ -261,7 +261,7 @@ async fn call_me_answered_signs_in_and_declined_or_fraud_does_not() {
 async fn an_unanswered_call_times_out_with_a_clear_message() {
     let app = spawn_app().await;
     let (id, _) = mobile_only_user(&app, "ada", "ask").await;
-    let device = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap().remove(0).id;
+    let device = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap().remove(0).id;
     app.post_form("/prompt/call", &[("device", &device)]).await;
     app.sql(&format!("UPDATE phone_calls SET expires_at = {} WHERE user_id = '{id}'", now() - 1)).await;
     assert!(app.get_html("/prompt/call").await.contains("The call was not answered in time"));
@@ -283,7 +283,7 @@ async fn automatically_call_this_device_calls_when_the_prompt_opens() {
 async fn past_a_budget_nothing_is_sent_and_administrators_are_alerted() {
     let app = spawn_app_with(|s| s.telephony.budgets.per_number_per_hour = 3).await;
     let (id, number) = mobile_only_user(&app, "ada", "ask").await;
-    let device = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap().remove(0).id;
+    let device = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap().remove(0).id;
     // One text at enrolment, two more now: the budget of three is spent.
     for _ in 0..2 {
         assert_eq!(location(&app.post_form("/prompt/text", &[("device", &device)]).await), "/prompt");
@@ -319,7 +319,7 @@ async fn a_per_prefix_budget_stops_sequential_numbers() {
         }
         app.post_form("/enroll/back", &[]).await;
     }
-    let sent = twofold::store::phone_texts::recent(&app.db, 100).await.unwrap().len();
+    let sent = twofold::store::phone_texts::recent(&app.db, &app.keys, 100).await.unwrap().len();
     assert_eq!(sent, 3, "only the prefix budget's worth reached the carrier");
 }
 
@@ -327,7 +327,7 @@ async fn a_per_prefix_budget_stops_sequential_numbers() {
 async fn my_settings_show_the_number_and_the_console_finds_users_by_it() {
     let app = spawn_app().await;
     let (user, _) = app.signed_in_user("ada").await;
-    let e164 = twofold::store::phone_devices::for_user(&app.db, &user.id).await.unwrap().remove(0).phone;
+    let e164 = twofold::store::phone_devices::for_user(&app.db, &app.keys, &user.id).await.unwrap().remove(0).phone;
     let shown = twofold::domain::PhoneNumber::from_e164(&e164).unwrap().international().to_string();
     let settings = app.get_html("/settings").await;
     assert!(settings.contains(&shown), "the owner sees the whole number: {shown}");
@@ -374,7 +374,7 @@ async fn a_mobile_number_can_be_verified_by_a_call_instead() {
     root.post_form(&format!("/simulator/phone/calls/{call}/answer"), &[("key", "1")]).await;
     assert_eq!(location(&app.post_form("/enroll/phone/verify", &[("action", "check")]).await), "/enroll/phone/app");
     assert_eq!(location(&app.post_form("/enroll/phone/app", &[("choice", "skip")]).await), "/enroll/options");
-    let devices = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap();
+    let devices = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap();
     assert_eq!((devices[0].kind.as_str(), devices[0].phone.as_str()), ("mobile", "+61491570156"));
 }
 
@@ -393,7 +393,7 @@ async fn the_help_desk_can_add_a_mobile_number_another_account_holds() {
     assert_eq!(r.status(), 422, "a bad number is explained");
     let r = desk.post_form(&format!("/admin/users/{}/phone", bob.id), &[("kind", "mobile"), ("number", &number)]).await;
     assert_eq!(location(&r), format!("/admin/users/{}", bob.id));
-    let devices = twofold::store::phone_devices::for_user(&app.db, &bob.id).await.unwrap();
+    let devices = twofold::store::phone_devices::for_user(&app.db, &app.keys, &bob.id).await.unwrap();
     assert_eq!(devices[0].phone, number);
     let events = app.audit_events(&bob.id).await;
     assert!(events.iter().any(|(e, _)| e == "device.phone_added"), "{events:?}");

@@ -127,7 +127,7 @@ async fn calls_carry_twiml_gather_and_webhooks_under_the_public_url() {
     assert!(twiml.contains("Someone is signing in as ada") && twiml.contains("press 9"), "{twiml}");
     assert_eq!(value(&seen[0].form, "StatusCallback"), format!("{}/telephony/twilio/status/{id}", app.address));
     assert_eq!(value(&seen[0].form, "SendDigits"), "wwww42", "the extension is dialled after connecting");
-    let call = twofold::store::phone_calls::by_id(&app.db, &id).await.unwrap().unwrap();
+    let call = twofold::store::phone_calls::by_id(&app.db, &app.keys, &id).await.unwrap().unwrap();
     assert_eq!(call.provider_sid.as_deref(), Some("CA0000000001"));
 }
 
@@ -226,17 +226,17 @@ async fn webhooks_are_accepted_only_with_the_carriers_signature_over_the_public_
     assert_eq!(webhook(&app, &path, &form, Some(&signature::compute(TOKEN, &https, &owned(&form)))).await, 403);
     let other_port = format!("http://127.0.0.1:1{path}");
     assert_eq!(webhook(&app, &path, &form, Some(&signature::compute(TOKEN, &other_port, &owned(&form)))).await, 403);
-    let call = twofold::store::phone_calls::by_id(&app.db, &id).await.unwrap().unwrap();
+    let call = twofold::store::phone_calls::by_id(&app.db, &app.keys, &id).await.unwrap().unwrap();
     assert_eq!(call.status, "ringing");
 
     // The genuine key press answers the call; a replay changes nothing.
     assert_eq!(webhook(&app, &path, &form, Some(&good)).await, 200);
-    assert_eq!(twofold::store::phone_calls::by_id(&app.db, &id).await.unwrap().unwrap().status, "answered");
+    assert_eq!(twofold::store::phone_calls::by_id(&app.db, &app.keys, &id).await.unwrap().unwrap().status, "answered");
     let status_path = format!("/telephony/twilio/status/{id}");
     let status_form = [("CallSid", "CA0000000001"), ("CallStatus", "completed")];
     let status_sig = signature::compute(TOKEN, &format!("{}{status_path}", app.address), &owned(&status_form));
     assert_eq!(webhook(&app, &status_path, &status_form, Some(&status_sig)).await, 204);
-    assert_eq!(twofold::store::phone_calls::by_id(&app.db, &id).await.unwrap().unwrap().status, "answered");
+    assert_eq!(twofold::store::phone_calls::by_id(&app.db, &app.keys, &id).await.unwrap().unwrap().status, "answered");
 }
 
 #[tokio::test]
@@ -249,5 +249,5 @@ async fn a_busy_line_reported_by_the_status_webhook_ends_the_call() {
     let form = [("CallSid", "CA0000000001"), ("CallStatus", "busy")];
     let sig = signature::compute(TOKEN, &format!("{}{path}", app.address), &owned(&form));
     assert_eq!(webhook(&app, &path, &form, Some(&sig)).await, 204);
-    assert_eq!(twofold::store::phone_calls::by_id(&app.db, &id).await.unwrap().unwrap().status, "busy");
+    assert_eq!(twofold::store::phone_calls::by_id(&app.db, &app.keys, &id).await.unwrap().unwrap().status, "busy");
 }

@@ -39,7 +39,7 @@ async fn phone_budgets_and_countries_from_the_console_apply_at_once() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
     let (id, number) = mobile_only_user(&app, "ada", "ask").await;
-    let device = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap().remove(0).id;
+    let device = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap().remove(0).id;
     let r = save_policy(&admin, &[("phone_budget_per_number", "1"), ("allowed_countries", "ch, CA")], &[]).await;
     assert_eq!(location(&r), "/admin/policies?saved=1");
     let sent = app.texted_codes(&number).await.len();
@@ -89,7 +89,7 @@ async fn a_disallowed_method_is_neither_offered_nor_accepted_at_the_prompt() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
     let (id, number) = mobile_only_user(&app, "ada", "ask").await;
-    let device = twofold::store::phone_devices::for_user(&app.db, &id).await.unwrap().remove(0).id;
+    let device = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap().remove(0).id;
     assert!(app.get_html("/prompt").await.contains("Text Me"));
     save_policy(&admin, &[], &["method:sms"]).await;
     let prompt = app.get_html("/prompt").await;

@@ -84,7 +84,7 @@ fn decrypt(body: &[u8], ua_secret: &SecretKey, auth: &[u8]) -> Vec<u8> {
 async fn a_new_push_is_delivered_encrypted_with_a_vapid_signature_to_the_subscribed_app() {
     // The local push service stands in for a listed one.
     let app = spawn_app_with(|s| s.push.web_push_hosts.push("127.0.0.1".into())).await;
-    let (_, phone) = user_with_app(&app, "ada").await;
+    let (user_id, phone) = user_with_app(&app, "ada").await;
     let (endpoint, mut received) = push_service();
 
     // The browser's subscription keys.
@@ -133,4 +133,24 @@ async fn a_new_push_is_delivered_encrypted_with_a_vapid_signature_to_the_subscri
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(signing_input.split('.').nth(1).unwrap()).unwrap()).unwrap();
     assert_eq!(claims["aud"], endpoint.trim_end_matches("/push/abc123"));
     assert!(claims["exp"].as_i64().unwrap() > now());
+
+    // A notice (e.g. "a recovery passcode was requested") reaches the same app: nothing to approve.
+    let subject = format!("http://{}", app.address);
+    let told = twofold::channels::web_push::notice_user(
+        &app.db,
+        &app.keys,
+        &subject,
+        &user_id,
+        "Recovery requested",
+        "Cancel it if this wasn't you.",
+    )
+    .await
+    .unwrap();
+    assert_eq!(told, 1);
+    let delivery = tokio::time::timeout(Duration::from_secs(10), received.recv()).await.expect("delivered").unwrap();
+    let payload: Value = serde_json::from_slice(&decrypt(&delivery.body, &ua_secret, &auth)).unwrap();
+    assert_eq!(
+        payload,
+        json!({ "type": "notice", "title": "Recovery requested", "body": "Cancel it if this wasn't you." })
+    );
 }

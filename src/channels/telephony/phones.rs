@@ -124,7 +124,7 @@ impl Phones {
         let b = &crate::policy::phone_budgets(&self.settings, &saved);
         let prefix = to.prefix(b.prefix_digits as usize);
         let send = Send { user_id: Some(user_id), to_number: to.e164(), prefix: &prefix, kind };
-        let (id, counts) = store::phone_sends::record_and_count(&self.db, send, now).await?;
+        let (id, counts) = store::phone_sends::record_and_count(&self.db, &self.keys, send, now).await?;
         let spent = if counts.global > i64::from(b.global_per_hour) {
             Some("global")
         } else if counts.prefix > i64::from(b.per_prefix_per_hour) {
@@ -190,6 +190,32 @@ impl Phones {
         Ok(())
     }
 
+    /// A text that tells the owner of something (no code in it), e.g. that a recovery passcode
+    /// was requested; counted against the same budgets as passcodes.
+    pub async fn send_notice(
+        &self,
+        user_id: &str,
+        username: &str,
+        to: &PhoneNumber,
+        body: &str,
+        now: i64,
+    ) -> Result<(), PhoneError> {
+        self.spend(user_id, username, to, "sms", now).await?;
+        let body = format!("{}: {body}", self.institution);
+        if let Err(e) = self.carrier.send_text(Text { user_id: Some(user_id), to, body: &body }).await {
+            self.carrier_failed(user_id, username, "text", &e, now).await;
+            return Err(e.into());
+        }
+        let detail = format!("notice to {}", to.masked());
+        store::audit::record(
+            &self.db,
+            Event::new(AuditEvent::PhoneTextSent, Outcome::Info).user(user_id, username).detail(&detail),
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// True for the one submission that uses a live texted code.
     pub async fn use_code(&self, user_id: &str, purpose: &str, typed: &str, now: i64) -> Result<bool, StoreError> {
         if typed.len() != CODE_DIGITS {
@@ -225,7 +251,7 @@ impl Phones {
             script,
             expires_at,
         };
-        store::phone_calls::insert(&self.db, call, now).await?;
+        store::phone_calls::insert(&self.db, &self.keys, call, now).await?;
         match self.carrier.place_call(OutgoingCall { id: &id, to, extension, script }).await {
             Ok(Some(sid)) => store::phone_calls::set_provider_sid(&self.db, &id, &sid).await?,
             Ok(None) => {}
@@ -248,7 +274,7 @@ impl Phones {
     /// A key was pressed on the call (webhook or simulator). The fraud key denies and reports;
     /// any other key answers. Only the first event for a ringing call counts.
     pub async fn key_pressed(&self, call_id: &str, digits: &str, now: i64) -> Result<CallOutcome, StoreError> {
-        let Some(call) = store::phone_calls::by_id(&self.db, call_id).await? else {
+        let Some(call) = store::phone_calls::by_id(&self.db, &self.keys, call_id).await? else {
             return Ok(CallOutcome::NotAnswered);
         };
         let fraud = digits.trim() == self.settings.fraud_key;
@@ -295,7 +321,7 @@ impl Phones {
 
     /// The call as the waiting page sees it; a call ringing past its time is ended as timed out.
     pub async fn call_for_user(&self, call_id: &str, user_id: &str, now: i64) -> Result<Option<CallRow>, StoreError> {
-        let Some(call) = store::phone_calls::by_id(&self.db, call_id).await? else { return Ok(None) };
+        let Some(call) = store::phone_calls::by_id(&self.db, &self.keys, call_id).await? else { return Ok(None) };
         if call.user_id != user_id {
             return Ok(None);
         }
@@ -305,7 +331,9 @@ impl Phones {
     async fn refresh(&self, call: &CallRow, now: i64) -> Result<CallRow, StoreError> {
         if call.status == "ringing" && call.expires_at < now {
             store::phone_calls::finish(&self.db, &call.id, "timeout", None, now).await?;
-            return Ok(store::phone_calls::by_id(&self.db, &call.id).await?.unwrap_or_else(|| call.clone()));
+            return Ok(store::phone_calls::by_id(&self.db, &self.keys, &call.id)
+                .await?
+                .unwrap_or_else(|| call.clone()));
         }
         Ok(call.clone())
     }

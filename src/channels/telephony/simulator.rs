@@ -41,6 +41,7 @@ impl Telephony for Simulator {
             let keys = &self.keys;
             let stored = store::phone_texts::insert(
                 &self.db,
+                keys,
                 text.user_id,
                 text.to.e164(),
                 |id| keys.seal(&Self::context(id), text.body.as_bytes()).ok(),

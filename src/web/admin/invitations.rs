@@ -90,6 +90,13 @@ pub async fn group_invite_post(
     form: CsrfForm<GroupInviteForm>,
 ) -> Result<HttpResponse, AppError> {
     let group = form.0.group.trim().to_string();
+    if staff.within().is_some() && !staff.groups.contains(&group) {
+        return Err(AppError::Explained {
+            status: StatusCode::FORBIDDEN,
+            title: "No invitations sent",
+            message: "That group is not one your help-desk role covers. Choose one of your groups.".into(),
+        });
+    }
     let members = store::import::members_of(&state.db, &group).await?;
     if members.is_empty() {
         return Err(AppError::Explained {
@@ -100,7 +107,10 @@ pub async fn group_invite_post(
     }
     let (mut sent, mut skipped) = (0u32, 0u32);
     for id in members {
-        let Some(user) = store::users::by_id(&state.db, &id).await?.filter(|u| staff.may_manage(u)) else { continue };
+        let Some(user) = store::users::by_id(&state.db, &id).await? else { continue };
+        if !staff.may_act_on(&state, &user).await? {
+            continue;
+        }
         if user.enrolled_at.is_some()
             || !user.is_active()
             || user.email.is_empty()
@@ -133,7 +143,7 @@ pub async fn invitations_get(
     result: web::Query<GroupResult>,
 ) -> Result<HttpResponse, AppError> {
     let t = now();
-    let invitations = store::invitations::recent(&state.db, 200)
+    let invitations = store::invitations::recent(&state.db, staff.within(), 200)
         .await?
         .into_iter()
         .map(|i| InvitationView {
@@ -154,7 +164,11 @@ pub async fn invitations_get(
         chrome: staff.chrome(&state),
         nav: Nav { admin: staff.is_admin(), current: "invitations" },
         invitations,
-        groups: store::import::groups(&state.db).await?,
+        groups: store::import::groups(&state.db)
+            .await?
+            .into_iter()
+            .filter(|(g, _)| staff.within().is_none() || staff.groups.contains(g))
+            .collect(),
         result: match result.into_inner() {
             GroupResult { group: Some(g), sent: Some(s), skipped: Some(k) } => Some((g, s, k)),
             _ => None,

@@ -11,9 +11,11 @@ mod outbox;
 mod passcodes;
 mod phones;
 mod policies;
+mod staff_groups;
 mod tokens;
 mod user_tokens;
 mod users;
+mod verify;
 
 pub use applications::{
     add_post as application_add_post, applications_get, delete_post as application_delete_post,
@@ -47,6 +49,17 @@ pub struct Staff {
     pub user: UserRow,
     pub role: Role,
     pub csrf: String,
+    /// The groups a help-desk member is limited to (Duo's "administrative units"); empty: the
+    /// whole institution (always, for administrators).
+    pub groups: Vec<String>,
+}
+
+fn not_allowed(message: &str) -> AppError {
+    AppError::Explained {
+        status: actix_web::http::StatusCode::FORBIDDEN,
+        title: "Not allowed on this account",
+        message: message.into(),
+    }
 }
 
 impl Staff {
@@ -59,25 +72,49 @@ impl Staff {
         if self.is_admin() { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
-    /// The account `id`, when this staff member may act on it: never their own, never a staff
-    /// account of their role or higher (`Role::may_act_on`). Every action on an account goes
-    /// through here.
-    pub async fn managed(&self, state: &AppState, id: &str) -> Result<UserRow, AppError> {
+    /// The staff id to limit lists to, when this help-desk member is limited to some groups.
+    pub fn within(&self) -> Option<&str> {
+        (!self.groups.is_empty()).then_some(self.user.id.as_str())
+    }
+
+    /// Whether the account `user_id` is within this staff member's groups (always, unless limited).
+    pub async fn sees(&self, state: &AppState, user_id: &str) -> Result<bool, AppError> {
+        Ok(match self.within() {
+            None => true,
+            Some(staff) => crate::store::staff_scopes::covers(&state.db, staff, user_id).await?,
+        })
+    }
+
+    /// The account `id`, when this staff member may look at it (the user page).
+    pub async fn viewed(&self, state: &AppState, id: &str) -> Result<UserRow, AppError> {
         let target = crate::store::users::by_id(&state.db, id).await?.ok_or(AppError::NotFound)?;
-        if target.id == self.user.id || !self.role.may_act_on(target.role()) {
-            return Err(AppError::Explained {
-                status: actix_web::http::StatusCode::FORBIDDEN,
-                title: "Not allowed on this account",
-                message:
-                    "The console's actions cannot be taken on your own account or on a staff account of your role \
-                          or higher. Ask an administrator, or use the command line on the server."
-                        .into(),
-            });
+        if !self.sees(state, &target.id).await? {
+            return Err(not_allowed(OUTSIDE_GROUPS));
         }
         Ok(target)
     }
 
-    /// Whether this staff member may act on `target` (for what a page offers).
+    /// The account `id`, when this staff member may act on it: never their own, never a staff
+    /// account of their role or higher (`Role::may_act_on`), never outside the groups a help-desk
+    /// member is limited to. Every action on an account goes through here.
+    pub async fn managed(&self, state: &AppState, id: &str) -> Result<UserRow, AppError> {
+        let target = self.viewed(state, id).await?;
+        if !self.may_manage(&target) {
+            return Err(not_allowed(
+                "The console's actions cannot be taken on your own account or on a staff account of your role \
+                 or higher. Ask an administrator, or use the command line on the server.",
+            ));
+        }
+        Ok(target)
+    }
+
+    /// Whether this staff member may act on `target`, groups included (for lists of accounts).
+    pub async fn may_act_on(&self, state: &AppState, target: &UserRow) -> Result<bool, AppError> {
+        Ok(self.may_manage(target) && self.sees(state, &target.id).await?)
+    }
+
+    /// The role part of `managed`, for an account already known to be within the groups (what
+    /// the user page offers).
     pub fn may_manage(&self, target: &UserRow) -> bool {
         target.id != self.user.id && self.role.may_act_on(target.role())
     }
@@ -93,15 +130,24 @@ impl FromRequest for Staff {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let stepped_up = SteppedUp::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let auth = stepped_up.await?;
             match auth.user.role() {
-                role @ (Role::Admin | Role::Helpdesk) => Ok(Staff { role, user: auth.user, csrf: auth.csrf }),
+                Role::Admin => Ok(Staff { role: Role::Admin, user: auth.user, csrf: auth.csrf, groups: Vec::new() }),
+                Role::Helpdesk => {
+                    let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no application state")))?;
+                    let groups = crate::store::staff_scopes::groups(&state.db, &auth.user.id).await?;
+                    Ok(Staff { role: Role::Helpdesk, user: auth.user, csrf: auth.csrf, groups })
+                }
                 Role::User => Err(AppError::Forbidden),
             }
         })
     }
 }
+
+const OUTSIDE_GROUPS: &str = "This account is not in the groups your help-desk role covers. Ask a help desk \
+                              that covers it, or an administrator.";
 
 /// The console's navigation, shown on every admin page.
 pub struct Nav {
@@ -121,8 +167,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}/status", web::post().to(status_post))
         .route("/admin/users/{id}/invite", web::post().to(invite_post))
         .route("/admin/users/{id}/phone", web::post().to(phones::add_phone_post))
+        .route("/admin/users/{id}/groups", web::post().to(staff_groups::groups_post))
         .route("/admin/users/{id}/passcode", get().to(passcode_get))
         .route("/admin/users/{id}/passcode", web::post().to(passcode_post))
+        .route("/admin/users/{id}/verify", web::post().to(verify::verify_post))
+        .route("/admin/users/{id}/verify/{request}", get().to(verify::verify_get))
         .route("/admin/users/{id}/devices/{device}/disable", web::post().to(device_disable_post))
         .route("/admin/users/{id}/tokens", web::post().to(token_assign_post))
         .route("/admin/users/{id}/tokens/{token}", web::post().to(token_release_post))

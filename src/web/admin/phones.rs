@@ -47,9 +47,9 @@ pub async fn add_phone_post(
     let t = now();
     let name = DeviceName::suggested(kind, Platform::Other);
     let shared = kind == DeviceKind::MobilePhone
-        && phone_devices::mobile_taken_by_other(&state.db, number.e164(), &user.id).await?;
+        && phone_devices::mobile_taken_by_other(&state.db, &state.keys, number.e164(), &user.id).await?;
     let device = NumberDevice { kind, name: name.as_str(), phone: number.e164(), extension: extension.as_deref() };
-    let device_id = phone_devices::create_for_user(&state.db, &user.id, device, t).await?;
+    let device_id = phone_devices::create_for_user(&state.db, &state.keys, &user.id, device, t).await?;
     let detail = format!(
         "{} {} added by {}{}",
         kind.as_str(),

@@ -39,6 +39,8 @@ struct UsersPage {
     chrome: Chrome,
     nav: Nav,
     q: String,
+    /// The groups a help-desk member is limited to (empty: everyone).
+    groups: Vec<String>,
     users: Vec<UserListItem>,
     total: i64,
     page: i64,
@@ -72,6 +74,9 @@ pub(super) struct UserPage {
     can_change_status: bool,
     /// The staff member may act on this account (not their own, not staff of their role or higher).
     manageable: bool,
+    /// For an administrator looking at a help-desk member: every group, ticked when the member
+    /// is limited to it.
+    help_desk_groups: Option<Vec<(String, bool)>>,
     error: Option<String>,
 }
 
@@ -113,9 +118,16 @@ pub async fn users_get(
 ) -> Result<HttpResponse, AppError> {
     let q: String = query.q.chars().take(100).collect();
     let page = query.page.unwrap_or(1).max(1);
-    let (mut rows, mut total) = store::users::search(&state.db, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let (mut rows, mut total) =
+        store::users::search(&state.db, &q, staff.within(), PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     if total == 0 {
-        (rows, total) = crate::web::settings::numbers::users_by_number(&state, &q).await?;
+        rows = Vec::new();
+        for user in crate::web::settings::numbers::users_by_number(&state, &q).await? {
+            if staff.sees(&state, &user.id).await? {
+                rows.push(user);
+            }
+        }
+        total = rows.len() as i64;
     }
     let mut users = Vec::with_capacity(rows.len());
     for u in rows {
@@ -133,6 +145,7 @@ pub async fn users_get(
         chrome: staff.chrome(&state),
         nav: Nav { admin: staff.is_admin(), current: "users" },
         q,
+        groups: staff.groups.clone(),
         users,
         total,
         page,
@@ -154,7 +167,7 @@ pub(super) async fn user_page(
     let t = now();
     let rows = store::devices::list_for_user(&state.db, &user.id).await?;
     let mut devices: Vec<DeviceView> = rows.iter().cloned().map(device_view).collect();
-    crate::web::settings::numbers::add_numbers(&rows, &mut devices, false);
+    crate::web::settings::numbers::add_numbers(&state.keys, &rows, &mut devices, false)?;
     let activity = store::audit::for_user(&state.db, &user.id, 25)
         .await?
         .into_iter()
@@ -167,7 +180,15 @@ pub(super) async fn user_page(
         })
         .collect();
     let status = status_of(state, &user).await?;
+    let help_desk_groups = if staff.is_admin() && user.role() == crate::domain::Role::Helpdesk {
+        let limited = store::staff_scopes::groups(&state.db, &user.id).await?;
+        let all = store::import::groups(&state.db).await?;
+        Some(all.into_iter().map(|(g, _)| (g.clone(), limited.contains(&g))).collect())
+    } else {
+        None
+    };
     Ok(UserPage {
+        help_desk_groups,
         manageable: staff.may_manage(&user),
         chrome: staff.chrome(state),
         nav: Nav { admin: staff.is_admin(), current: "users" },
@@ -192,7 +213,7 @@ pub async fn user_get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let user = target(&state, &id).await?;
+    let user = staff.viewed(&state, &id).await?;
     html(StatusCode::OK, &user_page(&state, &staff, user, None).await?)
 }
 

@@ -34,6 +34,9 @@ struct Pending {
     expires_at: i64,
     /// False for an application's push (Auth API): approve or deny, no number to type.
     number_matching: bool,
+    /// "login", or "verify": the help desk's verification push; approved, the answer carries a
+    /// code the person reads back to the help desk.
+    purpose: String,
 }
 
 pub async fn pending_post(state: web::Data<AppState>, body: web::Json<PendingBody>) -> Result<HttpResponse, ApiError> {
@@ -53,6 +56,7 @@ pub async fn pending_post(state: web::Data<AppState>, body: web::Json<PendingBod
         .into_iter()
         .map(|r| Pending {
             number_matching: !r.number.is_empty(),
+            purpose: r.purpose,
             id: r.id,
             application: r.application,
             username: r.username,
@@ -87,7 +91,13 @@ pub async fn answer_post(
     let ip = client_ip(&req);
     let answered = state.answer_push(&key, &body.request_id, decision, &body.number, ip.as_deref()).await?;
     match answered {
-        Answered::Recorded(status) => Ok(HttpResponse::Ok().json(serde_json::json!({ "status": status.as_str() }))),
+        Answered::Recorded(status) => {
+            let mut reply = serde_json::json!({ "status": status.as_str() });
+            if let Some(code) = state.verification_code_for_device(&key, &body.request_id).await? {
+                reply["verification_code"] = serde_json::json!(code);
+            }
+            Ok(HttpResponse::Ok().json(reply))
+        }
         Answered::WrongNumber => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "wrong_number",

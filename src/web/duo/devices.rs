@@ -48,7 +48,7 @@ impl Capabilities {
 /// The user's devices in preauth's format (numbers masked: preauth needs no second factor).
 pub async fn list(state: &AppState, user_id: &str, devices: &[DeviceRow]) -> Result<Vec<Value>, StoreError> {
     let push_ids = store::push_devices::push_device_ids(&state.db, user_id).await?;
-    let phones = store::phone_devices::for_user(&state.db, user_id).await?;
+    let phones = store::phone_devices::for_user(&state.db, &state.keys, user_id).await?;
     Ok(devices
         .iter()
         .filter(|d| d.kind != DeviceKind::SecurityKey)

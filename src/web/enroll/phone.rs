@@ -100,7 +100,7 @@ fn countries(allowed: &[String], selected: &str) -> Vec<Country> {
 
 /// The number the wizard holds (set at the Phone step).
 async fn wizard_number(state: &AppState, row: &EnrollmentRow) -> Result<(PhoneNumber, WizardPhone), AppError> {
-    let wp = phone_devices::wizard_phone(&state.db, &row.id).await?.ok_or(AppError::NotFound)?;
+    let wp = phone_devices::wizard_phone(&state.db, &state.keys, &row.id).await?.ok_or(AppError::NotFound)?;
     let number = PhoneNumber::from_e164(wp.phone.as_deref().unwrap_or_default())
         .map_err(|_| AppError::Redirect(EnrollStep::Phone.path().into()))?;
     Ok((number, wp))
@@ -137,14 +137,15 @@ pub async fn phone_post(
         .and_then(|n| if landline { parse_extension(&form.extension).map(|e| (n, e)) } else { Ok((n, None)) });
     let problem = match &parsed {
         Err(e) => Some(e.0.clone()),
-        Ok((n, _)) if !landline && phone_devices::mobile_taken_by_other(&state.db, n.e164(), &auth.user.id).await? => {
+        Ok((n, _)) if !landline && phone_devices::mobile_taken_by_other(&state.db, &state.keys, n.e164(), &auth.user.id).await? => {
             Some("This mobile number is already registered to another account. Enter another number, or contact your help desk if it is yours.".to_string())
         }
         Ok(_) => None,
     };
     if let (Ok((number, extension)), None) = (&parsed, &problem) {
         let step = moving(&row, EnrollEvent::EnteredNumber)?;
-        phone_devices::set_wizard_phone(&state.db, &row.id, step, number.e164(), extension.as_deref(), now()).await?;
+        phone_devices::set_wizard_phone(&state.db, &state.keys, &row, step, number.e164(), extension.as_deref(), now())
+            .await?;
         return Ok(see_other(step.to.path()));
     }
     let page = PhonePage {

@@ -46,7 +46,7 @@ struct PhonePage {
 pub async fn phone_get(staff: Staff, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let t = now();
-    let texts = store::phone_texts::recent(&state.db, 50)
+    let texts = store::phone_texts::recent(&state.db, &state.keys, 50)
         .await?
         .into_iter()
         .map(|m| TextView {
@@ -55,7 +55,7 @@ pub async fn phone_get(staff: Staff, state: web::Data<AppState>) -> Result<HttpR
             to: m.to_number,
         })
         .collect();
-    let calls = store::phone_calls::recent_simulated(&state.db, 50)
+    let calls = store::phone_calls::recent_simulated(&state.db, &state.keys, 50)
         .await?
         .into_iter()
         .map(|c| CallView {
@@ -88,7 +88,7 @@ pub async fn answer_post(
     form: CsrfForm<AnswerForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
-    let call = store::phone_calls::by_id(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let call = store::phone_calls::by_id(&state.db, &state.keys, &id).await?.ok_or(AppError::NotFound)?;
     if call.provider != crate::channels::telephony::simulator::PROVIDER {
         return Err(AppError::NotFound);
     }
@@ -107,7 +107,7 @@ pub async fn decline_post(
     _form: CsrfForm<DeclineForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
-    let call = store::phone_calls::by_id(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let call = store::phone_calls::by_id(&state.db, &state.keys, &id).await?.ok_or(AppError::NotFound)?;
     if call.provider != crate::channels::telephony::simulator::PROVIDER {
         return Err(AppError::NotFound);
     }

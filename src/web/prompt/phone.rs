@@ -49,7 +49,7 @@ impl PhoneMethods {
         auth: &PasswordAuthed,
         devices: &[store::devices::DeviceRow],
     ) -> Result<Self, AppError> {
-        let devices = store::phone_devices::among(devices);
+        let devices = store::phone_devices::among(&state.keys, devices)?;
         if devices.is_empty() {
             return Ok(Self { texted: false, choices: Vec::new(), auto_call: None });
         }

@@ -105,7 +105,7 @@ pub async fn settings_get(auth: SteppedUp, state: web::Data<AppState>) -> Result
     let t = now();
     let rows = store::devices::list_for_user(&state.db, &auth.user.id).await?;
     let mut devices: Vec<DeviceView> = rows.iter().cloned().map(device_view).collect();
-    crate::web::settings::numbers::add_numbers(&rows, &mut devices, true);
+    crate::web::settings::numbers::add_numbers(&state.keys, &rows, &mut devices, true)?;
     let twofold = store::push_devices::twofold_device_ids(&state.db, &auth.user.id).await?;
     devices.iter_mut().for_each(|d| d.twofold = twofold.contains(&d.id));
     let browsers = store::trusted_browsers::list_for_user(&state.db, &auth.user.id, t)
