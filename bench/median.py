@@ -20,7 +20,8 @@ def number(cell):
 
 def show(value, unit):
     if unit is None:
-        return f"{value:,.0f}"
+        # Counts per request (database transactions) keep their fraction; requests/s need none.
+        return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:.2f}"
     return f"{value:.2f} ms" if value < 1000 else f"{value / 1000:.2f} s"
 
 
