@@ -5,6 +5,7 @@
 //! Headless Chromium is driven over WebDriver by clicking what a person would click (`browser_steps.rs`).
 //! Needs `chromium` and `chromium-driver`, like `browser.rs`; fails, never skips, without them. With
 //! `TWOFOLD_SCREENSHOTS=<dir>` it saves PNGs of the console pages and of Ada's prompt.
+//! A second call: Grace verifies the caller with a verification push before anything else.
 
 use crate::browser_steps::{
     Screenshots, add_phone, click, click_button, click_link, csp_violations, device_card, expect_heading, expect_text,
@@ -20,29 +21,12 @@ async fn a_help_desk_call_replaces_a_lost_phone_in_a_real_browser() {
     let shots = Screenshots::from_env();
 
     // Arrange over HTTP: Ada has a phone ("My iPhone"); Grace is on the help desk with her own
-    // phone, enrolled without passing the prompt (so the browser prompt below takes a fresh step).
+    // phone, enrolled without passing the prompt (so the browser prompt takes a fresh step).
     let (ada, _) = app.signed_in_user("ada").await;
-    let grace_http = app.other_browser();
-    let grace = grace_http.add_user("grace").await;
-    assert_eq!(location(&grace_http.login("grace", PASSWORD).await), "/prompt");
-    let grace_seed = grace_http.enroll_phone().await;
-    app.sql(&format!("UPDATE users SET role = 'helpdesk' WHERE id = '{}'", grace.id)).await;
 
     // ----- Grace, at the help desk ------------------------------------------------------------
-    let desk = driver.new_session(1280, 1000).await;
+    let desk = help_desk_in_browser(&driver, &app).await;
     let b = &desk;
-    open_login(b, &app).await;
-    log_in(b, "grace").await;
-    expect_heading(b, "Choose an authentication method").await;
-    // The next time step: within the ±1 drift and newer than the step used at enrolment.
-    fill(b, "Passcode", &grace_seed.code_at(now() as u64 + 30)).await;
-    click_button(b, "Verify").await;
-    expect_heading(b, "Trust this browser?").await;
-    click_button(b, "Don't trust").await;
-
-    expect_heading(b, "My Settings & Devices").await;
-    click_link(b, "Open the console").await;
-    expect_heading(b, "Users").await;
     expect_text(b, "2 users.").await;
     fill(b, "Search by username, name or email", "ada").await;
     click_button(b, "Search").await;
@@ -136,4 +120,71 @@ async fn a_help_desk_call_replaces_a_lost_phone_in_a_real_browser() {
     for expected in ["device.disabled", "bypass.issued", "mfa.temporary_passcode"] {
         assert!(events.iter().any(|(event, _)| event == expected), "{expected} is audited: {events:?}");
     }
+}
+
+/// Grace (help desk) signs in in a real browser with her own phone and opens the console.
+async fn help_desk_in_browser<'d>(
+    driver: &'d ChromeDriver,
+    app: &crate::helpers::TestApp,
+) -> crate::webdriver::Browser<'d> {
+    let grace_http = app.other_browser();
+    let grace = grace_http.add_user("grace").await;
+    assert_eq!(location(&grace_http.login("grace", PASSWORD).await), "/prompt");
+    let grace_seed = grace_http.enroll_phone().await;
+    app.sql(&format!("UPDATE users SET role = 'helpdesk' WHERE id = '{}'", grace.id)).await;
+    let desk = driver.new_session(1280, 1000).await;
+    open_login(&desk, app).await;
+    log_in(&desk, "grace").await;
+    expect_heading(&desk, "Choose an authentication method").await;
+    fill(&desk, "Passcode", &grace_seed.code_at(now() as u64 + 30)).await;
+    click_button(&desk, "Verify").await;
+    expect_heading(&desk, "Trust this browser?").await;
+    click_button(&desk, "Don't trust").await;
+    expect_heading(&desk, "My Settings & Devices").await;
+    click_link(&desk, "Open the console").await;
+    expect_heading(&desk, "Users").await;
+    desk
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_help_desk_verifies_a_caller_with_a_verification_push_in_a_real_browser() {
+    let driver = ChromeDriver::start();
+    let app = spawn_app().await;
+    let shots = Screenshots::from_env();
+    let (ada, phone) = crate::push::user_with_app(&app, "ada").await;
+    let desk = help_desk_in_browser(&driver, &app).await;
+    let b = &desk;
+    fill(b, "Search by username, name or email", "ada").await;
+    click_button(b, "Search").await;
+    click_link(b, "ada").await;
+    click_link(b, "Issue temporary passcode").await;
+    expect_heading(b, "Issue temporary passcode").await;
+    shots.take(b, "24-verify-the-caller").await;
+    click_button(b, "Send verification push").await;
+    expect_heading(b, "Verify the caller").await;
+    expect_text(b, "Ask the caller to approve it").await;
+
+    // Ada's app lists it as the help desk's and approves it; it shows a code she reads out.
+    let ts = now();
+    let message = format!("twofold-push-pending\n{}\n{ts}", phone.device_id);
+    let body = serde_json::json!({ "device_id": phone.device_id, "timestamp": ts,
+                                   "signature": crate::push::sign(&phone.key, &message) });
+    let (_, listed) = crate::push::api(&app, "/device/v1/pending", body).await;
+    let request = listed["requests"][0]["id"].as_str().expect("the app lists the request").to_string();
+    assert!(listed["requests"][0]["application"].as_str().unwrap().contains("help desk is verifying"));
+    let (_, answered) = crate::push::answer(&app, &phone, &request, "approve", "").await;
+    let code = answered["verification_code"].as_str().expect("a code to read back").to_string();
+
+    // Grace's page updates by itself (no script) and shows the same code.
+    let shown = b.text(&find(b, "//*[@id='verification-code']").await).await.unwrap();
+    assert_eq!(shown.replace(' ', ""), code, "the agent sees the code the caller reads");
+    assert!(main_text(b).await.contains("If the caller reads a different code"));
+    shots.take(b, "25-caller-verified").await;
+    click_link(b, "Issue temporary passcode").await;
+    expect_heading(b, "Issue temporary passcode").await;
+    let violations = csp_violations(b).await;
+    assert!(violations.is_empty(), "no CSP violations: {violations:#?}");
+    desk.close().await;
+    let events = app.audit_events(&ada).await;
+    assert!(events.iter().any(|(e, _)| e == "helpdesk.verification_push_sent"), "{events:?}");
 }
