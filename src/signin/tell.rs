@@ -1,7 +1,8 @@
 //! Telling a person's own devices about something that happened to their account (a recovery
 //! passcode was requested): a text to each mobile number on file and a notification to each
-//! Twofold authenticator that accepts them. Best effort: a spent budget or an unreachable carrier
-//! is logged and audited, never a reason to fail what caused the notice (the mail already went).
+//! Twofold authenticator that accepts them. Best effort and in the background (a carrier or a push
+//! service may be slow; the page that caused the notice does not wait): a spent budget or an
+//! unreachable carrier is logged and audited, never a reason to fail what caused the notice.
 
 use super::SignIn;
 use crate::domain::{DeviceKind, PhoneNumber};
@@ -15,6 +16,14 @@ pub struct Told {
 }
 
 impl SignIn {
+    /// `tell_devices` in the background, tracked so a graceful stop still delivers it.
+    pub fn tell_devices_soon(&self, user: &UserRow, title: &str, text: &str) {
+        let (core, user, title, text) = (self.clone(), user.clone(), title.to_string(), text.to_string());
+        self.shutdown.spawn(async move {
+            core.tell_devices(&user, &title, &text).await;
+        });
+    }
+
     pub async fn tell_devices(&self, user: &UserRow, title: &str, text: &str) -> Told {
         let mut told = Told::default();
         let now = self.now();

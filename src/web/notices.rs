@@ -153,7 +153,7 @@ pub async fn recovery_requested(
          My Settings & Devices or contact {}.",
         state.settings.institution.help_desk
     );
-    state.tell_devices(user, "Recovery requested", &text).await;
+    state.tell_devices_soon(user, "Recovery requested", &text);
     Ok(())
 }
 
