@@ -37,7 +37,8 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(Db, Keys)> {
     // Refuses to start with a key that does not open the data key, instead of reading garbage.
     let (data, _) = data_key::unlock(&db, &master, previous.as_ref()).await?;
     let keys = Keys::new(&data);
-    let sealed = crate::store::phone_numbers::seal_stored(&db, &keys).await.context("sealing stored phone numbers")?;
+    let sealed =
+        crate::store::phone_numbers::seal_stored_once(&db, &keys).await.context("sealing stored phone numbers")?;
     if sealed > 0 {
         tracing::info!(rows = sealed, "phone numbers stored in clear by an older version are now sealed");
     }

@@ -78,19 +78,22 @@ impl Mailer {
         self.mode == MailMode::Simulator
     }
 
-    /// Queues a message (committed before this returns) and wakes the sender.
-    pub async fn queue(&self, db: &Db, keys: &Keys, mail: Mail<'_>, now: i64) -> anyhow::Result<()> {
-        let sealed = keys.seal(BODY_CONTEXT, mail.body.as_bytes())?;
-        let status = if self.is_simulator() { "simulated" } else { "pending" };
-        let message = NewMessage {
+    /// The outbox row of `mail` with its sealed body: simulated, or pending for the sender.
+    fn message<'a>(&self, mail: &Mail<'a>, sealed_body: &'a str) -> NewMessage<'a> {
+        NewMessage {
             channel: CHANNEL,
             recipient: mail.to,
             subject: mail.subject,
-            sealed_body: &sealed,
+            sealed_body,
             user_id: mail.user_id,
-            status,
-        };
-        store::outbox::insert(db, message, now).await?;
+            status: if self.is_simulator() { "simulated" } else { "pending" },
+        }
+    }
+
+    /// Queues a message (committed before this returns) and wakes the sender.
+    pub async fn queue(&self, db: &Db, keys: &Keys, mail: Mail<'_>, now: i64) -> anyhow::Result<()> {
+        let sealed = keys.seal(BODY_CONTEXT, mail.body.as_bytes())?;
+        store::outbox::insert(db, self.message(&mail, &sealed), now).await?;
         self.wake.notify_one();
         Ok(())
     }
@@ -107,15 +110,7 @@ impl Mailer {
         now: i64,
     ) -> anyhow::Result<bool> {
         let sealed = keys.seal(BODY_CONTEXT, mail.body.as_bytes())?;
-        let status = if self.is_simulator() { "simulated" } else { "pending" };
-        let message = NewMessage {
-            channel: CHANNEL,
-            recipient: mail.to,
-            subject: mail.subject,
-            sealed_body: &sealed,
-            user_id: mail.user_id,
-            status,
-        };
+        let message = self.message(&mail, &sealed);
         let budget = store::outbox::Budget {
             purpose,
             per_user: i64::from(per_user),

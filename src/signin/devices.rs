@@ -2,7 +2,7 @@
 //! authenticator's single-use activation links, and the app's activation (which stores the device
 //! of a wizard, or gives a device a new key).
 
-use crate::domain::{AuditEvent, DeviceKind, DeviceName, EnrollEvent, LoginAction};
+use crate::domain::{AuditEvent, DeviceKind, DeviceName, EnrollEvent};
 use crate::factors::totp::TotpSeed;
 use crate::secrets::random_token;
 use crate::store::audit::{Event, Outcome};
@@ -141,17 +141,8 @@ impl SignIn {
         };
         let Some(sealed) = wizard.totp_secret.clone() else { return Ok(None) };
         let name = DeviceName::suggested(kind, platform);
-        let device = NewDevice {
-            kind,
-            platform,
-            name: name.as_str(),
-            login_action: LoginAction::Ask,
-            totp_secret: &sealed,
-            // No passcode used yet: the current step and the one after stay usable at the prompt.
-            totp_last_step: Some(t / 30 - 2),
-            phone: None,
-            extension: None,
-        };
+        // No passcode used yet: the current step and the one after stay usable at the prompt.
+        let device = NewDevice::app(kind, platform, name.as_str(), &sealed, Some(t / 30 - 2));
         let Some(device_id) = store::enrollments::create_device(&self.db, &wizard, step, device, t).await? else {
             return Ok(None);
         };

@@ -69,17 +69,8 @@ impl SignIn {
             return Ok(Added::Wrong);
         };
         let name = DeviceName::suggested(kind, platform);
-        let device = NewDevice {
-            kind,
-            platform,
-            name: name.as_str(),
-            login_action: LoginAction::Ask,
-            totp_secret: sealed,
-            // The code just used cannot be used again at the prompt.
-            totp_last_step: Some(used),
-            phone: None,
-            extension: None,
-        };
+        // The code just used cannot be used again at the prompt.
+        let device = NewDevice::app(kind, platform, name.as_str(), sealed, Some(used));
         let Some(device_id) = store::enrollments::create_device(&self.db, wizard, step, device, t).await? else {
             return Ok(Added::MovedOn);
         };

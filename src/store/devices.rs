@@ -83,6 +83,28 @@ pub struct NewDevice<'a> {
     pub extension: Option<&'a str>,
 }
 
+impl<'a> NewDevice<'a> {
+    /// A device with an authenticator app (its sealed seed), asked at each sign-in by default.
+    pub fn app(
+        kind: DeviceKind,
+        platform: Platform,
+        name: &'a str,
+        totp_secret: &'a str,
+        totp_last_step: Option<i64>,
+    ) -> Self {
+        NewDevice {
+            kind,
+            platform,
+            name,
+            login_action: LoginAction::Ask,
+            totp_secret,
+            totp_last_step,
+            phone: None,
+            extension: None,
+        }
+    }
+}
+
 /// Stores a device for `user_id` on the caller's transaction. The user's first device in use
 /// becomes the default, and the account counts as enrolled from now on (`users.enrolled_at`).
 pub(crate) async fn insert_on(

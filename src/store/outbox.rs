@@ -36,10 +36,21 @@ pub struct NewMessage<'a> {
 }
 
 pub async fn insert(db: &Db, m: NewMessage<'_>, now: i64) -> Result<String, StoreError> {
+    let mut conn = db.writes().acquire().await?;
+    insert_on(&mut conn, &m, None, now).await
+}
+
+/// Inserts `m` (mailed for `purpose`, when a person asked for it) on the caller's connection.
+async fn insert_on(
+    c: &mut sqlx::AnyConnection,
+    m: &NewMessage<'_>,
+    purpose: Option<&str>,
+    now: i64,
+) -> Result<String, StoreError> {
     let id = new_id();
     sqlx::query(
-        "INSERT INTO outbox (id, channel, recipient, subject, body, user_id, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
+        "INSERT INTO outbox (id, channel, recipient, subject, body, user_id, status, attempts, next_attempt_at, created_at, \
+         purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)",
     )
     .bind(&id)
     .bind(m.channel)
@@ -50,7 +61,8 @@ pub async fn insert(db: &Db, m: NewMessage<'_>, now: i64) -> Result<String, Stor
     .bind(m.status)
     .bind(now)
     .bind(now)
-    .execute(db.writes())
+    .bind(purpose)
+    .execute(&mut *c)
     .await?;
     Ok(id)
 }
@@ -91,22 +103,7 @@ pub async fn insert_within(db: &Db, m: NewMessage<'_>, budget: Budget<'_>, now: 
         tx.rollback().await?;
         return Ok(false);
     }
-    sqlx::query(
-        "INSERT INTO outbox (id, channel, recipient, subject, body, user_id, status, attempts, next_attempt_at, created_at, \
-         purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)",
-    )
-    .bind(new_id())
-    .bind(m.channel)
-    .bind(m.recipient)
-    .bind(m.subject)
-    .bind(m.sealed_body)
-    .bind(m.user_id)
-    .bind(m.status)
-    .bind(now)
-    .bind(now)
-    .bind(budget.purpose)
-    .execute(&mut *tx)
-    .await?;
+    insert_on(&mut tx, &m, Some(budget.purpose), now).await?;
     tx.commit().await?;
     Ok(true)
 }

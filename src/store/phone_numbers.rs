@@ -42,6 +42,20 @@ pub fn open(keys: &Keys, user_id: Option<&str>, stored: &str) -> Result<String, 
     String::from_utf8(plain.to_vec()).map_err(|_| StoreError::Sealed)
 }
 
+/// Set in `meta` once every number an older version stored is sealed: later starts skip the scan
+/// (no version that writes clear numbers runs on a database past migration 0023).
+const SEALED_FLAG: &str = "phone_numbers_sealed";
+
+/// `seal_stored`, at start-up: once per database, then never again (the scan reads whole tables).
+pub async fn seal_stored_once(db: &Db, keys: &Keys) -> Result<u64, StoreError> {
+    if super::meta::get(db, SEALED_FLAG).await?.is_some() {
+        return Ok(0);
+    }
+    let changed = seal_stored(db, keys).await?;
+    super::meta::insert_if_absent(db, SEALED_FLAG, "1").await?;
+    Ok(changed)
+}
+
 /// Seals the numbers an older version stored in clear (devices, wizards, calls, simulated
 /// texts) and hashes the numbers of the text budget. Each row is one conditional update, so a
 /// crash half-way leaves every row either clear (done on the next start) or sealed, never lost.

@@ -15,6 +15,14 @@ pub trait CsrfProtected {
     fn csrf_token(&self) -> &str;
 }
 
+/// A form whose fields are not known in advance (a checkbox per policy rule or per group): the
+/// token is its `csrf_token` field, checked like any other form's.
+impl CsrfProtected for std::collections::HashMap<String, String> {
+    fn csrf_token(&self) -> &str {
+        self.get("csrf_token").map(String::as_str).unwrap_or("")
+    }
+}
+
 /// A URL-encoded form whose CSRF token was checked before the handler runs.
 pub struct CsrfForm<T>(pub T);
 

@@ -176,17 +176,27 @@ impl Phones {
         let body = SmsCodes { institution: &self.institution, codes: &codes, minutes: self.settings.code_minutes }
             .render()
             .map_err(|e| CarrierError::Misconfigured(e.to_string()))?;
-        if let Err(e) = self.carrier.send_text(Text { user_id: Some(user_id), to, body: body.trim() }).await {
+        let detail = format!("{} passcode(s) to {}", codes.len(), to.masked());
+        self.text(user_id, username, to, body.trim(), &detail, now).await
+    }
+
+    /// Hands a text (its budget already spent) to the carrier; a failure is recorded once, a
+    /// success audited as `phone.text_sent` with `detail`.
+    async fn text(
+        &self,
+        user_id: &str,
+        username: &str,
+        to: &PhoneNumber,
+        body: &str,
+        detail: &str,
+        now: i64,
+    ) -> Result<(), PhoneError> {
+        if let Err(e) = self.carrier.send_text(Text { user_id: Some(user_id), to, body }).await {
             self.carrier_failed(user_id, username, "text", &e, now).await;
             return Err(e.into());
         }
-        let detail = format!("{} passcode(s) to {}", codes.len(), to.masked());
-        store::audit::record(
-            &self.db,
-            Event::new(AuditEvent::PhoneTextSent, Outcome::Info).user(user_id, username).detail(&detail),
-            now,
-        )
-        .await?;
+        let event = Event::new(AuditEvent::PhoneTextSent, Outcome::Info).user(user_id, username).detail(detail);
+        store::audit::record(&self.db, event, now).await?;
         Ok(())
     }
 
@@ -202,18 +212,7 @@ impl Phones {
     ) -> Result<(), PhoneError> {
         self.spend(user_id, username, to, "sms", now).await?;
         let body = format!("{}: {body}", self.institution);
-        if let Err(e) = self.carrier.send_text(Text { user_id: Some(user_id), to, body: &body }).await {
-            self.carrier_failed(user_id, username, "text", &e, now).await;
-            return Err(e.into());
-        }
-        let detail = format!("notice to {}", to.masked());
-        store::audit::record(
-            &self.db,
-            Event::new(AuditEvent::PhoneTextSent, Outcome::Info).user(user_id, username).detail(&detail),
-            now,
-        )
-        .await?;
-        Ok(())
+        self.text(user_id, username, to, &body, &format!("notice to {}", to.masked()), now).await
     }
 
     /// True for the one submission that uses a live texted code.

@@ -17,8 +17,8 @@ use crate::store::{
     audit::{Event, Outcome},
 };
 use crate::web::chrome::Chrome;
+use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
-use crate::web::session::UserSession;
 use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
@@ -184,14 +184,10 @@ pub async fn policies_post(
     req: HttpRequest,
     staff: Staff,
     state: web::Data<AppState>,
-    form: web::Form<HashMap<String, String>>,
+    form: CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
-    let form = form.into_inner();
-    // This form's fields are dynamic, so the CSRF check is made here rather than by CsrfForm.
-    if !UserSession::from_request(&req).csrf_matches(form.get("csrf_token").map(String::as_str).unwrap_or("")) {
-        return Err(AppError::Csrf);
-    }
+    let form = form.0;
     let current = state.policy().await?;
     let mut next = current.clone();
     let mut problems = Vec::new();

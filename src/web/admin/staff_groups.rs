@@ -10,8 +10,8 @@ use super::Staff;
 use super::users::audit;
 use crate::domain::{AuditEvent, Role};
 use crate::store;
+use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
-use crate::web::session::UserSession;
 use crate::web::state::AppState;
 
 /// The form has a checkbox per group (`group:<name>`); one that is not ticked is simply absent.
@@ -20,14 +20,10 @@ pub async fn groups_post(
     staff: Staff,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    form: web::Form<HashMap<String, String>>,
+    form: CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
-    let form = form.into_inner();
-    // This form's fields are dynamic, so the CSRF check is made here rather than by CsrfForm.
-    if !UserSession::from_request(&req).csrf_matches(form.get("csrf_token").map(String::as_str).unwrap_or("")) {
-        return Err(AppError::Csrf);
-    }
+    let form = form.0;
     let user = store::users::by_id(&state.db, &id).await?.ok_or(AppError::NotFound)?;
     if user.role() != Role::Helpdesk {
         return Err(AppError::Explained {

@@ -9,7 +9,6 @@ use askama::Template;
 
 use super::{Nav, Staff};
 use crate::csrf_form;
-use crate::factors::push::PushStatus;
 use crate::signin::verification::VerifyStart;
 use crate::store::users::UserRow;
 use crate::web::chrome::Chrome;
@@ -69,7 +68,7 @@ pub async fn verify_get(
         nav: Nav { admin: staff.is_admin(), current: "users" },
         user,
         status: v.status.as_str(),
-        code: v.code.filter(|_| v.status == PushStatus::Approved).map(|c| crate::factors::codes::display(&c)),
+        code: v.code.map(|c| crate::factors::codes::display(&c)),
     };
     html(StatusCode::OK, &page)
 }
