@@ -125,6 +125,7 @@ fn backend_name(url: &str) -> &'static str {
 pub struct Application {
     port: u16,
     metrics_port: Option<u16>,
+    radius_port: Option<u16>,
     server: Server,
     metrics_server: Option<Server>,
     state: web::Data<AppState>,
@@ -169,13 +170,15 @@ impl Application {
         }
         let channels = Channels { mailer, phones, shutdown };
         let signin = SignIn::new(db, keys, Arc::new(settings), public_url, channels);
-        let state = web::Data::new(AppState { signin, logo, metrics, oidc });
+        let radius = Arc::new(crate::radius::Clients::new(signin.clone()));
+        let state = web::Data::new(AppState { signin, logo, metrics, oidc, radius });
+        let radius_port = start_radius(&state)?;
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;
         let metrics_server = metrics_listener.map(|l| metrics_server(state.clone(), l)).transpose()?;
         spawn_housekeeping(state.db.clone(), &state.shutdown);
-        Ok(Self { port: address.port(), metrics_port, server, metrics_server, state, setup_link })
+        Ok(Self { port: address.port(), metrics_port, radius_port, server, metrics_server, state, setup_link })
     }
 
     /// The port of the separate metrics listener (`metrics.bind`), when there is one.
@@ -185,6 +188,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The RADIUS server's UDP port, when `radius.bind` is set.
+    pub fn radius_port(&self) -> Option<u16> {
+        self.radius_port
     }
 
     pub fn public_url(&self) -> &Url {
@@ -245,6 +253,19 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// Binds and starts the RADIUS server when `radius.bind` is set; returns its port.
+fn start_radius(state: &web::Data<AppState>) -> anyhow::Result<Option<u16>> {
+    let Some(addr) = state.settings.radius.bind_addr()? else { return Ok(None) };
+    let socket = std::net::UdpSocket::bind(addr).with_context(|| format!("binding radius.bind {addr}"))?;
+    socket.set_nonblocking(true)?;
+    let port = socket.local_addr()?.port();
+    let socket = tokio::net::UdpSocket::from_std(socket)?;
+    let server = crate::radius::Server::new(socket, state.signin.clone(), state.radius.clone(), state.metrics.clone());
+    tokio::spawn(server.run());
+    tracing::info!(%addr, "RADIUS server listening");
+    Ok(Some(port))
 }
 
 fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Server> {

@@ -23,6 +23,17 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RadiusLabels {
+    client: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DropLabels {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventLabels {
     event: String,
     outcome: String,
@@ -44,6 +55,8 @@ pub struct Metrics {
     pub mail_failures: Counter,
     /// Pushes waiting for an answer (all instances: read from the database at each scrape).
     pub pushes_pending: Gauge,
+    radius_requests: Family<RadiusLabels, Counter>,
+    radius_dropped: Family<DropLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -73,13 +86,29 @@ impl Metrics {
         registry.register("mail_delivery_failures", "Failed SMTP delivery attempts", mail_failures.clone());
         let pushes_pending = Gauge::default();
         registry.register("pushes_pending", "Pushes waiting for an answer, on every instance", pushes_pending.clone());
-        Self { registry, requests, latency, events, mail_failures, pushes_pending }
+        let radius_requests = Family::<RadiusLabels, Counter>::default();
+        registry.register(
+            "radius_requests",
+            "RADIUS Access-Requests answered, by client and result (accept, reject, challenge, duplicate)",
+            radius_requests.clone(),
+        );
+        let radius_dropped = Family::<DropLabels, Counter>::default();
+        registry.register("radius_dropped", "RADIUS packets dropped unanswered, by reason", radius_dropped.clone());
+        Self { registry, requests, latency, events, mail_failures, pushes_pending, radius_requests, radius_dropped }
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let labels = RequestLabels { method: method.to_string(), route: route.to_string(), status };
         self.requests.get_or_create(&labels).inc();
         self.latency.get_or_create(&RouteLabels { route: route.to_string() }).observe(seconds);
+    }
+
+    pub fn observe_radius(&self, client: &str, result: &str) {
+        self.radius_requests.get_or_create(&RadiusLabels { client: client.into(), result: result.into() }).inc();
+    }
+
+    pub fn radius_dropped(&self, reason: &str) {
+        self.radius_dropped.get_or_create(&DropLabels { reason: reason.into() }).inc();
     }
 
     pub fn observe_event(&self, event: &str, outcome: &str) {

@@ -5,6 +5,7 @@ mod metrics;
 
 pub use metrics::MetricsSettings;
 pub mod push;
+pub mod radius;
 pub mod webauthn;
 
 use std::net::SocketAddr;
@@ -60,6 +61,9 @@ pub struct Settings {
     pub telephony: TelephonySettings,
     #[serde(default)]
     pub push: push::PushSettings,
+    /// The RADIUS server for VPNs (docs/radius.md); off until `radius.bind` is set.
+    #[serde(default)]
+    pub radius: radius::RadiusSettings,
     #[serde(default)]
     pub http: HttpSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
@@ -265,6 +269,7 @@ impl Default for Settings {
             webauthn: webauthn::WebauthnSettings::default(),
             telephony: TelephonySettings::default(),
             push: push::PushSettings::default(),
+            radius: radius::RadiusSettings::default(),
             http: HttpSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
@@ -383,6 +388,7 @@ impl Settings {
             ));
         }
         self.telephony.validate(self.public_url()?.as_ref())?;
+        self.radius.validate()?;
         Ok(())
     }
 

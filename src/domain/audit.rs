@@ -62,6 +62,10 @@ pub enum AuditEvent {
     PushFraud,
     PushReactivation,
     PushSent,
+    RadiusAccess,
+    RadiusClientAdded,
+    RadiusClientDeleted,
+    RadiusClientRotated,
     PushWrongNumber,
     RecoveryCancelled,
     RecoveryIssued,
@@ -91,7 +95,7 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 84] = [
+    pub const ALL: [AuditEvent; 88] = [
         AuditEvent::AccountLocked,
         AuditEvent::AccountUnlocked,
         AuditEvent::ApiAuth,
@@ -150,6 +154,10 @@ impl AuditEvent {
         AuditEvent::PushFraud,
         AuditEvent::PushReactivation,
         AuditEvent::PushSent,
+        AuditEvent::RadiusAccess,
+        AuditEvent::RadiusClientAdded,
+        AuditEvent::RadiusClientDeleted,
+        AuditEvent::RadiusClientRotated,
         AuditEvent::PushWrongNumber,
         AuditEvent::RecoveryCancelled,
         AuditEvent::RecoveryIssued,
@@ -238,6 +246,10 @@ impl AuditEvent {
             AuditEvent::PushFraud => "push.fraud",
             AuditEvent::PushReactivation => "push.reactivation",
             AuditEvent::PushSent => "push.sent",
+            AuditEvent::RadiusAccess => "radius.access",
+            AuditEvent::RadiusClientAdded => "radius.client_added",
+            AuditEvent::RadiusClientDeleted => "radius.client_deleted",
+            AuditEvent::RadiusClientRotated => "radius.client_rotated",
             AuditEvent::PushWrongNumber => "push.wrong_number",
             AuditEvent::RecoveryCancelled => "recovery.cancelled",
             AuditEvent::RecoveryIssued => "recovery.issued",

@@ -9,6 +9,7 @@ pub mod modhex;
 mod passcode;
 pub mod phone;
 pub mod policy;
+pub mod radius;
 mod return_path;
 pub mod token;
 mod user;

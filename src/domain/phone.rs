@@ -136,13 +136,17 @@ impl PhoneNumber {
     }
 }
 
-/// Masks any stored E.164 string (see `PhoneNumber::masked`).
+/// Masks any stored E.164 string (see `PhoneNumber::masked`): the real country code (`+1`,
+/// `+41`, `+853`) when the number parses, else the first two digits.
 pub fn mask(e164: &str) -> String {
     let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
     if digits.len() < 6 {
         return "•••".into();
     }
-    let head: String = digits[..2].iter().collect();
+    let head = match phonenumber::parse(None, e164) {
+        Ok(parsed) => parsed.code().value().to_string(),
+        Err(_) => digits[..2].iter().collect(),
+    };
     let tail: String = digits[digits.len() - 2..].iter().collect();
     format!("+{head} ••• ••• {tail}")
 }
@@ -315,6 +319,8 @@ mod tests {
     fn logs_see_only_the_masked_number() {
         let n = ok("+41 33 223 45 67", "");
         assert_eq!(n.masked(), "+41 ••• ••• 67");
+        assert_eq!(super::mask("+12045550123"), "+1 ••• ••• 23", "the real country code, not two digits");
+        assert_eq!(super::mask("+85328123456"), "+853 ••• ••• 56");
         assert!(!format!("{n:?}").contains("2234567"));
         assert_eq!(n.prefix(4), "4133");
     }

@@ -18,6 +18,7 @@ pub mod passcode;
 pub mod password;
 pub mod phone;
 pub mod push;
+pub mod readiness;
 pub mod security_key;
 mod tell;
 pub mod token_claim;

@@ -27,6 +27,7 @@ pub mod phone_texts;
 pub mod policies;
 pub mod push_devices;
 pub mod push_requests;
+pub mod radius_clients;
 pub mod rate_limits;
 pub mod sessions;
 pub mod setup_tokens;

@@ -10,7 +10,6 @@ use crate::channels::mail::Mail;
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::EnrollStep;
-use crate::secrets::random_token;
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -48,21 +47,7 @@ pub async fn create_link(
     created_by: Option<&str>,
     seconds: i64,
 ) -> Result<String, AppError> {
-    let token = random_token();
-    let t = now();
-    store::invitations::insert(
-        &state.db,
-        &state.keys.hash_token(&token),
-        &user.id,
-        created_by,
-        &user.email,
-        t,
-        t + seconds,
-    )
-    .await?;
-    let mut link = state.public_url.clone();
-    link.set_path(&format!("/invite/{token}"));
-    Ok(link.to_string())
+    Ok(state.invitation_link(user, created_by, seconds).await?)
 }
 
 /// Emails an invitation (console "Send enrolment invitation").

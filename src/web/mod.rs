@@ -29,7 +29,6 @@ pub mod setup;
 pub mod state;
 mod trust;
 mod wasnt_me;
-pub(crate) mod words;
 
 use actix_web::web;
 

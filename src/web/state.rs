@@ -16,6 +16,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The OpenID Connect providers users may sign in with (discovery and keys cached).
     pub oidc: Arc<crate::oidc::Providers>,
+    /// The RADIUS clients (the console forgets the cached ones after a change).
+    pub radius: Arc<crate::radius::Clients>,
 }
 
 impl std::ops::Deref for AppState {

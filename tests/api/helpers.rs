@@ -21,6 +21,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The RADIUS server's UDP port, when the test turned it on (`radius.bind`).
+    pub radius_port: Option<u16>,
     pub client: Client,
     pub jar: Arc<Jar>,
     pub db: Db,
@@ -109,6 +111,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = settings.database_url();
     let app = Application::build(settings.clone()).await.expect("application builds");
     let port = app.port();
+    let radius_port = app.radius_port();
     let setup_link = app.setup_link().map(str::to_string);
     tokio::spawn(app.run_until_stopped());
     let (db, keys) = twofold::app::open(&settings).await.expect("open test database");
@@ -116,6 +119,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        radius_port,
         client,
         jar,
         db,
@@ -173,6 +177,7 @@ impl TestApp {
         TestApp {
             address,
             port,
+            radius_port: None,
             client,
             jar,
             db,
@@ -190,6 +195,7 @@ impl TestApp {
         TestApp {
             address: address.to_string(),
             port: address.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_default(),
+            radius_port: None,
             client: self.client.clone(),
             jar: self.jar.clone(),
             db: self.db.clone(),
@@ -207,6 +213,7 @@ impl TestApp {
         TestApp {
             address: self.address.clone(),
             port: self.port,
+            radius_port: self.radius_port,
             client,
             jar,
             db: self.db.clone(),

@@ -41,6 +41,7 @@ mod policy_rules;
 mod prompt;
 mod push;
 mod push_setup;
+mod radius;
 mod recovery;
 mod security;
 mod settings;

@@ -170,7 +170,7 @@ async fn text_me_codes_sign_in_once_and_new_codes_keep_the_failure_count() {
     let app = spawn_app().await;
     let (id, number) = mobile_only_user(&app, "ada", "ask").await;
     let prompt = app.get_html("/prompt").await;
-    assert!(prompt.contains("Text Me") && prompt.contains("Call Me") && prompt.contains("+12 ••• ••• "), "{prompt}");
+    assert!(prompt.contains("Text Me") && prompt.contains("Call Me") && prompt.contains("+1 ••• ••• "), "{prompt}");
     let device = twofold::store::phone_devices::for_user(&app.db, &app.keys, &id).await.unwrap().remove(0).id;
     let earlier = app.texted_codes(&number).await;
     assert_eq!(location(&app.post_form("/prompt/text", &[("device", &device)]).await), "/prompt");

@@ -14,7 +14,7 @@ use crate::helpers::{PASSWORD, TestApp, element_text, location, now, spawn_app};
 pub(crate) struct Phone {
     pub(crate) device_id: String,
     pub(crate) key: SigningKey,
-    totp_secret: String,
+    pub totp_secret: String,
 }
 
 fn new_key() -> SigningKey {

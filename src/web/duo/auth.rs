@@ -10,6 +10,7 @@ use super::signed::{self, Signed};
 use super::{ApiResult, Fail, ok, respond};
 use crate::clock::now;
 use crate::domain::Username;
+use crate::signin::readiness::Readiness;
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -85,33 +86,34 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
     let Some(user) = find_user(state, &signed).await? else {
         return Ok(ok(json!({ "result": "deny", "status_msg": "This user is not set up for Twofold." })));
     };
-    if !user.is_active() {
-        audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: disabled").await?;
-        return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is disabled." })));
-    }
-    if state.lock(&user).await.map_err(Fail::from_core)?.is_locked() {
-        audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: locked out").await?;
-        return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is locked out." })));
-    }
-    let m = state.methods(&user.id).await.map_err(Fail::from_core)?;
-    if !m.any() && user.enrolled_at.is_some() {
-        audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: no way to sign in").await?;
-        return Ok(ok(
-            json!({ "result": "deny", "status_msg": "No device is left on this account. Contact your help desk." }),
-        ));
-    }
-    if m.devices.is_empty() && m.backup_codes == 0 && m.temporary_codes == 0 && user.enrolled_at.is_none() {
-        // A single-use enrolment link for this user (an invitation that lasts a day).
-        let portal = crate::web::invite::create_link(state, &user, None, ENROLL_LINK_SECONDS)
-            .await
-            .map_err(|_| Fail::internal())?;
-        audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Info, "enroll").await?;
-        return Ok(ok(json!({
-            "result": "enroll",
-            "status_msg": "Enroll an authentication device to proceed",
-            "enroll_portal_url": portal,
-        })));
-    }
+    let m = match state.readiness(&user).await.map_err(Fail::from_core)? {
+        Readiness::Disabled => {
+            audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: disabled").await?;
+            return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is disabled." })));
+        }
+        Readiness::Locked => {
+            audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: locked out").await?;
+            return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is locked out." })));
+        }
+        Readiness::NoWayIn => {
+            let why = "deny: no way to sign in";
+            audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, why).await?;
+            return Ok(ok(
+                json!({ "result": "deny", "status_msg": "No device is left on this account. Contact your help desk." }),
+            ));
+        }
+        Readiness::MustEnroll => {
+            // A single-use enrolment link for this user (an invitation that lasts a day).
+            let portal = state.invitation_link(&user, None, ENROLL_LINK_SECONDS).await.map_err(Fail::from_core)?;
+            audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Info, "enroll").await?;
+            return Ok(ok(json!({
+                "result": "enroll",
+                "status_msg": "Enroll an authentication device to proceed",
+                "enroll_portal_url": portal,
+            })));
+        }
+        Readiness::Ready(m) => m,
+    };
     let devices = super::devices::list(state, &user.id, &m.devices).await?;
     audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Info, "auth").await?;
     Ok(ok(json!({ "result": "auth", "status_msg": "Account is active", "devices": devices })))

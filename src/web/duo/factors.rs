@@ -12,7 +12,7 @@ use crate::signin::{Application, Caller, Verdict};
 use crate::store::{self, StoreError, applications::NewAuthRequest, users::UserRow};
 use crate::web::client_ip;
 use crate::web::state::AppState;
-use crate::web::words;
+use crate::words;
 
 /// Duo's answer: result, status, status_msg.
 pub type Answer = (&'static str, &'static str, String);

@@ -258,7 +258,7 @@ pub async fn verify_post(
     };
     match sent {
         Ok(()) => Ok(see_other(EnrollStep::PhoneVerify.path())),
-        Err(e) => match crate::web::words::phone_problem(&e) {
+        Err(e) => match crate::words::phone_problem(&e) {
             Some(message) => retry(&state, &auth, &row, message).await,
             None => Err(AppError::Internal(e.into())),
         },

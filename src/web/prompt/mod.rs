@@ -253,7 +253,7 @@ pub(crate) async fn answer(
 
 /// What a user is told when they try a method the policy does not allow them.
 pub(crate) fn refusal(state: &AppState, method: Method) -> String {
-    crate::web::words::method_refused(state, method)
+    crate::words::method_refused(state, method)
 }
 
 /// A second factor the core accepted (it reset the failures and audited the sign-in): the

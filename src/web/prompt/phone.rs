@@ -17,9 +17,10 @@ use crate::store;
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, see_other};
+use crate::web::html;
 use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
-use crate::web::{html, words};
+use crate::words;
 
 pub struct PhoneChoice {
     pub id: String,

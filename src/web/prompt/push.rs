@@ -82,7 +82,7 @@ fn refused(state: &AppState, refusal: PushRefusal) -> (StatusCode, String) {
         PushRefusal::Capped { .. } => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::FORBIDDEN,
     };
-    (status, crate::web::words::push_refused(state, refusal))
+    (status, crate::words::push_refused(state, refusal))
 }
 
 /// The user's own request (anyone else's id is as if it did not exist), timed out if overdue.

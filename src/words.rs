@@ -1,25 +1,25 @@
-//! Words several doors share for the same outcome (the prompt, the wizard and the Auth API say
-//! the same thing when the phone network or its budgets say no).
+//! Words several doors share for the same outcome (the prompt, the wizard, the Auth API and
+//! RADIUS say the same thing when the policy, the phone network or its budgets say no).
 
 use crate::channels::telephony::PhoneError;
 use crate::domain::policy::Method;
+use crate::signin::SignIn;
 use crate::signin::push::PushRefusal;
-use crate::web::state::AppState;
 
 /// What a user is told when they try a method the policy does not allow them.
-pub fn method_refused(state: &AppState, method: Method) -> String {
+pub fn method_refused(core: &SignIn, method: Method) -> String {
     format!(
         "{} cannot be used to sign in to your account. Choose another method, or contact {}.",
         method.name(),
-        state.settings.institution.help_desk
+        core.settings.institution.help_desk
     )
 }
 
 /// Why no push was sent.
-pub fn push_refused(state: &AppState, refusal: PushRefusal) -> String {
-    let help_desk = &state.settings.institution.help_desk;
+pub fn push_refused(core: &SignIn, refusal: PushRefusal) -> String {
+    let help_desk = &core.settings.institution.help_desk;
     match refusal {
-        PushRefusal::NotAllowed => method_refused(state, Method::Push),
+        PushRefusal::NotAllowed => method_refused(core, Method::Push),
         PushRefusal::NoDevice => "None of your devices can receive pushes. Enter a passcode instead.".into(),
         PushRefusal::FraudLock => format!(
             "Push is turned off for your account because a push was reported as fraudulent. Enter a passcode instead, or contact {help_desk}."
