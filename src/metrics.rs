@@ -89,7 +89,7 @@ impl Metrics {
         let radius_requests = Family::<RadiusLabels, Counter>::default();
         registry.register(
             "radius_requests",
-            "RADIUS Access-Requests answered, by client and result (accept, reject, challenge, duplicate)",
+            "RADIUS requests answered, by client and result (accept, reject, challenge, duplicate, status)",
             radius_requests.clone(),
         );
         let radius_dropped = Family::<DropLabels, Counter>::default();

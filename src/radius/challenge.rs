@@ -8,8 +8,8 @@ use crate::domain::radius::Choice;
 use crate::signin::{Caller, Error, SignIn, allowed};
 use crate::store::{self, devices::DeviceRow, phone_devices};
 
-use super::Reply;
 use super::factor;
+use super::{Reply, Said};
 
 /// Where a challenge conversation is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,10 +120,10 @@ pub async fn answer(
     client: &super::clients::Client,
     pending: Pending,
     typed: &str,
-) -> Result<Reply, Error> {
-    let again = |message: &str, step: Step| -> Result<Reply, Error> {
+) -> Result<Said, Error> {
+    let again = |message: &str, step: Step| -> Result<Said, Error> {
         let next = Pending { step, ..pending.clone() };
-        Ok(Reply::Challenge { message: message.into(), state: next.seal(core, &client.id)? })
+        Ok(Said::door(Reply::Challenge { message: message.into(), state: next.seal(core, &client.id)? }))
     };
     let choice = match &pending.step {
         Step::Push(id) => return factor::wait_push(core, caller, id).await,
@@ -165,7 +165,7 @@ pub async fn answer(
                 };
                 again(&words, Step::Push(id))
             }
-            Err(reply) => Ok(reply),
+            Err(reply) => Ok(Said::door(reply)),
         },
     }
 }

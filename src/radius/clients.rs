@@ -121,7 +121,9 @@ impl Clients {
     pub async fn find(&self, ip: IpAddr) -> Result<Option<Arc<Client>>, Error> {
         let ip = ip.to_canonical();
         let clients = self.all().await?;
-        Ok(clients.iter().filter_map(|c| Some((c.matches(ip)?, c))).max_by_key(|(len, _)| *len).map(|(_, c)| c.clone()))
+        // The longest prefix wins; on a tie, the first listed (the configuration file's first).
+        let best = clients.iter().rev().filter_map(|c| Some((c.matches(ip)?, c))).max_by_key(|(len, _)| *len);
+        Ok(best.map(|(_, c)| c.clone()))
     }
 
     /// Forgets the cached clients (after a change in the console).
@@ -141,6 +143,13 @@ pub struct ClientForm<'a> {
     pub mode: &'a str,
     pub groups: &'a str,
     pub require_message_authenticator: bool,
+}
+
+/// Who made a console change, for the audit log.
+#[derive(Clone, Copy)]
+pub struct By<'a> {
+    pub id: &'a str,
+    pub ip: Option<&'a str>,
 }
 
 /// A console change was refused: the words for the form.
@@ -172,7 +181,7 @@ fn new_secret() -> String {
 }
 
 /// Adds a client from the console; returns its id and the shared secret (shown once).
-pub async fn add(core: &SignIn, actor: &str, form: ClientForm<'_>) -> Result<(String, String), Refused> {
+pub async fn add(core: &SignIn, by: By<'_>, form: ClientForm<'_>) -> Result<(String, String), Refused> {
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(input("Give the client a name of 1 to 100 characters."));
@@ -203,31 +212,72 @@ pub async fn add(core: &SignIn, actor: &str, form: ClientForm<'_>) -> Result<(St
         other => other?,
     }
     let detail = format!("{name}: {networks}, mode {}", mode.as_str());
-    audit(core, actor, AuditEvent::RadiusClientAdded, &detail).await?;
+    audit(core, by, AuditEvent::RadiusClientAdded, &detail).await?;
     Ok((id, secret))
 }
 
 /// A new random shared secret for a console client (shown once).
-pub async fn rotate(core: &SignIn, actor: &str, id: &str) -> Result<Option<String>, Refused> {
+pub async fn rotate(core: &SignIn, by: By<'_>, id: &str) -> Result<Option<String>, Refused> {
     let Some(row) = radius_clients::by_id(&core.db, id).await? else { return Ok(None) };
     let secret = new_secret();
     let sealed = core.keys.seal(&sealing_context(id), secret.as_bytes()).map_err(Error::from)?;
     if !radius_clients::set_secret(&core.db, id, &sealed).await? {
         return Ok(None);
     }
-    audit(core, actor, AuditEvent::RadiusClientRotated, &row.name).await?;
+    audit(core, by, AuditEvent::RadiusClientRotated, &row.name).await?;
     Ok(Some(secret))
 }
 
-pub async fn delete(core: &SignIn, actor: &str, id: &str) -> Result<bool, Refused> {
+pub async fn delete(core: &SignIn, by: By<'_>, id: &str) -> Result<bool, Refused> {
     let Some(row) = radius_clients::by_id(&core.db, id).await? else { return Ok(false) };
     if radius_clients::delete(&core.db, id).await? {
-        audit(core, actor, AuditEvent::RadiusClientDeleted, &row.name).await?;
+        audit(core, by, AuditEvent::RadiusClientDeleted, &row.name).await?;
         return Ok(true);
     }
     Ok(false)
 }
 
-async fn audit(core: &SignIn, actor: &str, event: AuditEvent, detail: &str) -> Result<(), StoreError> {
-    store::audit::record(&core.db, Event::new(event, Outcome::Info).actor(actor).detail(detail), core.now()).await
+async fn audit(core: &SignIn, by: By<'_>, event: AuditEvent, detail: &str) -> Result<(), StoreError> {
+    let e = Event::new(event, Outcome::Info).actor(by.id).ip(by.ip).detail(detail);
+    store::audit::record(&core.db, e, core.now()).await
+}
+
+/// A client as the console lists it (no secret).
+pub struct Listed {
+    /// `None` for a client in the configuration file (read-only).
+    pub id: Option<String>,
+    pub name: String,
+    pub networks: String,
+    pub mode: Mode,
+    pub groups: String,
+    pub require_message_authenticator: bool,
+}
+
+/// Every client, the configuration file's first, for the console.
+pub async fn listed(core: &SignIn) -> Result<Vec<Listed>, StoreError> {
+    let mut all: Vec<Listed> = core
+        .settings
+        .radius
+        .clients
+        .iter()
+        .map(|c| Listed {
+            id: None,
+            name: c.name.clone(),
+            networks: c.networks.join(", "),
+            mode: c.mode,
+            groups: c.groups.join(", "),
+            require_message_authenticator: c.require_message_authenticator,
+        })
+        .collect();
+    for row in radius_clients::list(&core.db).await? {
+        all.push(Listed {
+            id: Some(row.id),
+            name: row.name,
+            networks: row.networks.replace(',', ", "),
+            mode: Mode::parse(&row.mode).unwrap_or(Mode::Append),
+            groups: row.group_names.replace(',', ", "),
+            require_message_authenticator: row.require_message_authenticator != 0,
+        });
+    }
+    Ok(all)
 }

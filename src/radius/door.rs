@@ -2,17 +2,19 @@
 //! restriction, whether the user can be asked (locked, disabled, not enrolled), then the factor
 //! the mode asks for. Every rule is the sign-in core's; this only reads RADIUS's fields.
 
+use std::net::IpAddr;
+
 use crate::domain::Username;
 use crate::domain::radius::{Choice, Mode, second_factor, split_append};
 use crate::signin::password::PasswordVerdict;
 use crate::signin::readiness::Readiness;
-use crate::signin::{Application, Caller, Error, SignIn};
+use crate::signin::{Application, Caller, Error, SignIn, Verdict};
 use crate::store::{self, users::UserRow};
 
 use super::challenge::{self, Pending};
 use super::clients::Client;
-use super::factor::{self, DISABLED, LOCKED};
-use super::{Decision, Reply};
+use super::factor::{self, DISABLED, LOCKED, Words};
+use super::{Decision, Reply, Said};
 
 /// How long the enrolment link in a reply works.
 const ENROLL_LINK_SECONDS: i64 = 86_400;
@@ -20,47 +22,66 @@ const ENROLL_LINK_SECONDS: i64 = 86_400;
 /// What the request carried, read from its attributes.
 pub struct Asked<'a> {
     pub client: &'a Client,
+    /// The NAS that asked (NAS-IP-Address or NAS-Identifier), for the audit log.
+    pub nas: String,
     pub user_name: String,
     /// The User-Password, un-hidden (not UTF-8: treated as empty).
     pub password: String,
     pub state: Option<Vec<u8>>,
-    /// Calling-Station-Id: the user's address as the VPN saw it (the throttles count by it).
+    /// Calling-Station-Id: the user's address as the VPN saw it.
     pub calling_station: Option<String>,
+}
+
+impl Asked<'_> {
+    /// The user's address for the throttles and the audit log: the Calling-Station-Id when it is
+    /// an IP address; otherwise the client's name with whatever it sent (a MAC address, a phone
+    /// number), so a VPN's users never share one count with other doors.
+    pub fn address(&self) -> String {
+        match self.calling_station.as_deref().map(str::trim) {
+            Some(ip) if ip.parse::<IpAddr>().is_ok() => ip.to_string(),
+            Some(other) => format!("RADIUS {} ({other})", self.client.name),
+            None => format!("RADIUS {}", self.client.name),
+        }
+    }
+}
+
+fn said(user: Option<UserRow>, method: &'static str, reply: Reply) -> Decision {
+    Decision::new(user, method, Said::door(reply))
+}
+
+fn reject(user: Option<UserRow>, method: &'static str, words: &str) -> Decision {
+    said(user, method, Reply::Reject(words.into()))
 }
 
 /// Decides a request. `Decision::user` is set once the user is known (for the audit entry).
 pub async fn decide(core: &SignIn, asked: &Asked<'_>) -> Result<Decision, Error> {
     let client = asked.client;
-    let application = Application { name: client.name.clone(), integration_key: "RADIUS".into() };
-    let ip = asked.calling_station.as_deref();
+    // The core's audit entries name the client and the NAS.
+    let application = Application { name: client.name.clone(), integration_key: format!("RADIUS, NAS {}", asked.nas) };
+    let address = asked.address();
+    let ip = Some(address.as_str());
     if let Some(state) = &asked.state {
         let Some(pending) = Pending::open(core, &client.id, state, core.now()) else {
-            return Ok(Decision::new(
-                None,
-                "challenge",
-                Reply::Reject("The sign-in took too long. Please start again.".into()),
-            ));
+            return Ok(reject(None, "challenge", "The sign-in took too long. Please start again."));
         };
         let user = store::users::by_id(&core.db, &pending.user_id).await?;
         let Some(user) = user.filter(|u| same_name(u, &asked.user_name)) else {
-            return Ok(Decision::new(None, "challenge", Reply::Reject("Please start again.".into())));
+            return Ok(reject(None, "challenge", "Please start again."));
         };
         let caller = Caller::new(&user, ip).for_application(Some(&application));
-        let reply = challenge::answer(core, &caller, client, pending, &asked.password).await?;
-        return Ok(Decision::new(Some(user), "challenge", reply));
+        let said = challenge::answer(core, &caller, client, pending, &asked.password).await?;
+        return Ok(Decision::new(Some(user), "challenge", said));
     }
+    let separator = &core.settings.radius.separator;
     let (password, choice) = match client.mode {
         Mode::Append => {
-            let (password, choice) = split_append(&asked.password, &core.settings.radius.separator);
+            let (password, choice) = split_append(&asked.password, separator);
             (Some(password), Some(choice))
         }
         Mode::Challenge => (Some(asked.password.as_str()), None),
         Mode::SecondFactorOnly => match second_factor(&asked.password) {
             Some(choice) => (None, Some(choice)),
-            None => {
-                let words = "Enter push, phone, sms or a passcode as the password.";
-                return Ok(Decision::new(None, "none", Reply::Reject(words.into())));
-            }
+            None => return Ok(reject(None, "none", "Enter push, phone, sms or a passcode as the password.")),
         },
     };
     let method = choice.as_ref().map_or("challenge", Choice::name);
@@ -69,8 +90,7 @@ pub async fn decide(core: &SignIn, asked: &Asked<'_>) -> Result<Decision, Error>
             PasswordVerdict::Accepted(user) => user,
             PasswordVerdict::Wrong => return Ok(reject(None, "password", "Wrong username or password.")),
             PasswordVerdict::Throttled => {
-                let words = "Too many failed sign-ins. Wait a few minutes, then try again.";
-                return Ok(reject(None, "password", words));
+                return Ok(reject(None, "password", "Too many failed sign-ins. Wait a few minutes, then try again."));
             }
             PasswordVerdict::Disabled(user) => return Ok(reject(Some(user), "password", DISABLED)),
         },
@@ -93,44 +113,76 @@ pub async fn decide(core: &SignIn, asked: &Asked<'_>) -> Result<Decision, Error>
             return Ok(reject(Some(user), method, &words));
         }
     }
-    let methods = match core.readiness(&user).await? {
-        Readiness::Disabled => return Ok(reject(Some(user), method, DISABLED)),
-        Readiness::Locked => return Ok(reject(Some(user), method, LOCKED)),
-        Readiness::NoWayIn => {
-            let words = format!("No device is left on your account. Contact {}.", core.settings.institution.help_desk);
-            return Ok(reject(Some(user), method, &words));
-        }
-        Readiness::MustEnroll => {
-            let link = core.invitation_link(&user, None, ENROLL_LINK_SECONDS).await?;
-            let words = format!(
-                "You have not set up two-step sign-in yet. Open this link to set it up, then connect again: {link}"
-            );
-            return Ok(reject(Some(user), "enroll", &words));
-        }
-        Readiness::Ready(methods) => methods,
-    };
     let caller = Caller::new(&user, ip).for_application(Some(&application));
-    let reply = match choice {
+    if let Some(Choice::Passcode(code)) = &choice {
+        // The busiest path: the core decides (locked, disabled, refused, wrong, used). Only a
+        // wrong code from someone with nothing to sign in with is told why.
+        let verdict = core.passcode(&caller, code).await?;
+        if matches!(verdict, Verdict::Wrong { locked_now: false })
+            && let Some(decision) = unready(core, &user, method).await?.err()
+        {
+            return Ok(decision);
+        }
+        let said = Said { reply: factor::verdict_reply(core, verdict, factor::WRONG_PASSCODE), by_core: true };
+        return Ok(Decision::new(Some(user), method, said));
+    }
+    let methods = match unready(core, &user, method).await? {
+        Ok(methods) => methods,
+        Err(decision) => return Ok(decision),
+    };
+    let said = match choice {
         None => {
             let seconds = i64::from(core.settings.radius.challenge_seconds);
             let (message, pending) = challenge::offer(core, &user.id, &methods.devices, seconds).await?;
-            Reply::Challenge { message, state: pending.seal(core, &client.id)? }
+            Said::door(Reply::Challenge { message, state: pending.seal(core, &client.id)? })
         }
-        Some(choice) => {
-            let sent = match client.mode {
-                Mode::SecondFactorOnly => "We texted you passcodes. Sign in again with one of them as the password.",
-                _ => "We texted you passcodes. Sign in again with your password, a comma and one of them.",
-            };
-            factor::run(core, &caller, &client.name, choice, sent).await?
-        }
+        Some(choice) => factor::run(core, &caller, &client.name, choice, &words(client.mode, separator)).await?,
     };
-    Ok(Decision::new(Some(user), method, reply))
+    Ok(Decision::new(Some(user), method, said))
+}
+
+/// The user's methods, or the refusal when they cannot be asked for a second factor now.
+async fn unready(
+    core: &SignIn,
+    user: &UserRow,
+    method: &'static str,
+) -> Result<Result<crate::signin::devices::Methods, Decision>, Error> {
+    let refuse = |words: &str| reject(Some(user.clone()), method, words);
+    Ok(Err(match core.readiness(user).await? {
+        Readiness::Ready(methods) => return Ok(Ok(methods)),
+        Readiness::Disabled => refuse(DISABLED),
+        Readiness::Locked => refuse(LOCKED),
+        Readiness::NoWayIn => {
+            refuse(&format!("No device is left on your account. Contact {}.", core.settings.institution.help_desk))
+        }
+        Readiness::MustEnroll => {
+            let link = core.invitation_link(user, None, ENROLL_LINK_SECONDS).await?;
+            let words = format!(
+                "You have not set up two-step sign-in yet. Open this link to set it up, then connect again: {link}"
+            );
+            reject(Some(user.clone()), "enroll", &words)
+        }
+    }))
+}
+
+/// What to type, in the client's mode (with the configured separator).
+fn words(mode: Mode, separator: &str) -> Words {
+    match mode {
+        Mode::SecondFactorOnly => Words {
+            sent: "We texted you passcodes. Sign in again with one of them as the password.".into(),
+            add_passcode: "Enter a passcode as the password.".into(),
+        },
+        _ => Words {
+            sent: format!(
+                "We texted you passcodes. Sign in again with your password, then {separator} and one of them."
+            ),
+            add_passcode: format!(
+                "Add a passcode after your password, separated by {separator} (password{separator}123456)."
+            ),
+        },
+    }
 }
 
 fn same_name(user: &UserRow, typed: &str) -> bool {
     Username::parse(typed).is_ok_and(|name| name.as_str() == user.username)
-}
-
-fn reject(user: Option<UserRow>, method: &'static str, words: &str) -> Decision {
-    Decision::new(user, method, Reply::Reject(words.into()))
 }

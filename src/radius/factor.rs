@@ -2,9 +2,9 @@
 //! or a call is started and waited for (while other requests are served), texted passcodes are
 //! sent for the next attempt. The core decides; this turns its answers into a reply.
 
-use crate::domain::Passcode;
 use crate::domain::policy::Method;
 use crate::domain::radius::Choice;
+use crate::domain::{DeviceKind, Passcode};
 use crate::signin::allowed;
 use crate::signin::phone::{CallEnd, PhoneChoice, PhoneRefusal};
 use crate::signin::push::{PushAsk, PushEnd, PushRefusal, PushStart};
@@ -12,10 +12,11 @@ use crate::signin::{Caller, Error, SignIn, Verdict};
 use crate::store::{self, phone_devices};
 use crate::words;
 
-use super::Reply;
+use super::{Reply, Said};
 
 pub const LOCKED: &str = "Your account is locked out. Try again later, or contact your help desk.";
 pub const DISABLED: &str = "Your account is disabled.";
+pub const WRONG_PASSCODE: &str = "Incorrect passcode. Please try again.";
 const STOPPED: &str = "The service restarted before the request was answered. Please try again.";
 
 /// A settled attempt's verdict as a reply.
@@ -30,12 +31,12 @@ pub fn verdict_reply(core: &SignIn, verdict: Verdict, wrong: &str) -> Reply {
     }
 }
 
-pub async fn passcode(core: &SignIn, caller: &Caller<'_>, code: &Passcode) -> Result<Reply, Error> {
+pub async fn passcode(core: &SignIn, caller: &Caller<'_>, code: &Passcode) -> Result<Said, Error> {
     let verdict = core.passcode(caller, code).await?;
-    Ok(verdict_reply(core, verdict, "Incorrect passcode. Please try again."))
+    Ok(Said::core(verdict_reply(core, verdict, WRONG_PASSCODE)))
 }
 
-/// What the app shows: "<client>: VPN login".
+/// What the app shows: "<client>: Login request".
 pub fn push_title(client: &str) -> String {
     format!("{client}: Login request")
 }
@@ -63,29 +64,31 @@ pub async fn start_push(
     })
 }
 
-/// Waits for the push to end; the core settles an approval once.
-pub async fn wait_push(core: &SignIn, caller: &Caller<'_>, id: &str) -> Result<Reply, Error> {
+/// Waits for the push to end; the core settles an approval once (and audits every end).
+pub async fn wait_push(core: &SignIn, caller: &Caller<'_>, id: &str) -> Result<Said, Error> {
     const DENIED: &str = "Login request denied.";
-    Ok(match core.wait_push(caller, id).await? {
+    Ok(Said::core(match core.wait_push(caller, id).await? {
         PushEnd::Settled(verdict) => verdict_reply(core, verdict, DENIED),
         PushEnd::Fraud | PushEnd::Denied => Reply::Reject(DENIED.into()),
         PushEnd::TimedOut => Reply::Reject("Login request timed out.".into()),
         PushEnd::Stopped => Reply::Reject(STOPPED.into()),
-    })
+    }))
 }
 
-/// The `n`th of the user's phones (1: the default), as the core chooses it.
-async fn nth_phone(core: &SignIn, user_id: &str, n: usize) -> Result<Option<String>, Error> {
+/// The `n`th of the user's phones with a number (mobile phones only for texts); `None` for the
+/// first, which the core chooses itself (the default first).
+async fn nth_phone(core: &SignIn, user_id: &str, n: usize, mobile_only: bool) -> Result<Option<String>, Error> {
     if n <= 1 {
         return Ok(None);
     }
     let phones = phone_devices::for_user(&core.db, &core.keys, user_id).await?;
-    let with_number: Vec<_> = phones.into_iter().filter(|p| !p.phone.is_empty()).collect();
-    Ok(Some(with_number.get(n - 1).map(|p| p.id.clone()).unwrap_or_default()))
+    let usable = phones.into_iter().filter(|p| !p.phone.is_empty());
+    let nth = usable.filter(|p| !mobile_only || p.kind == DeviceKind::MobilePhone).nth(n - 1);
+    Ok(Some(nth.map(|p| p.id).unwrap_or_default()))
 }
 
-fn phone_refused(core: &SignIn, refusal: PhoneRefusal, no_phone: &str) -> Result<Reply, Error> {
-    Ok(Reply::Reject(match refusal {
+fn phone_refused(core: &SignIn, refusal: PhoneRefusal, no_phone: &str) -> Result<Said, Error> {
+    Ok(Said::door(Reply::Reject(match refusal {
         PhoneRefusal::NoPhone => no_phone.into(),
         PhoneRefusal::Locked => LOCKED.into(),
         PhoneRefusal::Disabled => DISABLED.into(),
@@ -94,28 +97,28 @@ fn phone_refused(core: &SignIn, refusal: PhoneRefusal, no_phone: &str) -> Result
             Some(message) => message,
             None => return Err(Error::Other(e.to_string())),
         },
-    }))
+    })))
 }
 
-/// A call to the user's phone (`n`th), waited for.
-pub async fn call(core: &SignIn, caller: &Caller<'_>, n: usize) -> Result<Reply, Error> {
-    let device = nth_phone(core, &caller.user.id, n).await?;
+/// A call to the user's phone (`n`th), waited for; the core audits how it ended.
+pub async fn call(core: &SignIn, caller: &Caller<'_>, n: usize) -> Result<Said, Error> {
+    let device = nth_phone(core, &caller.user.id, n, false).await?;
     let choice = device.as_deref().map_or(PhoneChoice::Auto, PhoneChoice::Device);
     let id = match core.call(caller, choice).await? {
         Ok(id) => id,
         Err(refusal) => return phone_refused(core, refusal, "There is no phone to call on your account."),
     };
-    Ok(match core.wait_call(caller, &id).await? {
+    Ok(Said::core(match core.wait_call(caller, &id).await? {
         CallEnd::Settled(verdict) => verdict_reply(core, verdict, "The call was declined."),
         CallEnd::Fraud | CallEnd::Declined => Reply::Reject("The call was declined.".into()),
         CallEnd::NotAnswered => Reply::Reject("The call was not answered.".into()),
         CallEnd::Stopped => Reply::Reject(STOPPED.into()),
-    })
+    }))
 }
 
 /// Texts passcodes to the user's mobile phone (`n`th); `Ok(None)` when they were sent.
-pub async fn text(core: &SignIn, caller: &Caller<'_>, n: usize) -> Result<Option<Reply>, Error> {
-    let device = nth_phone(core, &caller.user.id, n).await?;
+pub async fn text(core: &SignIn, caller: &Caller<'_>, n: usize) -> Result<Option<Said>, Error> {
+    let device = nth_phone(core, &caller.user.id, n, true).await?;
     let choice = device.as_deref().map_or(PhoneChoice::Auto, PhoneChoice::Device);
     Ok(match core.text_codes(caller, choice).await? {
         Ok(()) => None,
@@ -124,38 +127,56 @@ pub async fn text(core: &SignIn, caller: &Caller<'_>, n: usize) -> Result<Option
 }
 
 /// Append and second-factor-only modes: the factor named in the password field, done now.
-/// `sent`: the words after texted passcodes (the user signs in again with one).
-pub async fn run(core: &SignIn, caller: &Caller<'_>, client: &str, choice: Choice, sent: &str) -> Result<Reply, Error> {
-    let push_ids = store::push_devices::push_device_ids(&core.db, &caller.user.id).await?;
+/// `sent`: the words after texted passcodes (the user signs in again with one); `add_passcode`:
+/// how to name a passcode when nothing else can be done.
+pub async fn run(
+    core: &SignIn,
+    caller: &Caller<'_>,
+    client: &str,
+    choice: Choice,
+    words: &Words,
+) -> Result<Said, Error> {
     let choice = match choice {
-        Choice::Auto => match default_action(core, caller, &push_ids).await? {
+        Choice::Passcode(code) => return passcode(core, caller, &code).await,
+        Choice::Auto => match default_action(core, caller).await? {
             Some(choice) => choice,
-            None => {
-                return Ok(Reply::Reject(
-                    "Add a passcode after your password, separated by a comma (password,123456).".into(),
-                ));
-            }
+            None => return Ok(Said::door(Reply::Reject(words.add_passcode.clone()))),
         },
         other => other,
     };
     match choice {
-        Choice::Passcode(code) => passcode(core, caller, &code).await,
-        Choice::Push(n) if n > push_ids.len().max(1) => {
-            Ok(Reply::Reject(format!("Your account has no device number {n} that can receive pushes.")))
+        Choice::Push(n) => {
+            let devices = store::push_devices::push_device_ids(&core.db, &caller.user.id).await?.len();
+            if n > devices.max(1) {
+                let words = format!("Your account has no device number {n} that can receive pushes.");
+                return Ok(Said::door(Reply::Reject(words)));
+            }
+            match start_push(core, caller, client, false).await? {
+                Ok((id, _)) => wait_push(core, caller, &id).await,
+                Err(reply) => Ok(Said::door(reply)),
+            }
         }
-        Choice::Push(_) | Choice::Auto => match start_push(core, caller, client, false).await? {
-            Ok((id, _)) => wait_push(core, caller, &id).await,
-            Err(reply) => Ok(reply),
-        },
         Choice::Phone(n) => call(core, caller, n).await,
-        Choice::Sms(n) => Ok(text(core, caller, n).await?.unwrap_or_else(|| Reply::Reject(sent.into()))),
+        Choice::Sms(n) => {
+            Ok(text(core, caller, n).await?.unwrap_or_else(|| Said::door(Reply::Reject(words.sent.clone()))))
+        }
+        Choice::Auto | Choice::Passcode(_) => Ok(Said::door(Reply::Reject(words.add_passcode.clone()))),
     }
+}
+
+/// The words of append and second-factor-only modes that name what to type.
+pub struct Words {
+    /// After texted passcodes: sign in again with one.
+    pub sent: String,
+    /// Nothing to push or call: type a passcode.
+    pub add_passcode: String,
 }
 
 /// Nothing named: a push when the default device takes pushes, a call when it is a phone without
 /// the app (a landline), else a push to any app or a call to any phone.
-async fn default_action(core: &SignIn, caller: &Caller<'_>, push_ids: &[String]) -> Result<Option<Choice>, Error> {
+async fn default_action(core: &SignIn, caller: &Caller<'_>) -> Result<Option<Choice>, Error> {
     let user_id = &caller.user.id;
+    let push_ids = store::push_devices::push_device_ids(&core.db, user_id).await?;
     let push = !push_ids.is_empty() && allowed::method_allowed(core, user_id, Method::Push).await?;
     let phones = phone_devices::for_user(&core.db, &core.keys, user_id).await?;
     let phones: Vec<_> = phones.into_iter().filter(|p| !p.phone.is_empty()).collect();

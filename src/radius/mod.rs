@@ -27,15 +27,36 @@ pub enum Reply {
     Challenge { message: String, state: Vec<u8> },
 }
 
-/// A decided request: the reply, the user it was about (once known) and the method asked for.
+/// A reply, and whether the sign-in core already audited the outcome (a passcode's verdict, a
+/// push's or a call's end): then the door writes no second entry (the core's names the client,
+/// the NAS and the user's address through the `Application` and the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub reply: Reply,
+    pub by_core: bool,
+}
+
+impl Said {
+    /// An outcome the door decided (the door audits it).
+    fn door(reply: Reply) -> Self {
+        Self { reply, by_core: false }
+    }
+
+    /// An outcome of the core's, audited there.
+    fn core(reply: Reply) -> Self {
+        Self { reply, by_core: true }
+    }
+}
+
+/// A decided request: what is said, the user it was about (once known) and the method asked for.
 pub struct Decision {
     pub user: Option<UserRow>,
     pub method: &'static str,
-    pub reply: Reply,
+    pub said: Said,
 }
 
 impl Decision {
-    fn new(user: Option<UserRow>, method: &'static str, reply: Reply) -> Self {
-        Self { user, method, reply }
+    fn new(user: Option<UserRow>, method: &'static str, said: Said) -> Self {
+        Self { user, method, said }
     }
 }

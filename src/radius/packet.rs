@@ -18,7 +18,7 @@ pub const STATUS_SERVER: u8 = 12;
 #[rustfmt::skip]
 pub mod attr {
     pub const USER_NAME: u8 = 1; pub const USER_PASSWORD: u8 = 2; pub const CHAP_PASSWORD: u8 = 3;
-    pub const NAS_IP_ADDRESS: u8 = 4; pub const FILTER_ID: u8 = 11; pub const REPLY_MESSAGE: u8 = 18;
+    pub const NAS_IP_ADDRESS: u8 = 4; pub const FILTER_ID: u8 = 11; pub const VENDOR_SPECIFIC: u8 = 26; pub const REPLY_MESSAGE: u8 = 18;
     pub const STATE: u8 = 24; pub const CLASS: u8 = 25; pub const SESSION_TIMEOUT: u8 = 27;
     pub const CALLING_STATION_ID: u8 = 31; pub const NAS_IDENTIFIER: u8 = 32; pub const PROXY_STATE: u8 = 33;
     pub const EAP_MESSAGE: u8 = 79; pub const MESSAGE_AUTHENTICATOR: u8 = 80; pub const NAS_IPV6_ADDRESS: u8 = 95;

@@ -145,16 +145,22 @@ async fn answer(core: &SignIn, metrics: &Metrics, client: &Client, request: &Pac
         return Some(reject(metrics, client, request, "A username is required."));
     };
     let Some(password) = request.password(&client.secret) else {
-        let words =
-            if request.attribute(attr::CHAP_PASSWORD).is_some() || request.attribute(attr::EAP_MESSAGE).is_some() {
-                "Only PAP is supported: set the VPN to send the password with PAP."
-            } else {
-                "A password is required."
-            };
+        let words = if other_authentication(request) {
+            "Only PAP is supported: set the VPN to send the password with PAP."
+        } else {
+            "A password is required."
+        };
         return Some(reject(metrics, client, request, words));
     };
+    let nas = request
+        .attribute(attr::NAS_IP_ADDRESS)
+        .and_then(|v| <[u8; 4]>::try_from(v).ok())
+        .map(|b| std::net::Ipv4Addr::from(b).to_string())
+        .or_else(|| request.text(attr::NAS_IDENTIFIER))
+        .unwrap_or_else(|| "-".into());
     let asked = Asked {
         client,
+        nas,
         user_name,
         password: String::from_utf8(password).unwrap_or_default(),
         state: request.attribute(attr::STATE).map(<[u8]>::to_vec),
@@ -168,12 +174,12 @@ async fn answer(core: &SignIn, metrics: &Metrics, client: &Client, request: &Pac
             return None;
         }
     };
-    if let Err(e) = audit(core, client, request, &asked, &decision).await {
+    if let Err(e) = audit(core, &asked, &decision).await {
         tracing::error!(error = %e, "RADIUS: could not write the audit entry");
         metrics.radius_dropped("internal_error");
         return None;
     }
-    let (code, mut attributes, result) = match &decision.reply {
+    let (code, mut attributes, result) = match &decision.said.reply {
         Reply::Accept(message) => {
             let mut attributes = vec![(attr::REPLY_MESSAGE, message.clone().into_bytes())];
             attributes.extend(group_attributes(core, decision.user.as_ref()).await.ok()?);
@@ -198,6 +204,14 @@ fn reject(metrics: &Metrics, client: &Client, request: &Packet, words: &str) -> 
     let mut attributes = vec![(attr::REPLY_MESSAGE, words.as_bytes().to_vec())];
     attributes.extend(proxy_states(request));
     packet::encode_reply(packet::ACCESS_REJECT, request, &attributes, &client.secret)
+}
+
+/// CHAP, MS-CHAP (Microsoft's vendor-specific attributes) or EAP instead of PAP.
+fn other_authentication(request: &Packet) -> bool {
+    const MICROSOFT: [u8; 4] = [0, 0, 1, 55];
+    request.attribute(attr::CHAP_PASSWORD).is_some()
+        || request.attribute(attr::EAP_MESSAGE).is_some()
+        || request.all(attr::VENDOR_SPECIFIC).any(|v| v.starts_with(&MICROSOFT))
 }
 
 /// Proxy-State attributes are copied into the reply unchanged and in order (RFC 2865 §5.33).
@@ -226,21 +240,13 @@ async fn group_attributes(
     Ok(attributes)
 }
 
-/// One entry per decided request: the client, the NAS, the user's address, the method, the result.
-async fn audit(
-    core: &SignIn,
-    client: &Client,
-    request: &Packet,
-    asked: &Asked<'_>,
-    decision: &Decision,
-) -> Result<(), store::StoreError> {
-    let nas = request
-        .attribute(attr::NAS_IP_ADDRESS)
-        .and_then(|v| <[u8; 4]>::try_from(v).ok())
-        .map(|b| std::net::Ipv4Addr::from(b).to_string())
-        .or_else(|| request.text(attr::NAS_IDENTIFIER))
-        .unwrap_or_else(|| "-".into());
-    let (outcome, result) = match &decision.reply {
+/// The entry of an outcome the door decided (the core audits its own, naming the client and the
+/// NAS): the client, the NAS, the user's address, the method and the result.
+async fn audit(core: &SignIn, asked: &Asked<'_>, decision: &Decision) -> Result<(), store::StoreError> {
+    if decision.said.by_core {
+        return Ok(());
+    }
+    let (outcome, result) = match &decision.said.reply {
         Reply::Accept(_) => (Outcome::Success, "accept".to_string()),
         // The enrolment link is a secret: the log says it was sent, not what it was.
         Reply::Reject(_) if decision.method == "enroll" => {
@@ -250,13 +256,16 @@ async fn audit(
         Reply::Challenge { .. } => (Outcome::Info, "challenge".to_string()),
     };
     let from = asked.calling_station.as_deref().unwrap_or("-");
-    let detail = format!("client {}; NAS {nas}; from {from}; method {}; {result}", client.name, decision.method);
-    let mut e = Event::new(AuditEvent::RadiusAccess, outcome)
-        .ip(asked.calling_station.as_deref())
+    let detail =
+        format!("client {}; NAS {}; from {from}; method {}; {result}", asked.client.name, asked.nas, decision.method);
+    let address = asked.address();
+    let e = Event::new(AuditEvent::RadiusAccess, outcome)
+        .ip(Some(&address))
         .detail(&detail)
-        .application(&client.name);
-    if let Some(user) = &decision.user {
-        e = e.user(&user.id, &user.username);
-    }
+        .application(&asked.client.name);
+    let e = match &decision.user {
+        Some(user) => e.user(&user.id, &user.username),
+        None => e,
+    };
     store::audit::record(&core.db, e, core.now()).await
 }

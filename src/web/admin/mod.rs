@@ -11,6 +11,7 @@ mod outbox;
 mod passcodes;
 mod phones;
 mod policies;
+mod radius;
 mod staff_groups;
 mod tokens;
 mod user_tokens;
@@ -29,6 +30,9 @@ pub use invitations::{group_invite_post, invitations_get, invite_post};
 pub use outbox::outbox_get;
 pub use passcodes::{passcode_get, passcode_post};
 pub use policies::{policies_get, policies_post};
+pub use radius::{
+    add_post as radius_add_post, delete_post as radius_delete_post, radius_get, rotate_post as radius_rotate_post,
+};
 pub use tokens::{commit_post as tokens_commit_post, tokens_get, upload_post as tokens_upload_post};
 pub use user_tokens::{assign_post as token_assign_post, release_post as token_release_post};
 pub use users::{device_disable_post, status_post, unlock_post, user_get, users_get};
@@ -192,5 +196,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/applications", web::post().to(application_add_post))
         .route("/admin/applications/{ikey}/rotate", web::post().to(application_rotate_post))
         .route("/admin/applications/{ikey}/delete", web::post().to(application_delete_post))
-        .route("/admin/applications/{ikey}/redirect-uris", web::post().to(application_redirect_uris_post));
+        .route("/admin/applications/{ikey}/redirect-uris", web::post().to(application_redirect_uris_post))
+        .route("/admin/radius", get().to(radius_get))
+        .route("/admin/radius", web::post().to(radius_add_post))
+        .route("/admin/radius/{id}/rotate", web::post().to(radius_rotate_post))
+        .route("/admin/radius/{id}/delete", web::post().to(radius_delete_post));
 }

@@ -27,6 +27,12 @@ fn describe(event: &str, outcome: &str) -> Option<&'static str> {
         ("mfa.security_key", false) => "Security key not accepted",
         ("security_key.clone_warning", _) => "A security key that may have been copied was refused",
         ("enroll.security_key", _) => "A security key could not be added",
+        ("mfa.push", true) => "Verified with a push",
+        ("mfa.push", false) => "Push not approved",
+        ("mfa.phone_call", true) => "Verified with a phone call",
+        ("mfa.phone_call", false) => "Phone call not answered or declined",
+        ("mfa.sms_passcode", true) => "Verified with a texted passcode",
+        ("mfa.sms_passcode", false) => "Wrong or reused texted passcode",
         ("mfa.backup_code", _) => "Verified with a backup code",
         ("mfa.token", _) => "Verified with a hardware token",
         ("enroll.token_claim", _) => "Hardware token not added (no match)",
@@ -85,6 +91,7 @@ mod tests {
     fn failures_and_successes_read_differently() {
         assert_ne!(describe("mfa.passcode", "success"), describe("mfa.passcode", "failure"));
         assert_ne!(describe("mfa.security_key", "success"), describe("mfa.security_key", "failure"));
+        assert_eq!(describe("mfa.push", "success"), Some("Verified with a push"));
         assert_eq!(describe("setup.admin_created", "success"), None);
     }
 }
