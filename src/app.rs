@@ -171,8 +171,13 @@ impl Application {
         let channels = Channels { mailer, phones, shutdown };
         let signin = SignIn::new(db, keys, Arc::new(settings), public_url, channels);
         let radius = Arc::new(crate::radius::Clients::new(signin.clone()));
-        let state = web::Data::new(AppState { signin, logo, metrics, oidc, radius });
-        let radius_port = start_radius(&state)?;
+        let radius_socket = bind_radius(&signin.settings)?;
+        let radius_addr = radius_socket.as_ref().map(|s| s.local_addr()).transpose()?;
+        let state = web::Data::new(AppState { signin, logo, metrics, oidc, radius, radius_addr });
+        if let Some(socket) = radius_socket {
+            start_radius(&state, socket)?;
+        }
+        let radius_port = radius_addr.map(|a| a.port());
         let setup_link =
             if store::users::admin_exists(&state.db).await? { None } else { Some(setup::issue_link(&state).await?) };
         let server = server(state.clone(), listener)?;
@@ -255,17 +260,23 @@ impl Application {
     }
 }
 
-/// Binds and starts the RADIUS server when `radius.bind` is set; returns its port.
-fn start_radius(state: &web::Data<AppState>) -> anyhow::Result<Option<u16>> {
-    let Some(addr) = state.settings.radius.bind_addr()? else { return Ok(None) };
+/// The RADIUS server's socket when `radius.bind` is set (bound before the state is built, so the
+/// console can show the real address).
+fn bind_radius(settings: &Settings) -> anyhow::Result<Option<std::net::UdpSocket>> {
+    let Some(addr) = settings.radius.bind_addr()? else { return Ok(None) };
     let socket = std::net::UdpSocket::bind(addr).with_context(|| format!("binding radius.bind {addr}"))?;
     socket.set_nonblocking(true)?;
-    let port = socket.local_addr()?.port();
+    Ok(Some(socket))
+}
+
+/// Starts the RADIUS server on its socket.
+fn start_radius(state: &web::Data<AppState>, socket: std::net::UdpSocket) -> anyhow::Result<()> {
+    let addr = socket.local_addr()?;
     let socket = tokio::net::UdpSocket::from_std(socket)?;
     let server = crate::radius::Server::new(socket, state.signin.clone(), state.radius.clone(), state.metrics.clone());
     tokio::spawn(server.run());
     tracing::info!(%addr, "RADIUS server listening");
-    Ok(Some(port))
+    Ok(())
 }
 
 fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Server> {

@@ -216,8 +216,8 @@ pub async fn add(core: &SignIn, by: By<'_>, form: ClientForm<'_>) -> Result<(Str
     Ok((id, secret))
 }
 
-/// A new random shared secret for a console client (shown once).
-pub async fn rotate(core: &SignIn, by: By<'_>, id: &str) -> Result<Option<String>, Refused> {
+/// A new random shared secret for a console client (shown once), with the client's name.
+pub async fn rotate(core: &SignIn, by: By<'_>, id: &str) -> Result<Option<(String, String)>, Refused> {
     let Some(row) = radius_clients::by_id(&core.db, id).await? else { return Ok(None) };
     let secret = new_secret();
     let sealed = core.keys.seal(&sealing_context(id), secret.as_bytes()).map_err(Error::from)?;
@@ -225,7 +225,7 @@ pub async fn rotate(core: &SignIn, by: By<'_>, id: &str) -> Result<Option<String
         return Ok(None);
     }
     audit(core, by, AuditEvent::RadiusClientRotated, &row.name).await?;
-    Ok(Some(secret))
+    Ok(Some((row.name, secret)))
 }
 
 pub async fn delete(core: &SignIn, by: By<'_>, id: &str) -> Result<bool, Refused> {

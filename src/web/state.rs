@@ -18,6 +18,8 @@ pub struct AppState {
     pub oidc: Arc<crate::oidc::Providers>,
     /// The RADIUS clients (the console forgets the cached ones after a change).
     pub radius: Arc<crate::radius::Clients>,
+    /// Where the RADIUS server listens (UDP), when it is on.
+    pub radius_addr: Option<std::net::SocketAddr>,
 }
 
 impl std::ops::Deref for AppState {

@@ -127,11 +127,21 @@ async fn help_desk_in_browser<'d>(
     driver: &'d ChromeDriver,
     app: &crate::helpers::TestApp,
 ) -> crate::webdriver::Browser<'d> {
+    staff_in_browser(driver, app, "helpdesk").await
+}
+
+/// Grace, with `role` ("helpdesk" or "admin"), signed in with her phone in a real browser and at
+/// the console.
+pub(crate) async fn staff_in_browser<'d>(
+    driver: &'d ChromeDriver,
+    app: &crate::helpers::TestApp,
+    role: &str,
+) -> crate::webdriver::Browser<'d> {
     let grace_http = app.other_browser();
     let grace = grace_http.add_user("grace").await;
     assert_eq!(location(&grace_http.login("grace", PASSWORD).await), "/prompt");
     let grace_seed = grace_http.enroll_phone().await;
-    app.sql(&format!("UPDATE users SET role = 'helpdesk' WHERE id = '{}'", grace.id)).await;
+    app.sql(&format!("UPDATE users SET role = '{role}' WHERE id = '{}'", grace.id)).await;
     let desk = driver.new_session(1280, 1000).await;
     open_login(&desk, app).await;
     log_in(&desk, "grace").await;

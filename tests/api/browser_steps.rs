@@ -116,10 +116,27 @@ pub(crate) async fn field_value(b: &Browser<'_>, label: &str) -> String {
 }
 
 /// Clicks the visible element matched by `xpath` (`what` names it in failures).
+/// An element found on the page before it was replaced (a navigation in flight) is "stale": it
+/// is looked up again on the new page.
 pub(crate) async fn click(b: &Browser<'_>, xpath: &str, what: &str) {
-    let element = find(b, xpath).await;
-    assert!(b.displayed(&element).await.unwrap(), "{what:?} is visible");
-    b.click(&element).await.unwrap_or_else(|e| panic!("clicking {what:?}: {e}"));
+    let started = Instant::now();
+    loop {
+        let element = find(b, xpath).await;
+        let clicked = match b.displayed(&element).await {
+            Ok(visible) => {
+                assert!(visible, "{what:?} is visible");
+                b.click(&element).await
+            }
+            Err(e) => Err(e),
+        };
+        match clicked {
+            Ok(()) => return,
+            Err(e) if e.contains("stale element") && started.elapsed() < PAGE_TIMEOUT => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("clicking {what:?}: {e}"),
+        }
+    }
 }
 
 /// Clicks the `<button>` (or `<a class="button">`) that reads `text`.

@@ -23,7 +23,7 @@ async fn auth_status(app: &TestApp, client: &Client, txid: &str) -> Value {
 }
 
 /// The push waiting for the user, once the application's request created it.
-async fn pending_push(app: &TestApp, user_id: &str) -> twofold::store::push_requests::PushRequestRow {
+pub(crate) async fn pending_push(app: &TestApp, user_id: &str) -> twofold::store::push_requests::PushRequestRow {
     for _ in 0..100 {
         let pending = twofold::store::push_requests::pending_for_user(&app.db, user_id, now()).await.unwrap();
         if let Some(p) = pending.into_iter().next() {

@@ -40,7 +40,7 @@ struct SecretPage {
 const NAV: Nav = Nav { admin: true, current: "radius" };
 
 async fn list_page(state: &AppState, staff: &Staff, error: Option<String>) -> Result<ClientsPage, AppError> {
-    let bind = state.settings.radius.bind_addr().ok().flatten().map(|a| a.to_string());
+    let bind = state.radius_addr.map(|a| a.to_string());
     Ok(ClientsPage {
         chrome: staff.chrome(state),
         nav: NAV,
@@ -72,9 +72,8 @@ pub async fn add_post(
     state: web::Data<AppState>,
     form: CsrfForm<AddForm>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require_admin()?;
     let f = form.0;
-    let ip = client_ip(&req);
+    let ip = admin_ip(&staff, &req)?;
     let by = By { id: &staff.user.id, ip: ip.as_deref() };
     let client = ClientForm {
         name: &f.name,
@@ -96,6 +95,12 @@ pub async fn add_post(
 
 csrf_form!(ClientAction {});
 
+/// Checks the administrator's role; their address, for the audit log.
+fn admin_ip(staff: &Staff, req: &HttpRequest) -> Result<Option<String>, AppError> {
+    staff.require_admin()?;
+    Ok(client_ip(req))
+}
+
 pub async fn rotate_post(
     req: HttpRequest,
     staff: Staff,
@@ -103,12 +108,10 @@ pub async fn rotate_post(
     id: web::Path<String>,
     _f: CsrfForm<ClientAction>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require_admin()?;
-    let ip = client_ip(&req);
+    let ip = admin_ip(&staff, &req)?;
     let by = By { id: &staff.user.id, ip: ip.as_deref() };
-    let name = crate::store::radius_clients::by_id(&state.db, &id).await?.ok_or(AppError::NotFound)?.name;
     match clients::rotate(&state, by, &id).await {
-        Ok(Some(secret)) => {
+        Ok(Some((name, secret))) => {
             state.radius.forget();
             html(StatusCode::OK, &SecretPage { chrome: staff.chrome(&state), nav: NAV, name, secret })
         }
@@ -124,8 +127,7 @@ pub async fn delete_post(
     id: web::Path<String>,
     _f: CsrfForm<ClientAction>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require_admin()?;
-    let ip = client_ip(&req);
+    let ip = admin_ip(&staff, &req)?;
     let by = By { id: &staff.user.id, ip: ip.as_deref() };
     match clients::delete(&state, by, &id).await {
         Ok(true) => {
