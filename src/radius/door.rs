@@ -174,11 +174,10 @@ fn words(mode: Mode, separator: &str) -> Words {
         },
         _ => Words {
             sent: format!(
-                "We texted you passcodes. Sign in again with your password, then {separator} and one of them."
+                "We texted you passcodes. Sign in again with your password followed by one of them: \
+                 password{separator}1234567."
             ),
-            add_passcode: format!(
-                "Add a passcode after your password, separated by {separator} (password{separator}123456)."
-            ),
+            add_passcode: format!("Add a passcode after your password: password{separator}123456."),
         },
     }
 }

@@ -42,7 +42,7 @@ async fn answer_next(app: &TestApp, phone: &Phone, user_id: &str, decision: &str
     body
 }
 
-async fn ringing_call(app: &TestApp, user_id: &str) -> String {
+pub(crate) async fn ringing_call(app: &TestApp, user_id: &str) -> String {
     for _ in 0..100 {
         let calls = twofold::store::phone_calls::recent_simulated(&app.db, &app.keys, 10).await.unwrap();
         if let Some(c) = calls.into_iter().find(|c| c.user_id == user_id && c.status == "ringing") {

@@ -513,3 +513,32 @@ async fn an_administrator_adds_a_vpn_in_a_real_browser_and_it_answers_with_a_cha
     expect_text(b, "Lab VPN").await;
     expect_text(b, "Password, then a challenge with the user's options").await;
 }
+
+#[tokio::test]
+async fn the_password_alone_starts_the_default_action_a_push_to_the_app_or_a_call_to_a_phone() {
+    let app = radius_app(Mode::Append).await;
+    let (uid, phone) = vpn_user(&app, "ada").await;
+    let other = app.other_browser();
+    let asking = tokio::spawn(async move { ask(&other, "ada", PASSWORD, &["--timeout", "30"]).await });
+    let push = pending_push(&app, &uid).await;
+    answer(&app, &phone, &push.id, "approve", "").await;
+    assert_eq!(code(&asking.await.unwrap()), "Access-Accept");
+
+    // A phone without the app: the default action is a call, answered on the simulator.
+    let root = crate::phones::admin(&app).await;
+    let bob = app.other_browser();
+    let (bob_id, _) = crate::phones::mobile_only_user(&bob, "bob", "ask").await;
+    let caller = app.other_browser();
+    let asking = tokio::spawn(async move { ask(&caller, "bob", PASSWORD, &["--timeout", "30"]).await });
+    let call = crate::duo_factors::ringing_call(&app, &bob_id).await;
+    root.post_form(&format!("/simulator/phone/calls/{call}/answer"), &[("key", "1")]).await;
+    let reply = asking.await.unwrap();
+    assert_eq!(code(&reply), "Access-Accept", "{reply}");
+    // ",sms" texts passcodes and asks to sign in again with one.
+    let texted = ask(&app, "bob", &format!("{PASSWORD},sms"), &[]).await;
+    assert_eq!(code(&texted), "Access-Reject");
+    assert_eq!(
+        texted["reply_message"],
+        "We texted you passcodes. Sign in again with your password followed by one of them: password,1234567."
+    );
+}
