@@ -147,6 +147,9 @@ pub enum UserCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
+    for name in &settings.ignored_environment {
+        tracing::warn!(variable = %name, "ignoring an environment variable that names no Twofold setting");
+    }
     match cli.command {
         Command::Serve => serve(settings).await,
         Command::Migrate => {

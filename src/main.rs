@@ -13,15 +13,25 @@ fn main() -> std::process::ExitCode {
         libc::umask(0o077);
     }
     let cli = twofold::cli::Cli::parse();
+    let settings = twofold::config::Settings::load(cli.config.as_deref()).ok();
     let filter = std::env::var("TWOFOLD_LOG")
         .ok()
-        .or_else(|| twofold::config::Settings::load(cli.config.as_deref()).ok().map(|s| s.log))
+        .or_else(|| settings.as_ref().map(|s| s.log.clone()))
         .unwrap_or_else(|| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let filter = match EnvFilter::try_new(&filter) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!(
+                "error: TWOFOLD_LOG / log: `{filter}` is not a log filter ({e}); e.g. `info` or `twofold=debug,info`"
+            );
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match settings.as_ref().map(|s| s.log_format) {
+        Some(twofold::config::LogFormat::Json) => logs.json().with_current_span(true).with_span_list(false).init(),
+        _ => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -32,10 +42,23 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(twofold::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", chain(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes, each said once (a cause that repeats what was said is left out).
+fn chain(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// glibc raises its mmap threshold after a large block is freed, so from then on each argon2

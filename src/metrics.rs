@@ -34,6 +34,11 @@ struct DropLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventLabels {
     event: String,
     outcome: String,
@@ -57,6 +62,9 @@ pub struct Metrics {
     pub pushes_pending: Gauge,
     radius_requests: Family<RadiusLabels, Counter>,
     radius_dropped: Family<DropLabels, Counter>,
+    /// The process, read from /proc at each scrape (`observe_process`).
+    resident_memory: Gauge,
+    open_fds: Gauge,
 }
 
 impl Default for Metrics {
@@ -94,7 +102,29 @@ impl Metrics {
         );
         let radius_dropped = Family::<DropLabels, Counter>::default();
         registry.register("radius_dropped", "RADIUS packets dropped unanswered, by reason", radius_dropped.clone());
-        Self { registry, requests, latency, events, mail_failures, pushes_pending, radius_requests, radius_dropped }
+        let resident_memory = Gauge::default();
+        registry.register("process_resident_memory_bytes", "Resident memory of this instance", resident_memory.clone());
+        let open_fds = Gauge::default();
+        registry.register("process_open_fds", "Open file descriptors of this instance", open_fds.clone());
+        let start_time: Gauge = Gauge::default();
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        start_time.set(i64::try_from(started).unwrap_or(0));
+        registry.register("process_start_time_seconds", "When this instance started (Unix time)", start_time);
+        let build = Family::<BuildLabels, Gauge>::default();
+        build.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION").into() }).set(1);
+        registry.register("build_info", "The running version (always 1)", build);
+        Self {
+            registry,
+            requests,
+            latency,
+            events,
+            mail_failures,
+            pushes_pending,
+            radius_requests,
+            radius_dropped,
+            resident_memory,
+            open_fds,
+        }
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -115,6 +145,21 @@ impl Metrics {
         self.events.get_or_create(&EventLabels { event: event.to_string(), outcome: outcome.to_string() }).inc();
     }
 
+    /// Reads the process's memory and descriptors (Linux /proc; elsewhere they stay 0).
+    pub fn observe_process(&self) {
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+            && let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+        {
+            self.resident_memory.set(kb * 1024);
+        }
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            self.open_fds.set(i64::try_from(fds.count()).unwrap_or(i64::MAX));
+        }
+    }
+
     /// The text exposition format Prometheus scrapes.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -127,6 +172,19 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::Metrics;
+
+    #[test]
+    fn the_process_and_the_build_are_in_the_exposition() {
+        let m = Metrics::new();
+        m.observe_process();
+        let text = m.render();
+        assert!(text.contains(&format!("twofold_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))), "{text}");
+        let rss = text.lines().find(|l| l.starts_with("twofold_process_resident_memory_bytes ")).unwrap();
+        assert!(rss.split(' ').nth(1).unwrap().parse::<i64>().unwrap() > 1_000_000, "{rss}");
+        let fds = text.lines().find(|l| l.starts_with("twofold_process_open_fds ")).unwrap();
+        assert!(fds.split(' ').nth(1).unwrap().parse::<i64>().unwrap() > 2, "{fds}");
+        assert!(text.contains("twofold_process_start_time_seconds "), "{text}");
+    }
 
     #[test]
     fn requests_events_and_failures_appear_in_the_exposition() {

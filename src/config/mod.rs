@@ -12,12 +12,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 mod applications;
+mod load;
 pub use applications::ApplicationsSettings;
+pub use load::read_secret;
 pub mod oidc;
 pub use oidc::{OidcProvider, OidcSettings};
 pub mod telephony;
@@ -37,6 +39,11 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Base64 of 32 bytes. When absent, `data_dir/master.key` is used (generated on first run).
     pub master_key: Option<String>,
+    /// Read `master_key` from this file (Docker/Kubernetes secrets).
+    pub master_key_file: Option<PathBuf>,
+    pub previous_master_key_file: Option<PathBuf>,
+    /// Read `database_url` from this file.
+    pub database_url_file: Option<PathBuf>,
     /// The master key before `twofold key rotate`, tried when `master_key` does not open the data
     /// key, so instances can be switched one by one. Remove it once every instance has the new key.
     pub previous_master_key: Option<String>,
@@ -68,10 +75,25 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
     pub log: String,
+    /// `text` (the default) or `json`: one JSON object per line, with the request's fields.
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// `TWOFOLD_*` variables that name no setting (left out, warned about at start).
+    #[serde(skip)]
+    pub ignored_environment: Vec<String>,
     /// HTTP worker threads; defaults to the number of CPU cores.
     pub workers: Option<usize>,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 fn default_account_total() -> u32 {
@@ -178,6 +200,9 @@ pub struct MailSettings {
     pub smtp_security: SmtpSecurity,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<String>,
+    /// Read `smtp_password` from this file.
+    #[serde(default)]
+    pub smtp_password_file: Option<PathBuf>,
     /// Mails a person asks for ("Email me an activation link") per user per hour.
     #[serde(default = "default_requested_mails")]
     pub requested_per_user_per_hour: u32,
@@ -242,6 +267,9 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             master_key: None,
+            master_key_file: None,
+            previous_master_key_file: None,
+            database_url_file: None,
             previous_master_key: None,
             institution: InstitutionSettings {
                 name: "Example University".into(),
@@ -281,8 +309,11 @@ impl Default for Settings {
                 requested_per_user_per_hour: default_requested_mails(),
                 requested_per_address_per_hour: default_requested_mails(),
                 smtp_password: None,
+                smtp_password_file: None,
             },
             log: "info".into(),
+            log_format: LogFormat::Text,
+            ignored_environment: Vec::new(),
             workers: None,
             trusted_proxies: Vec::new(),
         }
@@ -292,8 +323,8 @@ impl Default for Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// Not `#[source]`: figment's message already says everything, and printing the chain would repeat it.
-    #[error("configuration: {0}")]
-    Parse(Box<figment::Error>),
+    #[error("configuration {0}")]
+    Parse(String),
     #[error("configuration key `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
 }
@@ -314,10 +345,33 @@ impl Settings {
             None if Path::new("twofold.toml").exists() => figment = figment.merge(Toml::file_exact("twofold.toml")),
             None => {}
         }
-        let figment = figment.merge(Env::prefixed("TWOFOLD_").split("__"));
-        let settings: Settings = figment.extract().map_err(|e| ConfigError::Parse(Box::new(e)))?;
+        let (mut settings, ignored) = load::extract(figment)?;
+        settings.ignored_environment = ignored;
+        settings.secrets_from_files()?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// `…_file` settings (`TWOFOLD_…_FILE`): secrets read from files, as container platforms mount them.
+    fn secrets_from_files(&mut self) -> Result<(), ConfigError> {
+        load::from_file("master_key_file", &mut self.master_key, &self.master_key_file)?;
+        load::from_file("previous_master_key_file", &mut self.previous_master_key, &self.previous_master_key_file)?;
+        load::from_file("database_url_file", &mut self.database_url, &self.database_url_file)?;
+        load::from_file("mail.smtp_password_file", &mut self.mail.smtp_password, &self.mail.smtp_password_file)?;
+        if let Some(path) = &self.telephony.auth_token_file {
+            if !self.telephony.auth_token.is_empty() {
+                return Err(invalid("telephony.auth_token_file", "set either the value or the file, not both"));
+            }
+            self.telephony.auth_token = load::read_secret("telephony.auth_token_file", path)?;
+        }
+        for provider in &mut self.oidc.providers {
+            load::from_file(
+                "oidc.providers.client_secret_file",
+                &mut provider.client_secret,
+                &provider.client_secret_file,
+            )?;
+        }
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -380,6 +434,12 @@ impl Settings {
             Logo::load(path)?;
         }
         self.metrics.bind_addr().map_err(|reason| invalid("metrics.bind", reason))?;
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
+            return Err(invalid(
+                "log",
+                format!("`{}` is not a log filter ({e}); e.g. `info` or `twofold=debug,info`", self.log),
+            ));
+        }
         self.oidc.validate()?;
         if !self.login.local_passwords && self.oidc.providers.is_empty() {
             return Err(invalid(

@@ -46,6 +46,9 @@ pub struct OidcProvider {
     /// Absent for a public client (PKCE only).
     #[serde(default)]
     pub client_secret: Option<String>,
+    /// Read `client_secret` from this file (Docker/Kubernetes secrets).
+    #[serde(default)]
+    pub client_secret_file: Option<std::path::PathBuf>,
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
     /// The ID-token claim that holds the Twofold username.
@@ -185,6 +188,7 @@ mod tests {
             issuer: "https://login.example.edu/realms/um".into(),
             client_id: "twofold".into(),
             client_secret: Some("s3cret".into()),
+            client_secret_file: None,
             scopes: default_scopes(),
             username_claim: default_username_claim(),
             display_name_claim: default_display_name_claim(),

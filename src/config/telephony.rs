@@ -23,6 +23,8 @@ pub struct TelephonySettings {
     pub allow_simulator: bool,
     pub account_sid: String,
     pub auth_token: String,
+    /// Read `auth_token` from this file (Docker/Kubernetes secrets).
+    pub auth_token_file: Option<std::path::PathBuf>,
     /// The number texts and calls come from, in E.164.
     pub from_number: String,
     /// The carrier's API root (Twilio: `https://api.twilio.com`).
@@ -76,6 +78,7 @@ impl Default for TelephonySettings {
             allow_simulator: false,
             account_sid: String::new(),
             auth_token: String::new(),
+            auth_token_file: None,
             from_number: String::new(),
             base_url: "https://api.twilio.com".into(),
             timeout_seconds: 10,

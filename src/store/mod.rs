@@ -68,6 +68,9 @@ pub enum StoreError {
     /// A sealed value (a phone number) could not be sealed or opened: wrong data key or tampered row.
     #[error("a sealed value could not be sealed or opened")]
     Sealed,
+    /// The database server could not be reached or refused the connection, with why.
+    #[error("cannot connect to PostgreSQL at {server}: {cause}")]
+    Unreachable { server: String, cause: String },
 }
 
 impl StoreError {
@@ -145,6 +148,29 @@ fn postgres_check<'c>(
     })
 }
 
+/// One connection before the pool: its error names the cause (refused, unknown host, wrong
+/// password, no such database), where the pool would only say it timed out after 10 seconds.
+async fn postgres_reachable(url: &str, options: &AnyConnectOptions) -> Result<(), StoreError> {
+    let server = url::Url::parse(url)
+        .ok()
+        .map(|u| format!("{}:{}", u.host_str().unwrap_or("localhost"), u.port().unwrap_or(5432)))
+        .unwrap_or_else(|| "the configured address".into());
+    let attempt =
+        tokio::time::timeout(Duration::from_secs(10), <sqlx::AnyConnection as sqlx::Connection>::connect_with(options))
+            .await;
+    let cause = match attempt {
+        Ok(Ok(conn)) => {
+            let _ = sqlx::Connection::close(conn).await;
+            return Ok(());
+        }
+        Ok(Err(sqlx::Error::Io(e))) => e.to_string(),
+        Ok(Err(sqlx::Error::Database(e))) => e.message().to_string(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "no answer within 10 seconds".into(),
+    };
+    Err(StoreError::Unreachable { server, cause })
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -181,6 +207,7 @@ impl Db {
                 (readers, writer)
             }
             Backend::Postgres => {
+                postgres_reachable(url, &options).await?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .test_before_acquire(false)

@@ -103,7 +103,7 @@ impl ResponseError for AppError {
             ),
             AppError::Explained { title, message, .. } => (*title, message.clone(), None),
             AppError::Internal(cause) => {
-                let id = crate::secrets::new_id()[..12].to_string();
+                let id = crate::web::middleware::request_id();
                 tracing::error!(support_id = %id, error = ?cause, "request failed");
                 (
                     "Something went wrong",

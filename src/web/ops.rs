@@ -61,6 +61,7 @@ async fn exposition(state: &AppState) -> HttpResponse {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: could not count pending pushes"),
     }
+    state.metrics.observe_process();
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render())

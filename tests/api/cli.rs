@@ -131,6 +131,96 @@ async fn bad_configuration_fails_at_start_with_the_key_and_the_reason() {
 }
 
 #[tokio::test]
+async fn unknown_environment_variables_are_warned_about_not_fatal_but_file_keys_are() {
+    let cli = Cli::new().await;
+    // What Kubernetes injects for a Service named "twofold".
+    let out = cli
+        .command(&["migrate"])
+        .env("TWOFOLD_PORT", "tcp://10.96.0.12:8080")
+        .env("TWOFOLD_SERVICE_HOST", "10.96.0.12")
+        .env("TWOFOLD_LOCKOUT__COLOUR", "blue")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in ["TWOFOLD_PORT", "TWOFOLD_SERVICE_HOST", "TWOFOLD_LOCKOUT__COLOUR"] {
+        assert!(stderr(&out).contains(name), "warned about {name}: {}", stderr(&out));
+    }
+    // A known key with a bad value still stops the program, without figment's internal prefix.
+    let out = cli
+        .command(&["migrate"])
+        .env("TWOFOLD_PORT", "x")
+        .env("TWOFOLD_LOCKOUT__MAX_FAILURES", "many")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("key `lockout.max_failures`") && !stderr(&out).contains("default."),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn secrets_come_from_files_and_a_bad_log_filter_is_refused() {
+    let cli = Cli::new().await;
+    let key_file = cli.dir.path().join("master.key.secret");
+    std::fs::write(&key_file, format!("{}\n", cli.key)).unwrap();
+    let out = cli
+        .command(&["migrate"])
+        .env_remove("TWOFOLD_MASTER_KEY")
+        .env("TWOFOLD_MASTER_KEY_FILE", &key_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The same database opens with the key from the file and from the variable alike.
+    let out = cli.run(&["user", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli.command(&["migrate"]).env("TWOFOLD_MASTER_KEY_FILE", &key_file).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("master_key_file") && stderr(&out).contains("not both"), "{}", stderr(&out));
+    let out = cli
+        .command(&["migrate"])
+        .env_remove("TWOFOLD_MASTER_KEY")
+        .env("TWOFOLD_MASTER_KEY_FILE", "/nonexistent/key")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cannot read /nonexistent/key"), "{}", stderr(&out));
+
+    let out = cli.command(&["migrate"]).env("TWOFOLD_LOG", "twofold=loud").output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("`twofold=loud` is not a log filter"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn an_unreachable_postgresql_is_named_with_the_cause() {
+    let cli = Cli::new().await;
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = cli
+        .command(&["migrate"])
+        .env("TWOFOLD_DATABASE_URL", format!("postgres://postgres@127.0.0.1:{port}/none"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains(&format!("cannot connect to PostgreSQL at 127.0.0.1:{port}")), "{err}");
+    assert!(err.to_lowercase().contains("refused"), "{err}");
+    // A missing database is named once.
+    let url =
+        std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let base = url.rsplit_once('/').unwrap().0;
+    let out = cli
+        .command(&["migrate"])
+        .env("TWOFOLD_DATABASE_URL", format!("{base}/no_such_database_here"))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert_eq!(err.matches("no_such_database_here").count(), 1, "{err}");
+}
+
+#[tokio::test]
 async fn a_configuration_file_is_read_and_the_environment_overrides_it() {
     let cli = Cli::new().await;
     std::fs::write(cli.dir.path().join("twofold.toml"), "[lockout]\nmax_failures = 0\n").unwrap();

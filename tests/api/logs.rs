@@ -115,3 +115,58 @@ fn contains_number(text: &str, number: &str) -> bool {
         !before && !after
     })
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_and_client_and_the_error_page_shows_the_same_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log_path = dir.path().join("server.log");
+    let database_url =
+        fresh_database_url().await.unwrap_or_else(|| format!("sqlite://{}/twofold.db?mode=rwc", dir.path().display()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twofold"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("TWOFOLD_BIND", format!("127.0.0.1:{port}"))
+        .env("TWOFOLD_LOG", "info")
+        .env("TWOFOLD_LOG_FORMAT", "json")
+        .env("TWOFOLD_WORKERS", "1")
+        .env("TWOFOLD_DATABASE_URL", &database_url)
+        .env_remove("TWOFOLD_MASTER_KEY")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let (client, _) = new_client();
+    let started = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A table the sign-in needs goes missing: the request fails with a support id.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&database_url).await.unwrap();
+    sqlx::query("DROP TABLE login_attempts").execute(&pool).await.unwrap();
+    pool.close().await;
+    let token = csrf_in(&client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap());
+    let form = [("csrf_token", token.as_str()), ("username", "ada"), ("password", "whatever it is")];
+    let r = client.post(format!("{base}/login")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    let page = r.text().await.unwrap();
+    let support_id = element_text(&page, "support-id");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let served = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "served" && l["span"]["route"] == "/login")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(served["span"]["client"], "127.0.0.1");
+    assert_eq!(served["span"]["id"].as_str().unwrap().len(), 12);
+    let failed = lines.iter().find(|l| l["fields"]["message"] == "request failed").unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(failed["span"]["id"], support_id.as_str(), "the support id is the request id: {log}");
+    assert_eq!(failed["fields"]["support_id"], support_id.as_str());
+}

@@ -79,6 +79,7 @@ pub fn provider_settings(issuer: &str) -> OidcProvider {
         issuer: issuer.into(),
         client_id: "twofold".into(),
         client_secret: Some("twofold-secret".into()),
+        client_secret_file: None,
         scopes: vec!["openid".into(), "profile".into(), "email".into(), "groups".into()],
         username_claim: "preferred_username".into(),
         display_name_claim: "name".into(),
