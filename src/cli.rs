@@ -52,6 +52,9 @@ pub enum Command {
     /// Manage the master key.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Ask the running server's /healthz (for a container's HEALTHCHECK, which has no curl):
+    /// exit status 0 when it answers "ok" within 3 seconds.
+    Healthcheck,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,7 +165,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(cmd) => apps::run(settings, cmd).await,
         Command::Token(TokenCommand::Import { file, dry_run }) => token_import(&settings, &file, dry_run).await,
         Command::Key(cmd) => key::run(&settings, cmd).await,
+        Command::Healthcheck => healthcheck(&settings).await,
     }
+}
+
+/// GET /healthz on the configured address (a wildcard bind is asked on loopback).
+async fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
+    let mut addr = settings.bind_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+    }
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
+    let response = client.get(format!("http://{addr}/healthz")).send().await?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    anyhow::ensure!(status.is_success() && body.trim() == "ok", "/healthz answered {status}: {}", body.trim());
+    println!("ok");
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -221,6 +221,28 @@ async fn an_unreachable_postgresql_is_named_with_the_cause() {
 }
 
 #[tokio::test]
+async fn healthcheck_says_whether_the_configured_server_answers() {
+    let cli = Cli::new().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let bind = format!("0.0.0.0:{port}");
+    let out = cli.command(&["healthcheck"]).env("TWOFOLD_BIND", &bind).output().unwrap();
+    assert!(!out.status.success(), "nothing listens yet: {}", stdout(&out));
+    let mut server = cli.command(&["serve"]).env("TWOFOLD_BIND", &bind).stdout(Stdio::null()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    let ok = loop {
+        let out = cli.command(&["healthcheck"]).env("TWOFOLD_BIND", &bind).output().unwrap();
+        if out.status.success() || started.elapsed() > std::time::Duration::from_secs(15) {
+            break out;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert_eq!(stdout(&ok).trim(), "ok");
+}
+
+#[tokio::test]
 async fn a_configuration_file_is_read_and_the_environment_overrides_it() {
     let cli = Cli::new().await;
     std::fs::write(cli.dir.path().join("twofold.toml"), "[lockout]\nmax_failures = 0\n").unwrap();
