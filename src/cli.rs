@@ -19,6 +19,7 @@ use crate::store::{
 };
 
 mod apps;
+mod health;
 mod key;
 
 #[derive(Debug, Parser)]
@@ -165,24 +166,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(cmd) => apps::run(settings, cmd).await,
         Command::Token(TokenCommand::Import { file, dry_run }) => token_import(&settings, &file, dry_run).await,
         Command::Key(cmd) => key::run(&settings, cmd).await,
-        Command::Healthcheck => healthcheck(&settings).await,
+        Command::Healthcheck => health::check(&settings).await,
     }
 }
 
-/// GET /healthz on the configured address (a wildcard bind is asked on loopback).
-async fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
-    let mut addr = settings.bind_addr()?;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
-    }
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
-    let response = client.get(format!("http://{addr}/healthz")).send().await?;
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    anyhow::ensure!(status.is_success() && body.trim() == "ok", "/healthz answered {status}: {}", body.trim());
-    println!("ok");
-    Ok(())
-}
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;

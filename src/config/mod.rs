@@ -18,6 +18,10 @@ use url::Url;
 
 mod applications;
 mod load;
+mod logo;
+mod mail;
+pub use logo::Logo;
+pub use mail::{MailMode, MailSettings, SmtpSecurity};
 pub use applications::ApplicationsSettings;
 pub use load::read_secret;
 pub mod oidc;
@@ -167,65 +171,6 @@ pub struct LockoutSettings {
 pub struct TrustedBrowserSettings {
     /// 0 turns "Trust this browser?" off.
     pub days: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MailMode {
-    /// The mail simulator: messages stay in the outbox and are shown on the Outbox page.
-    Simulator,
-    /// Real delivery through the SMTP server below.
-    Smtp,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpSecurity {
-    /// Plain connection upgraded with STARTTLS (port 587).
-    Starttls,
-    /// TLS from the first byte (port 465).
-    Tls,
-    /// No encryption: only for a relay on the same machine.
-    None,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MailSettings {
-    pub mode: MailMode,
-    /// The sender, e.g. `Example University MFA <mfa@example.edu>`.
-    pub from: String,
-    pub smtp_host: String,
-    pub smtp_port: u16,
-    pub smtp_security: SmtpSecurity,
-    pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
-    /// Read `smtp_password` from this file.
-    #[serde(default)]
-    pub smtp_password_file: Option<PathBuf>,
-    /// Mails a person asks for ("Email me an activation link") per user per hour.
-    #[serde(default = "default_requested_mails")]
-    pub requested_per_user_per_hour: u32,
-    /// Mails people ask for to one address per hour, whoever asks.
-    #[serde(default = "default_requested_mails")]
-    pub requested_per_address_per_hour: u32,
-}
-
-fn default_requested_mails() -> u32 {
-    5
-}
-
-impl std::fmt::Debug for MailSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailSettings")
-            .field("mode", &self.mode)
-            .field("from", &self.from)
-            .field("smtp_host", &self.smtp_host)
-            .field("smtp_port", &self.smtp_port)
-            .field("smtp_security", &self.smtp_security)
-            .field("smtp_username", &self.smtp_username)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -478,80 +423,5 @@ impl Settings {
     }
 }
 
-/// The institution's logo, read once at start and served at `/branding/logo` (same origin, so the
-/// Content-Security-Policy can stay `img-src 'self'`).
-#[derive(Debug, Clone)]
-pub struct Logo {
-    pub content_type: &'static str,
-    pub bytes: Vec<u8>,
-}
-
-impl Logo {
-    pub const MAX_BYTES: u64 = 256 * 1024;
-
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let key = "institution.logo_file";
-        let content_type = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-            Some("png") => "image/png",
-            Some("svg") => "image/svg+xml",
-            Some("jpg" | "jpeg") => "image/jpeg",
-            Some("webp") => "image/webp",
-            _ => return Err(invalid(key, "must be a .png, .svg, .jpg or .webp file")),
-        };
-        let meta = std::fs::metadata(path).map_err(|e| invalid(key, format!("{}: {e}", path.display())))?;
-        if meta.len() > Self::MAX_BYTES {
-            return Err(invalid(key, format!("{} is larger than 256 KiB", path.display())));
-        }
-        let bytes = std::fs::read(path).map_err(|e| invalid(key, format!("{}: {e}", path.display())))?;
-        Ok(Self { content_type, bytes })
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        let s = Settings::default();
-        s.validate().unwrap();
-        assert_eq!(s.bind_addr().unwrap().port(), 8080);
-        assert!(s.database_url().starts_with("sqlite://"));
-    }
-
-    #[test]
-    fn a_bad_public_url_names_the_key() {
-        let s = Settings { public_url: Some("ftp://x".into()), ..Settings::default() };
-        let err = s.validate().unwrap_err().to_string();
-        assert!(err.contains("public_url"), "{err}");
-    }
-
-    #[test]
-    fn a_public_url_with_a_path_is_refused() {
-        let s = Settings { public_url: Some("https://mfa.example.edu/twofold".into()), ..Settings::default() };
-        assert!(s.validate().is_err());
-    }
-
-    #[test]
-    fn a_bad_bind_names_the_key() {
-        let s = Settings { bind: "localhost".into(), ..Settings::default() };
-        assert!(s.validate().unwrap_err().to_string().contains("`bind`"));
-    }
-
-    #[test]
-    fn a_logo_must_be_a_readable_small_image() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Settings::default();
-        s.institution.logo_file = Some(dir.path().join("missing.png"));
-        assert!(s.validate().unwrap_err().to_string().contains("institution.logo_file"));
-        let text = dir.path().join("logo.txt");
-        std::fs::write(&text, "hello").unwrap();
-        s.institution.logo_file = Some(text);
-        assert!(s.validate().is_err(), "not an image type");
-        let svg = dir.path().join("logo.svg");
-        std::fs::write(&svg, "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
-        s.institution.logo_file = Some(svg.clone());
-        s.validate().unwrap();
-        assert_eq!(Logo::load(&svg).unwrap().content_type, "image/svg+xml");
-    }
-}
+mod tests;

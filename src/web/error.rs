@@ -103,7 +103,7 @@ impl ResponseError for AppError {
             ),
             AppError::Explained { title, message, .. } => (*title, message.clone(), None),
             AppError::Internal(cause) => {
-                let id = crate::web::middleware::request_id();
+                let id = crate::web::request_id::current();
                 tracing::error!(support_id = %id, error = ?cause, "request failed");
                 (
                     "Something went wrong",

@@ -54,17 +54,6 @@ pub async fn same_origin_only(
     next.call(req).await
 }
 
-tokio::task_local! {
-    /// The id of the request being served: in its log lines (the `request` span) and on its
-    /// error page as the support id, so a help desk can find the one from the other.
-    pub static REQUEST_ID: String;
-}
-
-/// The current request's id, or a new one outside a request.
-pub fn request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| crate::secrets::new_id()[..12].to_string())
-}
-
 /// One span per request: method, route pattern (never the raw path: setup links carry tokens),
 /// status and time taken.
 pub async fn request_span(
@@ -84,7 +73,7 @@ pub async fn request_span(
     let started = Instant::now();
     let method = req.method().clone();
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
-    let result = REQUEST_ID.scope(id, next.call(req).instrument(span.clone())).await;
+    let result = crate::web::request_id::REQUEST_ID.scope(id, next.call(req).instrument(span.clone())).await;
     let _guard = span.enter();
     let status = match &result {
         Ok(res) => res.status().as_u16(),

@@ -16,6 +16,7 @@ pub mod http;
 pub(crate) mod invite;
 mod login;
 pub mod middleware;
+pub(crate) mod request_id;
 pub mod notices;
 mod oidc;
 pub mod ops;

@@ -42,6 +42,7 @@ mod prompt;
 mod push;
 mod push_setup;
 mod radius;
+mod radius_peers;
 mod recovery;
 mod security;
 mod settings;
