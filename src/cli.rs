@@ -170,7 +170,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     println!("Twofold is running at {}", app.public_url());

@@ -47,7 +47,7 @@ pub struct MailSettings {
     pub requested_per_address_per_hour: u32,
 }
 
-fn default_requested_mails() -> u32 {
+pub(super) fn default_requested_mails() -> u32 {
     5
 }
 

@@ -20,10 +20,10 @@ mod applications;
 mod load;
 mod logo;
 mod mail;
-pub use logo::Logo;
-pub use mail::{MailMode, MailSettings, SmtpSecurity};
 pub use applications::ApplicationsSettings;
 pub use load::read_secret;
+pub use logo::Logo;
+pub use mail::{MailMode, MailSettings, SmtpSecurity};
 pub mod oidc;
 pub use oidc::{OidcProvider, OidcSettings};
 pub mod telephony;
@@ -251,8 +251,8 @@ impl Default for Settings {
                 smtp_port: 587,
                 smtp_security: SmtpSecurity::Starttls,
                 smtp_username: None,
-                requested_per_user_per_hour: default_requested_mails(),
-                requested_per_address_per_hour: default_requested_mails(),
+                requested_per_user_per_hour: mail::default_requested_mails(),
+                requested_per_address_per_hour: mail::default_requested_mails(),
                 smtp_password: None,
                 smtp_password_file: None,
             },
