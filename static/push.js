@@ -21,6 +21,9 @@
     fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
         if (!r.ok) throw new Error("status " + r.status);
+        // Sent elsewhere (the session ended: signed out, or the push reported as fraudulent):
+        // the page itself shows where to go.
+        if (r.redirected) return { status: "gone" };
         return r.json();
       })
       .then(function (body) {

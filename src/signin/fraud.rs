@@ -1,8 +1,10 @@
 //! "It seems fraudulent": a push or call the user did not start. Policy: push is locked for the
-//! user until an administrator handles the report, trusted browsers are revoked, administrators
-//! are alerted by mail.
+//! user until an administrator handles the report (a push report; `push_devices::push_locked`),
+//! every session of the user is ended (the browser that asked may be the attacker's), trusted
+//! browsers are revoked, administrators are alerted by mail.
 
 use crate::channels::mail::Mail;
+use crate::channels::telephony::CallOutcome;
 use crate::domain::AuditEvent;
 use crate::store::{
     self,
@@ -34,8 +36,11 @@ impl SignIn {
             application: Some(&request.application),
         };
         store::fraud_reports::insert(&self.db, report, t).await?;
-        let revoked = store::trusted_browsers::revoke_all_for_user(&self.db, &user.id, t).await?;
-        let audit_detail = format!("push {} reported; push locked; {revoked} trusted browser(s) revoked", request.id);
+        let (ended, revoked) = self.shut_out(&user.id, t).await?;
+        let audit_detail = format!(
+            "push {} reported; push locked; {ended} session(s) ended; {revoked} trusted browser(s) revoked",
+            request.id
+        );
         let e = Event::new(AuditEvent::FraudReported, Outcome::Info)
             .user(&user.id, &user.username)
             .ip(request.ip.as_deref())
@@ -51,6 +56,33 @@ impl SignIn {
             request.ip.as_deref().unwrap_or("unknown"),
         );
         self.mail_admins(&subject, &body, t).await
+    }
+
+    /// After a fraud report: every session of the user ends (the one that asked may be the
+    /// attacker's) and no browser stays trusted. Returns how many of each.
+    async fn shut_out(&self, user_id: &str, t: i64) -> Result<(u64, u64), Error> {
+        let ended = store::sessions::delete_for_user(&self.db, user_id).await?;
+        let revoked = store::trusted_browsers::revoke_all_for_user(&self.db, user_id, t).await?;
+        Ok((ended, revoked))
+    }
+
+    /// A key pressed during a call (the carrier's webhook or the simulator): the fraud key files a
+    /// report (in `Phones`), then the user is shut out as for a push reported as fraudulent.
+    pub async fn call_key(&self, call_id: &str, digits: &str) -> Result<CallOutcome, Error> {
+        let t = self.now();
+        let outcome = self.phones.key_pressed(call_id, digits, t).await?;
+        if outcome == CallOutcome::Fraud
+            && let Some(call) = store::phone_calls::by_id(&self.db, &self.keys, call_id).await?
+        {
+            let (ended, revoked) = self.shut_out(&call.user_id, t).await?;
+            let user = store::users::by_id(&self.db, &call.user_id).await?;
+            let username = user.as_ref().map_or("", |u| u.username.as_str());
+            let detail =
+                format!("call {call_id} reported; {ended} session(s) ended; {revoked} trusted browser(s) revoked");
+            let e = Event::new(AuditEvent::FraudReported, Outcome::Info).user(&call.user_id, username).detail(&detail);
+            store::audit::record(&self.db, e, t).await?;
+        }
+        Ok(outcome)
     }
 
     /// Queues a mail to every active administrator.

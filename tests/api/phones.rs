@@ -238,11 +238,14 @@ async fn call_me_answered_signs_in_and_declined_or_fraud_does_not() {
     app.post_form("/prompt/call", &[("device", &device)]).await;
     let call = ringing_call(&app, &id).await;
     root.post_form(&format!("/simulator/phone/calls/{call}/answer"), &[("key", "9")]).await;
-    assert!(app.get_html("/prompt/call").await.contains("You reported this login as not yours"));
+    // The browser that asked (maybe the attacker's) is signed out; the report is filed.
+    assert_eq!(location(&app.get("/prompt/call").await), "/login", "the requester's session ended");
     let reports = twofold::store::fraud_reports::recent(&app.db, 10).await.unwrap();
     assert!(reports.iter().any(|r| r.user_id == id && r.method == "phone_call"));
     let events: Vec<String> = app.audit_events(&id).await.into_iter().map(|e| e.0).collect();
     assert!(events.contains(&"phone.call_fraud".to_string()));
+    assert!(events.contains(&"fraud.reported".to_string()), "{events:?}");
+    assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
 
     // Answered: the session continues, once.
     app.post_form("/prompt/call", &[("device", &device)]).await;

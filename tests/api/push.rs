@@ -300,11 +300,17 @@ async fn it_seems_fraudulent_reports_locks_push_and_tells_admins() {
     let reports = twofold::store::fraud_reports::recent(&app.db, 10).await.unwrap();
     assert_eq!(reports.len(), 1);
     assert_eq!((reports[0].method.as_str(), reports[0].user_id.as_str()), ("push", user_id.as_str()));
-    assert!(app.get_html(&format!("/prompt/push/{id}")).await.contains("reported the push as fraudulent"));
+    // The browser that asked (maybe the attacker's) is signed out and learns nothing more.
+    let r = app.get(&format!("/prompt/push/{id}")).await;
+    assert_eq!(location(&r), "/login", "the requester's session ended with the report");
+    assert_eq!(location(&app.login("ada", PASSWORD).await), "/prompt");
+    let prompt = app.get_html("/prompt").await;
+    assert!(!prompt.contains("Send Me a Push"), "push is not offered while locked");
+    assert!(!prompt.contains("fraudulent"), "{prompt}");
     let r = app.post_form("/prompt/push", &[]).await;
     assert_eq!(r.status().as_u16(), 403, "push is locked until the report is handled");
-    let events = app.audit_events(&user_id).await;
-    assert!(events.iter().any(|(e, _)| e == "fraud.reported"), "{events:?}");
+    let audit = app.table_text("audit_log", &["event", "detail"]).await;
+    assert!(audit.contains("fraud.reported push") && audit.contains("1 session(s) ended"), "{audit}");
     // Clearing the report (the console's "Clear") unlocks push.
     twofold::store::fraud_reports::set_status(&app.db, &reports[0].id, "cleared", "admin", now()).await.unwrap();
     send_push(&app).await;

@@ -94,7 +94,7 @@ pub async fn answer_post(
     }
     let key = form.0.key.trim().chars().next().filter(|c| c.is_ascii_digit() || *c == '*' || *c == '#');
     let key = key.map(String::from).unwrap_or_else(|| "1".into());
-    state.phones.key_pressed(&call.id, &key, now()).await?;
+    state.call_key(&call.id, &key).await?;
     Ok(see_other("/simulator/phone"))
 }
 

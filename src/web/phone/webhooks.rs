@@ -58,7 +58,7 @@ pub async fn gather_post(
         state.phones.call_ended(&id, "completed", now()).await?;
         CallOutcome::NotAnswered
     } else {
-        state.phones.key_pressed(&id, digits, now()).await?
+        state.call_key(&id, digits).await?
     };
     xml(&Reply { accepted: outcome == CallOutcome::Answered, fraud: outcome == CallOutcome::Fraud })
 }

@@ -135,11 +135,13 @@ pub(crate) async fn page(
     // Only the methods the policy allows this user are offered (temporary passcodes always are).
     let allowed = crate::signin::allowed::methods_for_user(state, &auth.user.id).await?;
     let application = app_flow::application(state, &auth.session).await?;
-    let push_ids = if allowed.allows(Method::Push) {
-        store::push_devices::push_device_ids(&state.db, &auth.user.id).await?
-    } else {
-        Vec::new()
-    };
+    // Push is not offered while a push reported as fraudulent is unhandled (it would be refused).
+    let push_ids =
+        if allowed.allows(Method::Push) && !store::push_devices::push_locked(&state.db, &auth.user.id).await? {
+            store::push_devices::push_device_ids(&state.db, &auth.user.id).await?
+        } else {
+            Vec::new()
+        };
     let names = |method: Method, keep: &dyn Fn(&DeviceRow) -> bool| -> Vec<String> {
         let devices = methods.devices.iter().filter(|d| allowed.allows(method) && keep(d));
         devices.map(|d| d.name.clone()).collect()

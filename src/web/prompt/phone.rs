@@ -194,8 +194,9 @@ pub async fn call_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Resul
     let status = match CallOutcome::of(&call.status) {
         CallOutcome::Ringing => "ringing",
         CallOutcome::Answered => "answered",
-        CallOutcome::Declined => "declined",
-        CallOutcome::Fraud => "fraud",
+        // A call reported as fraudulent reads as declined: the browser that asked may be the
+        // attacker's (its session ended with the report, so it rarely gets this far).
+        CallOutcome::Declined | CallOutcome::Fraud => "declined",
         CallOutcome::Used => "used",
         CallOutcome::NotAnswered if call.status == "busy" => "busy",
         CallOutcome::NotAnswered if call.status == "failed" => "failed",

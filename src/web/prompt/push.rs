@@ -99,12 +99,11 @@ pub async fn push_get(
     let message = match PushStatus::parse(&row.status) {
         Some(PushStatus::Pending) => None,
         Some(PushStatus::Approved) if row.consumed_at.is_none() => None,
-        Some(PushStatus::Denied) => {
+        // A push reported as fraudulent reads as denied: the browser that asked may be the
+        // attacker's (and its session ended with the report).
+        Some(PushStatus::Denied | PushStatus::Fraud) => {
             Some("The push was denied. If you denied it by mistake, send a new push or use another method.")
         }
-        Some(PushStatus::Fraud) => Some(
-            "You reported the push as fraudulent. Push is turned off for your account until your help desk checks it; use another method.",
-        ),
         Some(PushStatus::TimedOut) => {
             Some("The push timed out without an answer. Send a new push or use another method.")
         }

@@ -33,6 +33,8 @@ fn describe(event: &str, outcome: &str) -> Option<&'static str> {
         ("mfa.phone_call", false) => "Phone call not answered or declined",
         ("mfa.sms_passcode", true) => "Verified with a texted passcode",
         ("mfa.sms_passcode", false) => "Wrong or reused texted passcode",
+        ("fraud.reported", _) => "Reported a sign-in request you did not make; you were signed out everywhere",
+        ("phone.call_fraud", _) => "Reported a call you did not ask for",
         ("mfa.backup_code", _) => "Verified with a backup code",
         ("mfa.token", _) => "Verified with a hardware token",
         ("enroll.token_claim", _) => "Hardware token not added (no match)",
@@ -66,8 +68,9 @@ fn describe(event: &str, outcome: &str) -> Option<&'static str> {
 }
 
 pub async fn recent(state: &AppState, user_id: &str) -> Result<Vec<ActivityView>, AppError> {
-    // A few more than shown: the list leaves out events that mean nothing to the user.
-    let rows = store::audit::for_user(&state.db, user_id, 25).await?;
+    // The newest 20 the user can read: the list leaves out events that mean nothing to them
+    // (a sign-in writes several), so it reads well past 20.
+    let rows = store::audit::for_user(&state.db, user_id, 200).await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
