@@ -1,4 +1,5 @@
-//! The stylesheet and the institution's logo (embedded or read at start: one binary to deploy).
+//! The stylesheet, the waiting pages' script and the institution's logo (embedded or read at
+//! start: one binary to deploy).
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -8,7 +9,16 @@ use super::http::get;
 use super::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/style.css", get().to(stylesheet)).route("/branding/logo", get().to(logo));
+    cfg.route("/static/style.css", get().to(stylesheet))
+        .route("/static/wait.js", get().to(wait_script))
+        .route("/branding/logo", get().to(logo));
+}
+
+async fn wait_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/wait.js"))
 }
 
 async fn stylesheet() -> HttpResponse {

@@ -127,7 +127,11 @@ async fn a_landline_is_verified_by_a_call_answered_on_the_simulator_page() {
     assert!(app.get_html("/enroll/phone/verify").await.contains("Call me to verify"));
     app.post_form("/enroll/phone/verify", &[("action", "call")]).await;
     let waiting = app.get_html("/enroll/phone/verify").await;
-    assert!(waiting.contains("http-equiv=\"refresh\""), "the page updates by itself while ringing");
+    assert!(
+        waiting.contains("data-wait-state=\"ringing\"") && waiting.contains("/static/wait.js"),
+        "the page updates by itself while ringing"
+    );
+    assert!(!waiting.contains("http-equiv=\"refresh\""), "without reloading every few seconds (WCAG 2.2.1)");
     // The simulator page, for administrators only, rings the call.
     assert_eq!(app.get("/simulator/phone").await.status().as_u16() / 100, 3, "not for a half-signed-in user");
     let sim = root.get_html("/simulator/phone").await;

@@ -46,7 +46,8 @@ async fn an_approved_verification_push_shows_the_same_code_to_the_caller_and_the
     let id = send(&desk, &ada).await;
 
     let waiting = desk.get_html(&format!("/admin/users/{ada}/verify/{id}")).await;
-    assert!(waiting.contains("Ask the caller to approve it") && waiting.contains(r#"http-equiv="refresh""#));
+    assert!(waiting.contains("Ask the caller to approve it") && waiting.contains(r#"data-wait-state="pending""#));
+    assert!(waiting.contains("/static/wait.js") && waiting.contains("Check again"));
     let listed = pending(&app, &phone).await;
     assert_eq!(listed["requests"][0]["id"], id.as_str());
     assert_eq!(listed["requests"][0]["purpose"], "verify");
