@@ -108,7 +108,10 @@ async fn the_right_facts_and_password_give_a_single_use_recovery_passcode() {
 
     let again = app.other_browser();
     again.login("ada", PASSWORD).await;
-    assert_eq!(again.post_form("/prompt/passcode", &[("passcode", &code)]).await.status(), 422, "single use");
+    let reused = again.post_form("/prompt/passcode", &[("passcode", &code)]).await;
+    assert_eq!(reused.status(), 422, "single use");
+    let words = reused.text().await.unwrap();
+    assert!(words.contains("it was already used") && !words.contains("newest passcode shown in your app"), "{words}");
 }
 
 #[tokio::test]

@@ -208,13 +208,19 @@ pub async fn passcode_post(
     };
     let asking = Asking::of(&req, &state, &auth).await?;
     let verdict = state.passcode(&asking.caller(&auth.user), &code).await?;
-    let replayed_message = if matches!(code.as_str().len(), BACKUP_CODE_DIGITS | TEMPORARY_CODE_DIGITS) {
-        "That code has already been used. Each backup or temporary code works only as often as it was issued for."
+    // Backup, temporary and recovery passcodes are used up (not kept) once used: a second use
+    // finds nothing and reads as wrong, so the words for their length say both.
+    let words = if matches!(code.as_str().len(), BACKUP_CODE_DIGITS | TEMPORARY_CODE_DIGITS) {
+        Words {
+            wrong: "That passcode is not right, or it was already used: each backup, temporary or recovery passcode works once.",
+            replayed: "That code has already been used. Each backup or temporary code works only as often as it was issued for.",
+        }
     } else {
-        "That passcode was already used. Wait for the next one to appear in your app and enter it."
+        Words {
+            wrong: "Incorrect passcode. Enter the newest passcode shown in your app.",
+            replayed: "That passcode was already used. Wait for the next one to appear in your app and enter it.",
+        }
     };
-    let words =
-        Words { wrong: "Incorrect passcode. Enter the newest passcode shown in your app.", replayed: replayed_message };
     answer(&req, &auth, &state, &methods, &asking, verdict, words).await
 }
 
