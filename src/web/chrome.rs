@@ -29,9 +29,18 @@ impl Chrome {
         }
     }
 
-    /// For pages rendered where no state is at hand (error pages).
+    /// For pages rendered where no state is at hand.
     pub fn plain() -> Self {
         Self { product: "Twofold".into(), institution: String::new(), logo: false, user: None, csrf: String::new() }
+    }
+
+    /// For error pages: the institution's names when a request is being served (no logo, no
+    /// user: the page must render whatever failed).
+    pub fn for_error() -> Self {
+        match super::served::names() {
+            Some((product, institution)) => Self { product, institution, ..Self::plain() },
+            None => Self::plain(),
+        }
     }
 }
 

@@ -103,7 +103,7 @@ impl ResponseError for AppError {
             ),
             AppError::Explained { title, message, .. } => (*title, message.clone(), None),
             AppError::Internal(cause) => {
-                let id = crate::web::request_id::current();
+                let id = crate::web::served::current_id();
                 tracing::error!(support_id = %id, error = ?cause, "request failed");
                 (
                     "Something went wrong",
@@ -114,7 +114,8 @@ impl ResponseError for AppError {
                 )
             }
         };
-        let page = ErrorPage { chrome: Chrome::plain(), title, message: &message, support_id: support_id.as_deref() };
+        let page =
+            ErrorPage { chrome: Chrome::for_error(), title, message: &message, support_id: support_id.as_deref() };
         let body = page.render().unwrap_or_else(|_| title.to_string());
         let mut response = HttpResponse::build(self.status_code()).body(body);
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));

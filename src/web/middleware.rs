@@ -11,6 +11,7 @@ use actix_web::web;
 use tracing::Instrument;
 
 use super::error::AppError;
+use super::served::Served;
 use super::state::AppState;
 
 /// Headers on every response; `Cache-Control: no-store` unless a handler set its own.
@@ -61,7 +62,11 @@ pub async fn request_span(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
-    let id = crate::secrets::new_id()[..12].to_string();
+    let id = crate::web::served::new_id();
+    let names = req.app_data::<web::Data<AppState>>().map(|s| {
+        let inst = &s.settings.institution;
+        (inst.product_name.clone(), inst.name.clone())
+    });
     let client = crate::web::client_ip(req.request());
     let span = tracing::info_span!(
         "request",
@@ -73,7 +78,7 @@ pub async fn request_span(
     let started = Instant::now();
     let method = req.method().clone();
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
-    let result = crate::web::request_id::REQUEST_ID.scope(id, next.call(req).instrument(span.clone())).await;
+    let result = crate::web::served::SERVED.scope(Served { id, names }, next.call(req).instrument(span.clone())).await;
     let _guard = span.enter();
     let status = match &result {
         Ok(res) => res.status().as_u16(),

@@ -129,6 +129,7 @@ async fn json_logs_carry_the_request_id_and_client_and_the_error_page_shows_the_
         .env("TWOFOLD_BIND", format!("127.0.0.1:{port}"))
         .env("TWOFOLD_LOG", "info")
         .env("TWOFOLD_LOG_FORMAT", "json")
+        .env("TWOFOLD_INSTITUTION__NAME", "Northfield College")
         .env("TWOFOLD_WORKERS", "1")
         .env("TWOFOLD_DATABASE_URL", &database_url)
         .env_remove("TWOFOLD_MASTER_KEY")
@@ -154,6 +155,7 @@ async fn json_logs_carry_the_request_id_and_client_and_the_error_page_shows_the_
     assert_eq!(r.status(), 500);
     let page = r.text().await.unwrap();
     let support_id = element_text(&page, "support-id");
+    assert!(page.contains("Northfield College"), "the error page keeps the institution's name: {page}");
     let _ = child.kill();
     let _ = child.wait();
 
