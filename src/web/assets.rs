@@ -1,4 +1,4 @@
-//! The stylesheet, the waiting pages' script and the institution's logo (embedded or read at
+//! The stylesheet, the waiting pages' script, the tab icon and the institution's logo (embedded or read at
 //! start: one binary to deploy).
 
 use actix_web::http::header;
@@ -11,7 +11,16 @@ use super::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/style.css", get().to(stylesheet))
         .route("/static/wait.js", get().to(wait_script))
+        .route("/favicon.ico", get().to(favicon))
         .route("/branding/logo", get().to(logo));
+}
+
+/// The browser's tab icon: the brand colour with two bars (two steps).
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/x-icon")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(&include_bytes!("../../static/favicon.ico")[..])
 }
 
 async fn wait_script() -> HttpResponse {

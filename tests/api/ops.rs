@@ -6,6 +6,18 @@ use twofold::app::Application;
 use crate::helpers::{spawn_app, spawn_app_with, test_settings};
 
 #[tokio::test]
+async fn the_browser_finds_the_tab_icon() {
+    let app = spawn_app().await;
+    let r = app.get("/favicon.ico").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/x-icon");
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(&bytes[..4], &[0, 0, 1, 0], "an ICO file");
+    assert_eq!(&bytes[22..30], b"\x89PNG\r\n\x1a\n", "with a PNG inside");
+    assert!(app.get_html("/login").await.contains(r#"<link rel="icon" href="/favicon.ico""#));
+}
+
+#[tokio::test]
 async fn health_and_readiness_answer_while_the_database_does() {
     let app = spawn_app().await;
     let r = app.get("/healthz").await;
