@@ -151,10 +151,13 @@ async fn through_prompt(app: &TestApp, username: &str, code: &str, case: Case) -
         }
         422 => {
             let text = r.text().await.unwrap();
-            if text.contains("already been used") || text.contains("already used") {
+            // The prompt's words for a used code ("That code has already been used", "That
+            // passcode was already used") and for a wrong one ("Incorrect passcode", or for the
+            // single-use kinds "not right, or it was already used").
+            if text.contains("has already been used") || text.contains("passcode was already used") {
                 Outcome::Replayed
             } else {
-                assert!(text.contains("Incorrect passcode"), "{text}");
+                assert!(text.contains("Incorrect passcode") || text.contains("is not right, or it was"), "{text}");
                 Outcome::Wrong
             }
         }
