@@ -178,10 +178,10 @@ async fn default_action(core: &SignIn, caller: &Caller<'_>) -> Result<Option<Cho
     let user_id = &caller.user.id;
     let push_ids = store::push_devices::push_device_ids(&core.db, user_id).await?;
     let push = !push_ids.is_empty() && allowed::method_allowed(core, user_id, Method::Push).await?;
-    let phones = phone_devices::for_user(&core.db, &core.keys, user_id).await?;
-    let phones: Vec<_> = phones.into_iter().filter(|p| !p.phone.is_empty()).collect();
-    let default = store::devices::list_for_user(&core.db, user_id).await?.into_iter().find(|d| d.is_default != 0);
-    if let Some(d) = default {
+    let devices = store::devices::list_for_user(&core.db, user_id).await?;
+    let phones: Vec<_> =
+        phone_devices::among(&core.keys, &devices)?.into_iter().filter(|p| !p.phone.is_empty()).collect();
+    if let Some(d) = devices.iter().find(|d| d.is_default != 0) {
         if push && push_ids.contains(&d.id) {
             return Ok(Some(Choice::Push(1)));
         }

@@ -121,7 +121,15 @@ fn check_message_authenticator(packet: &[u8], authenticator: &[u8; 16], secret: 
 }
 
 fn hmac_md5(secret: &[u8], data: &[u8]) -> [u8; 16] {
-    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    // HMAC pads a key to the hash's block (64 octets) and hashes a longer one first (RFC 2104):
+    // done here, so the fixed-size constructor, which cannot fail, is used.
+    let mut key = [0u8; 64];
+    if secret.len() > key.len() {
+        key[..16].copy_from_slice(&Md5::digest(secret));
+    } else {
+        key[..secret.len()].copy_from_slice(secret);
+    }
+    let mut mac = <Hmac<Md5> as KeyInit>::new(&key.into());
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
@@ -182,19 +190,6 @@ impl Packet {
     }
 }
 
-/// RFC 2865 §5.2 hiding (for clients: benchmarks and tests). Passwords longer than 128 octets are cut to
-/// 128; padded with NULs to a multiple of 16 (an empty password becomes 16 NULs).
-pub fn hide_password(password: &[u8], secret: &[u8], authenticator: &[u8; 16]) -> Vec<u8> {
-    let mut hidden = password[..password.len().min(MAX_PASSWORD)].to_vec();
-    hidden.resize(hidden.len().max(1).div_ceil(16) * 16, 0);
-    let mut previous = *authenticator;
-    for block in hidden.chunks_exact_mut(16) {
-        block.iter_mut().zip(pad(secret, &previous)).for_each(|(p, b)| *p ^= b);
-        previous.copy_from_slice(block);
-    }
-    hidden
-}
-
 /// `attributes` with values longer than 253 octets split into several attributes of the same type.
 fn split(attributes: &[(u8, Vec<u8>)]) -> Vec<(u8, &[u8])> {
     let mut out = Vec::new();
@@ -240,40 +235,14 @@ pub fn encode_reply(code: u8, request: &Packet, attributes: &[(u8, Vec<u8>)], se
     let size = |parts: &[(u8, &[u8])]| HEADER + 18 + parts.iter().map(|(_, v)| v.len() + 2).sum::<usize>();
     while size(&parts) > MAX_PACKET {
         match parts.iter().rposition(|(kind, _)| *kind != attr::PROXY_STATE) {
-            Some(last) => parts.remove(last),
-            None => parts.pop().expect("over the limit, so not empty"),
-        };
+            Some(last) => drop(parts.remove(last)),
+            None => drop(parts.pop()),
+        }
     }
     let mut out = assemble([code, request.identifier], &request.authenticator, &parts, true, secret);
     let response = response_authenticator(&out, &request.authenticator, secret);
     out[4..HEADER].copy_from_slice(&response);
     out
-}
-
-/// An Access-Request as a client sends it (for benchmarks and tests): attributes in order (values over
-/// 253 octets split), and when `message_authenticator` is true a Message-Authenticator first, computed per
-/// RFC 3579 (over the packet with the zeroed value, keyed by the secret, with the Request Authenticator in
-/// place). Callers keep it under 4096 octets.
-pub fn encode_request(
-    identifier: u8,
-    authenticator: &[u8; 16],
-    attributes: &[(u8, Vec<u8>)],
-    secret: &[u8],
-    message_authenticator: bool,
-) -> Vec<u8> {
-    assemble([ACCESS_REQUEST, identifier], authenticator, &split(attributes), message_authenticator, secret)
-}
-
-/// Checks a reply as a client would (for tests and benchmarks): the Response Authenticator, and the
-/// Message-Authenticator if present. Returns the parsed reply, or None when either check fails or it does
-/// not parse.
-pub fn verify_reply(raw: &[u8], request_authenticator: &[u8; 16], secret: &[u8]) -> Option<Packet> {
-    let packet = cut(raw).ok()?;
-    let reply = parse(packet).ok()?;
-    let expected = response_authenticator(packet, request_authenticator, secret);
-    let response_ok: bool = expected.ct_eq(&reply.authenticator).into();
-    let ma = check_message_authenticator(packet, request_authenticator, secret);
-    (response_ok && ma != MessageAuthenticator::Invalid).then_some(reply)
 }
 
 #[cfg(test)]

@@ -29,18 +29,11 @@ impl Chrome {
         }
     }
 
-    /// For pages rendered where no state is at hand.
-    pub fn plain() -> Self {
-        Self { product: "Twofold".into(), institution: String::new(), logo: false, user: None, csrf: String::new() }
-    }
-
-    /// For error pages: the institution's names when a request is being served (no logo, no
-    /// user: the page must render whatever failed).
+    /// For error pages, rendered where no state is at hand: the institution's names from the
+    /// request being served (no logo, no user: the page must render whatever failed).
     pub fn for_error() -> Self {
-        match super::served::names() {
-            Some((product, institution)) => Self { product, institution, ..Self::plain() },
-            None => Self::plain(),
-        }
+        let (product, institution) = super::served::names().unwrap_or_else(|| ("Twofold".into(), String::new()));
+        Self { product, institution, logo: false, user: None, csrf: String::new() }
     }
 }
 

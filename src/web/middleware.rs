@@ -63,10 +63,7 @@ pub async fn request_span(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
     let id = crate::web::served::new_id();
-    let names = req.app_data::<web::Data<AppState>>().map(|s| {
-        let inst = &s.settings.institution;
-        (inst.product_name.clone(), inst.name.clone())
-    });
+    let settings = req.app_data::<web::Data<AppState>>().map(|s| s.settings.clone());
     let client = crate::web::client_ip(req.request());
     let span = tracing::info_span!(
         "request",
@@ -78,7 +75,8 @@ pub async fn request_span(
     let started = Instant::now();
     let method = req.method().clone();
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
-    let result = crate::web::served::SERVED.scope(Served { id, names }, next.call(req).instrument(span.clone())).await;
+    let result =
+        crate::web::served::SERVED.scope(Served { id, settings }, next.call(req).instrument(span.clone())).await;
     let _guard = span.enter();
     let status = match &result {
         Ok(res) => res.status().as_u16(),

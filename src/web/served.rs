@@ -3,12 +3,16 @@
 //! keeps the header people know). Set by the request-span middleware for the request's future;
 //! its own module, so the error page and the middleware do not import each other.
 
+use std::sync::Arc;
+
+use crate::config::Settings;
+
 /// What the middleware knows of the request being served.
 #[derive(Debug, Clone)]
 pub struct Served {
     pub id: String,
-    /// The product's and the institution's names, when the application state is at hand.
-    pub names: Option<(String, String)>,
+    /// The settings (shared, not copied), when the application state is at hand.
+    pub settings: Option<Arc<Settings>>,
 }
 
 tokio::task_local! {
@@ -27,5 +31,6 @@ pub fn current_id() -> String {
 
 /// The product's and the institution's names, inside a request.
 pub fn names() -> Option<(String, String)> {
-    SERVED.try_with(|s| s.names.clone()).ok().flatten()
+    let settings = SERVED.try_with(|s| s.settings.clone()).ok().flatten()?;
+    Some((settings.institution.product_name.clone(), settings.institution.name.clone()))
 }
