@@ -194,9 +194,13 @@ pub async fn call_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Resul
     let status = match CallOutcome::of(&call.status) {
         CallOutcome::Ringing => "ringing",
         CallOutcome::Answered => "answered",
-        // A call reported as fraudulent reads as declined: the browser that asked may be the
-        // attacker's (its session ended with the report, so it rarely gets this far).
-        CallOutcome::Declined | CallOutcome::Fraud => "declined",
+        // A call reported as fraudulent ends the user's sessions (`signin::fraud`); the browser
+        // that asked may be the attacker's, so it is signed out here at once, told nothing.
+        CallOutcome::Fraud => {
+            auth.session.logout();
+            return Ok(see_other("/login"));
+        }
+        CallOutcome::Declined => "declined",
         CallOutcome::Used => "used",
         CallOutcome::NotAnswered if call.status == "busy" => "busy",
         CallOutcome::NotAnswered if call.status == "failed" => "failed",

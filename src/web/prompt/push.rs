@@ -99,9 +99,14 @@ pub async fn push_get(
     let message = match PushStatus::parse(&row.status) {
         Some(PushStatus::Pending) => None,
         Some(PushStatus::Approved) if row.consumed_at.is_none() => None,
-        // A push reported as fraudulent reads as denied: the browser that asked may be the
-        // attacker's (and its session ended with the report).
-        Some(PushStatus::Denied | PushStatus::Fraud) => {
+        // A push reported as fraudulent ends the user's sessions (`signin::fraud`); the browser
+        // that asked may be the attacker's, so it is signed out here at once (the report may still
+        // be ending the others) and told nothing about the report.
+        Some(PushStatus::Fraud) => {
+            auth.session.logout();
+            return Ok(see_other("/login"));
+        }
+        Some(PushStatus::Denied) => {
             Some("The push was denied. If you denied it by mistake, send a new push or use another method.")
         }
         Some(PushStatus::TimedOut) => {
