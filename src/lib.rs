@@ -10,6 +10,7 @@ pub mod data_key;
 pub mod domain;
 pub mod duo;
 pub mod factors;
+pub mod geoip;
 pub mod metrics;
 pub mod oidc;
 pub mod passwords;

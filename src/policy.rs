@@ -7,12 +7,18 @@ use std::collections::BTreeMap;
 use crate::config::Settings;
 use crate::config::telephony::{PhoneBudgets, TelephonySettings};
 use crate::domain::InputError;
+use crate::domain::access::{self, Action, Locations, Networks, NewUser};
 use crate::domain::policy::{Method, MethodSet, allowed_for};
 
 /// Stored key of the global allowed methods; a group's override is this plus `:group:NAME`.
 pub const METHODS_KEY: &str = "allowed_methods";
 pub const GROUP_PREFIX: &str = "allowed_methods:group:";
 pub const COUNTRIES_KEY: &str = "allowed_countries";
+/// The access rules' keys at the global level (the same keys as an application's rules).
+pub const NEW_USER_KEY: &str = "new_user_policy";
+pub const NETWORKS_KEY: &str = "networks";
+pub const LOCATIONS_KEY: &str = "locations";
+pub const ANONYMOUS_KEY: &str = "anonymous_networks";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -47,6 +53,14 @@ pub struct Policy {
     pub allowed_methods: MethodSet,
     /// Per-group overrides, by group name.
     pub group_methods: BTreeMap<String, MethodSet>,
+    /// Users who never enrolled, at applications (Duo's "new user policy").
+    pub new_user: NewUser,
+    /// Authorized networks (none: no network rule).
+    pub networks: Option<Networks>,
+    /// User locations by country (none: no location rule).
+    pub locations: Option<Locations>,
+    /// Anonymous networks (none: not judged).
+    pub anonymous: Option<Action>,
 }
 
 /// (key, label, lowest, highest) of the numeric rules, as the form and the store name them.
@@ -90,7 +104,34 @@ impl Policy {
             phone_budgets: settings.telephony.budgets.clone(),
             allowed_methods: MethodSet::all(),
             group_methods: BTreeMap::new(),
+            new_user: NewUser::Enroll,
+            networks: None,
+            locations: None,
+            anonymous: None,
         }
+    }
+
+    /// The global level of the access rules (`domain::access::resolve`).
+    pub fn global_access(&self) -> access::Global {
+        access::Global {
+            methods: self.allowed_methods.clone(),
+            new_user: self.new_user,
+            networks: self.networks.clone(),
+            locations: self.locations.clone(),
+            anonymous: self.anonymous,
+            trusted_browser_days: self.trusted_browser_days,
+        }
+    }
+
+    /// The global group level for a user in `groups`: their groups' own allowed methods.
+    pub fn group_access(&self, groups: &[String]) -> Option<(access::Level, access::Rules)> {
+        let named: Vec<&String> = groups.iter().filter(|g| self.group_methods.contains_key(*g)).collect();
+        if named.is_empty() {
+            return None;
+        }
+        let methods = self.methods_for(groups);
+        let names = named.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ");
+        Some((access::Level::Groups(names), access::Rules { methods: Some(methods), ..Default::default() }))
     }
 
     /// True when some group has methods of its own (otherwise everyone has the global default).
@@ -157,6 +198,19 @@ impl Policy {
             self.allowed_countries = parse_countries(value)?;
             return Ok(());
         }
+        if [NEW_USER_KEY, NETWORKS_KEY, LOCATIONS_KEY, ANONYMOUS_KEY].contains(&key) {
+            // The same parsing as an application's rules; empty means "no rule" (new users: enrol).
+            let mut rules = access::Rules::default();
+            rules.set(key, value)?;
+            self.new_user = if key == NEW_USER_KEY { rules.new_user.unwrap_or(NewUser::Enroll) } else { self.new_user };
+            match key {
+                NETWORKS_KEY => self.networks = rules.networks,
+                LOCATIONS_KEY => self.locations = rules.locations,
+                ANONYMOUS_KEY => self.anonymous = rules.anonymous,
+                _ => {}
+            }
+            return Ok(());
+        }
         if let Some((_, label, lo, hi)) = NUMBERS.iter().find(|(k, ..)| *k == key) {
             let n: u32 =
                 value.trim().parse().map_err(|_| InputError::new(format!("{label}: enter a whole number.")))?;
@@ -200,6 +254,10 @@ impl Policy {
         let lists = [
             (COUNTRIES_KEY.to_string(), self.allowed_countries.join(",")),
             (METHODS_KEY.to_string(), self.allowed_methods.to_stored()),
+            (NEW_USER_KEY.to_string(), self.new_user.as_str().to_string()),
+            (NETWORKS_KEY.to_string(), self.networks.as_ref().map(Networks::to_stored).unwrap_or_default()),
+            (LOCATIONS_KEY.to_string(), self.locations.as_ref().map(Locations::to_stored).unwrap_or_default()),
+            (ANONYMOUS_KEY.to_string(), self.anonymous.map(|a| a.as_str().to_string()).unwrap_or_default()),
         ];
         let groups = self.group_methods.iter().map(|(g, set)| (format!("{GROUP_PREFIX}{g}"), set.to_stored()));
         numbers.chain(switches).chain(lists).chain(groups).collect()

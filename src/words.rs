@@ -2,6 +2,7 @@
 //! RADIUS say the same thing when the policy, the phone network or its budgets say no).
 
 use crate::channels::telephony::PhoneError;
+use crate::domain::access::Reason;
 use crate::domain::policy::Method;
 use crate::signin::SignIn;
 use crate::signin::push::PushRefusal;
@@ -14,6 +15,29 @@ pub fn method_refused(core: &SignIn, method: Method) -> String {
         core.settings.institution.help_desk
     )
 }
+
+/// Why a sign-in was denied by the access rules ("Access denied. …"); the same at every door.
+pub fn access_denied(core: &SignIn, reason: &Reason) -> String {
+    let institution = &core.settings.institution.name;
+    match reason {
+        Reason::Location { .. } => {
+            format!("Access denied. Sign-ins from your current location are not allowed by {institution}.")
+        }
+        Reason::Network { .. } => {
+            format!("Access denied. Sign-ins from your current network are not allowed by {institution}.")
+        }
+        Reason::Anonymous { .. } => format!(
+            "Access denied. Sign-ins through anonymous networks (VPN services, proxies, Tor) are not allowed by {institution}."
+        ),
+        Reason::NewUser { .. } => format!(
+            "Access denied. Your account is not set up for two-step sign-in, and {institution} requires it. Contact {}.",
+            core.settings.institution.help_desk
+        ),
+    }
+}
+
+/// What an application is told when the access rules let a sign-in through without a second factor.
+pub const ALLOWED_WITHOUT_MFA: &str = "Allowed without two-step verification by your institution's policy.";
 
 /// Why no push was sent.
 pub fn push_refused(core: &SignIn, refusal: PushRefusal) -> String {

@@ -4,6 +4,7 @@
 mod metrics;
 
 pub use metrics::MetricsSettings;
+pub mod geoip;
 pub mod push;
 pub mod radius;
 pub mod webauthn;
@@ -75,6 +76,9 @@ pub struct Settings {
     /// The RADIUS server for VPNs (docs/radius.md); off until `radius.bind` is set.
     #[serde(default)]
     pub radius: radius::RadiusSettings,
+    /// GeoIP databases for the location rules (docs/policy.md); none by default.
+    #[serde(default)]
+    pub geoip: geoip::GeoipSettings,
     #[serde(default)]
     pub http: HttpSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
@@ -243,6 +247,7 @@ impl Default for Settings {
             telephony: TelephonySettings::default(),
             push: push::PushSettings::default(),
             radius: radius::RadiusSettings::default(),
+            geoip: geoip::GeoipSettings::default(),
             http: HttpSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
@@ -394,6 +399,7 @@ impl Settings {
         }
         self.telephony.validate(self.public_url()?.as_ref())?;
         self.radius.validate()?;
+        self.geoip.validate()?;
         Ok(())
     }
 

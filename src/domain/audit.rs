@@ -4,6 +4,8 @@
 /// An audit event's name. The stored form (`as_str`) is dotted: area, then what happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditEvent {
+    AccessDenied,
+    AccessWithoutMfa,
     AccountLocked,
     AccountUnlocked,
     ApiAuth,
@@ -95,7 +97,9 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 88] = [
+    pub const ALL: [AuditEvent; 90] = [
+        AuditEvent::AccessDenied,
+        AuditEvent::AccessWithoutMfa,
         AuditEvent::AccountLocked,
         AuditEvent::AccountUnlocked,
         AuditEvent::ApiAuth,
@@ -188,6 +192,8 @@ impl AuditEvent {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            AuditEvent::AccessDenied => "access.denied",
+            AuditEvent::AccessWithoutMfa => "access.allowed_without_mfa",
             AuditEvent::AccountLocked => "account.locked",
             AuditEvent::AccountUnlocked => "account.unlocked",
             AuditEvent::ApiAuth => "api.auth",

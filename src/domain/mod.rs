@@ -1,6 +1,7 @@
 //! Pure types that parse untrusted input into values the rest of Twofold can rely on.
 //! No I/O here: each type has a private field and a `parse` that says exactly what is wrong.
 
+pub mod access;
 pub mod audit;
 mod device;
 mod enrollment;

@@ -71,8 +71,9 @@ impl Pending {
 }
 
 /// The options a user is offered, with the words of each.
-async fn options(core: &SignIn, user_id: &str, devices: &[DeviceRow]) -> Result<Vec<(char, String)>, Error> {
-    let allowed = allowed::methods_for_user(core, user_id).await?;
+async fn options(core: &SignIn, caller: &Caller<'_>, devices: &[DeviceRow]) -> Result<Vec<(char, String)>, Error> {
+    let user_id = &caller.user.id;
+    let allowed = allowed::methods_for_user(core, user_id, caller.application).await?;
     let push_ids = store::push_devices::push_device_ids(&core.db, user_id).await?;
     let phones = phone_devices::among(&core.keys, devices)?;
     let phones: Vec<_> = phones.into_iter().filter(|p| !p.phone.is_empty()).collect();
@@ -99,11 +100,12 @@ async fn options(core: &SignIn, user_id: &str, devices: &[DeviceRow]) -> Result<
 /// The first challenge: the user's options, numbered.
 pub async fn offer(
     core: &SignIn,
-    user_id: &str,
+    caller: &Caller<'_>,
     devices: &[DeviceRow],
     seconds: i64,
 ) -> Result<(String, Pending), Error> {
-    let options = options(core, user_id, devices).await?;
+    let user_id = &caller.user.id;
+    let options = options(core, caller, devices).await?;
     let mut message = String::from("Choose how to verify it's you:\n");
     for (i, (_, words)) in options.iter().enumerate() {
         message.push_str(&format!("{}. {words}\n", i + 1));

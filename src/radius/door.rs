@@ -5,7 +5,9 @@
 use std::net::IpAddr;
 
 use crate::domain::Username;
+use crate::domain::access::{Decision as Access, Door};
 use crate::domain::radius::{Choice, Mode, second_factor, split_append};
+use crate::signin::access::radius_scope;
 use crate::signin::password::PasswordVerdict;
 use crate::signin::readiness::Readiness;
 use crate::signin::{Application, Caller, Error, SignIn, Verdict};
@@ -57,7 +59,11 @@ fn reject(user: Option<UserRow>, method: &'static str, words: &str) -> Decision 
 pub async fn decide(core: &SignIn, asked: &Asked<'_>) -> Result<Decision, Error> {
     let client = asked.client;
     // The core's audit entries name the client and the NAS.
-    let application = Application { name: client.name.clone(), integration_key: format!("RADIUS, NAS {}", asked.nas) };
+    let application = Application {
+        name: client.name.clone(),
+        integration_key: format!("RADIUS, NAS {}", asked.nas),
+        scope: radius_scope(&client.name),
+    };
     let address = asked.address();
     let ip = Some(address.as_str());
     if let Some(state) = &asked.state {
@@ -114,6 +120,19 @@ pub async fn decide(core: &SignIn, asked: &Asked<'_>) -> Result<Decision, Error>
         }
     }
     let caller = Caller::new(&user, ip).for_application(Some(&application));
+    // The access rules (networks, locations, new users) before any second factor; the core
+    // audits a denial and a sign-in let through.
+    match core.access(&caller, Door::Application).await?.decision {
+        Access::Continue => {}
+        Access::Deny(reason) => {
+            let said = Said::core(Reply::Reject(crate::words::access_denied(core, &reason)));
+            return Ok(Decision::new(Some(user), "policy", said));
+        }
+        Access::AllowWithoutMfa(_) => {
+            let said = Said::core(Reply::Accept(crate::words::ALLOWED_WITHOUT_MFA.into()));
+            return Ok(Decision::new(Some(user), "policy", said));
+        }
+    }
     if let Some(Choice::Passcode(code)) = &choice {
         // The busiest path: the core decides (locked, disabled, refused, wrong, used). Only a
         // wrong code from someone with nothing to sign in with is told why.
@@ -133,7 +152,7 @@ pub async fn decide(core: &SignIn, asked: &Asked<'_>) -> Result<Decision, Error>
     let said = match choice {
         None => {
             let seconds = i64::from(core.settings.radius.challenge_seconds);
-            let (message, pending) = challenge::offer(core, &user.id, &methods.devices, seconds).await?;
+            let (message, pending) = challenge::offer(core, &caller, &methods.devices, seconds).await?;
             Said::door(Reply::Challenge { message, state: pending.seal(core, &client.id)? })
         }
         Some(choice) => factor::run(core, &caller, &client.name, choice, &words(client.mode, separator)).await?,

@@ -177,7 +177,7 @@ pub struct Words {
 async fn default_action(core: &SignIn, caller: &Caller<'_>) -> Result<Option<Choice>, Error> {
     let user_id = &caller.user.id;
     let push_ids = store::push_devices::push_device_ids(&core.db, user_id).await?;
-    let push = !push_ids.is_empty() && allowed::method_allowed(core, user_id, Method::Push).await?;
+    let push = !push_ids.is_empty() && allowed::method_allowed(core, caller, Method::Push).await?;
     let devices = store::devices::list_for_user(&core.db, user_id).await?;
     let phones: Vec<_> =
         phone_devices::among(&core.keys, &devices)?.into_iter().filter(|p| !p.phone.is_empty()).collect();

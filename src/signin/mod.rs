@@ -7,6 +7,7 @@
 //! is reserved in the same conditional write that checks the lock and the budget), replay, the
 //! throttles, and the audit entry of each outcome.
 
+pub mod access;
 pub mod allowed;
 mod attempt;
 pub mod devices;
@@ -67,6 +68,8 @@ pub struct SignIn {
     pub shutdown: Arc<Shutdown>,
     /// The origin users see: the WebAuthn relying party, links in mail, Web Push's subject.
     pub public_url: Url,
+    /// Where requests come from (the GeoIP databases of `[geoip]`, if any).
+    pub locator: Arc<crate::geoip::Locator>,
     /// The last policy read and when (see `policy`).
     policy_cache: Arc<Mutex<Option<(Instant, Policy)>>>,
 }
@@ -74,7 +77,8 @@ pub struct SignIn {
 impl SignIn {
     pub fn new(db: Db, keys: Keys, settings: Arc<Settings>, public_url: Url, channels: Channels) -> Self {
         let Channels { mailer, phones, shutdown } = channels;
-        Self { db, keys, settings, mailer, phones, shutdown, public_url, policy_cache: Default::default() }
+        let locator = Arc::new(crate::geoip::Locator::new(&settings.geoip));
+        Self { db, keys, settings, mailer, phones, shutdown, public_url, locator, policy_cache: Default::default() }
     }
 
     /// The time now (the server's clock; see `crate::clock`).

@@ -83,7 +83,7 @@ impl SignIn {
             store::audit::record_entry(&self.db, e, self.now()).await?;
             return Ok(Verdict::Locked);
         }
-        let allowed = super::allowed::methods_for_user(self, user_id).await?;
+        let allowed = super::allowed::methods_for_user(self, user_id, caller.application).await?;
         let class = class_of(code);
         if let Some(method) = refused_by_length(class, &allowed) {
             return self.refuse_method(caller, method).await;

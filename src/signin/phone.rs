@@ -115,7 +115,7 @@ impl SignIn {
                 PhoneChoice::Device(id) => d.id == id,
             });
         let Some(phone) = phone else { return Ok(Err(PhoneRefusal::NoPhone)) };
-        if !super::allowed::method_allowed(self, &user.id, method).await? {
+        if !super::allowed::method_allowed(self, caller, method).await? {
             self.refuse_method(caller, method).await?;
             return Ok(Err(PhoneRefusal::NotAllowed(method)));
         }

@@ -125,7 +125,7 @@ impl SignIn {
         if self.lock(user).await?.is_locked() {
             return Ok(Some(PushRefusal::Locked));
         }
-        if !super::allowed::method_allowed(self, &user.id, Method::Push).await? {
+        if !super::allowed::method_allowed(self, caller, Method::Push).await? {
             self.refuse_method(caller, Method::Push).await?;
             return Ok(Some(PushRefusal::NotAllowed));
         }

@@ -127,7 +127,7 @@ impl SignIn {
         if self.lock(user).await?.is_locked() {
             return Ok(Err(OptionsRefusal::Locked));
         }
-        if !super::allowed::method_allowed(self, &user.id, Method::SecurityKey).await? {
+        if !super::allowed::method_allowed(self, caller, Method::SecurityKey).await? {
             return Ok(Err(OptionsRefusal::NotAllowed));
         }
         let Some(rp) = self.relying_party() else { return Ok(Err(OptionsRefusal::Unavailable)) };
@@ -151,8 +151,7 @@ impl SignIn {
         ceremony_id: Option<&str>,
         submitted: &str,
     ) -> Result<KeyOutcome, Error> {
-        let user_id = &caller.user.id;
-        if !super::allowed::method_allowed(self, user_id, Method::SecurityKey).await? {
+        if !super::allowed::method_allowed(self, caller, Method::SecurityKey).await? {
             let verdict = self.refuse_method(caller, Method::SecurityKey).await?;
             return Ok(KeyOutcome { verdict, problem: None });
         }

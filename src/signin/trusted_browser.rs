@@ -23,10 +23,11 @@ impl SignIn {
     }
 
     /// Signs `caller` in with the browser's trust cookie, if the browser is still trusted (not
-    /// revoked, not expired, and trusted within the policy's days: a shortened policy applies at
-    /// once). `None` when the policy trusts no browsers.
+    /// revoked, not expired, and trusted within the days in force at the caller's application: a
+    /// shortened policy applies at once). `None` when the policy trusts no browsers there.
     pub async fn trusted_browser(&self, caller: &Caller<'_>, cookie: &str) -> Result<Option<Verdict>, Error> {
-        let days = i64::from(self.policy().await?.trusted_browser_days);
+        // The days in force at the application asking (its own rule, else the global one).
+        let days = i64::from(self.rules_for(&caller.user.id, caller.application).await?.trusted_browser_days.0);
         if days == 0 {
             return Ok(None);
         }

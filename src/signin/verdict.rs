@@ -105,6 +105,8 @@ impl Verdict {
 pub struct Application {
     pub name: String,
     pub integration_key: String,
+    /// Whose access rules apply (`signin::access::registered_scope` / `radius_scope`).
+    pub scope: String,
 }
 
 /// Who asks, from where, through which application and in which session.

@@ -1,6 +1,7 @@
 //! The storage boundary: every SQL statement lives under this module, in portable SQL that runs
 //! unchanged on SQLite and PostgreSQL through sqlx's `Any` driver. One file per aggregate.
 
+pub mod application_policies;
 pub mod applications;
 pub mod attempts;
 pub mod audit;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::duo::universal::{AuthorizeRequest, CODE_SECONDS};
 use crate::secrets::random_token;
-use crate::signin::{Accepted, Application};
+use crate::signin::Application;
 use crate::store::{self, universal_codes::NewCode, users::UserRow};
 use crate::web::error::{AppError, see_other};
 use crate::web::session::{APPLICATION_FLOW, UserSession};
@@ -38,19 +38,22 @@ pub fn begin(
 /// The application a session's sign-in continues to, if an application began it.
 pub async fn application(state: &AppState, session: &UserSession) -> Result<Option<Application>, AppError> {
     let Some(flow) = session.application_flow::<Flow>() else { return Ok(None) };
-    Ok(store::applications::by_id(&state.db, &flow.application_id)
-        .await?
-        .map(|a| Application { name: a.name, integration_key: a.integration_key }))
+    Ok(store::applications::by_id(&state.db, &flow.application_id).await?.map(|a| Application {
+        scope: crate::signin::access::registered_scope(&a.id),
+        name: a.name,
+        integration_key: a.integration_key,
+    }))
 }
 
-/// Called once a second factor is accepted, *before* the session is upgraded. For a session an
+/// Called once a second factor is accepted (`factor`: its audit event's name), or the access rules
+/// let the sign-in through without one, *before* the session is upgraded. For a session an
 /// application began it issues the code, ends the session (it never becomes a portal session)
 /// and returns where the browser goes next; otherwise `None`.
 pub async fn finish(
     req: &HttpRequest,
     state: &AppState,
     user: &UserRow,
-    accepted: &Accepted,
+    factor: &str,
     ip: Option<&str>,
     t: i64,
 ) -> Result<Option<HttpResponse>, AppError> {
@@ -76,7 +79,7 @@ pub async fn finish(
         state: &r.state,
         nonce: r.nonce.as_deref(),
         use_duo_code: r.use_duo_code,
-        factor: accepted.factor.event().as_str(),
+        factor,
         ip,
     };
     store::universal_codes::insert(&state.db, new, t, t + CODE_SECONDS).await?;

@@ -13,10 +13,13 @@ use super::state::AppState;
 use super::{client_ip, trust};
 use crate::clock::now;
 use crate::csrf_form;
+use crate::domain::access::{Decision, Door};
+use crate::signin::Caller;
 use crate::signin::password::PasswordVerdict;
 use crate::store::{
     self,
     audit::{Event, Outcome},
+    users::UserRow,
 };
 use crate::web::error::{AppError, see_other};
 
@@ -116,12 +119,27 @@ pub async fn login_post(
             return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
         }
     };
+    portal_access(&state, &user, ip.as_deref()).await?;
     session.begin_password(&user.id, t)?;
 
     if trust::sign_in_trusted(&req, &state, &user, &session).await? {
         return Ok(see_other("/settings"));
     }
     Ok(see_other("/prompt"))
+}
+
+/// The access rules' denials (networks, locations) apply to the portal too, after the first
+/// factor (password or the institution's provider); nothing lets a sign-in to the portal through
+/// without a second factor, since it manages them. The core audits a denial.
+pub(crate) async fn portal_access(state: &AppState, user: &UserRow, ip: Option<&str>) -> Result<(), AppError> {
+    if let Decision::Deny(reason) = state.access(&Caller::new(user, ip), Door::Portal).await?.decision {
+        return Err(AppError::Explained {
+            status: actix_web::http::StatusCode::FORBIDDEN,
+            title: "Access denied",
+            message: crate::words::access_denied(state, &reason),
+        });
+    }
+    Ok(())
 }
 
 csrf_form!(LogoutForm {});

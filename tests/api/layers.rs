@@ -100,6 +100,8 @@ fn each_layer_imports_only_the_layers_below_it() {
         ("store", &["domain", "secrets"]),
         ("factors", &["domain", "secrets", "config"]),
         ("config", &["domain"]),
+        // The location databases (read-only lookups for the access rules).
+        ("geoip", &["config", "domain"]),
         ("channels", &["clock", "config", "domain", "factors", "policy", "secrets", "shutdown", "store"]),
         (
             "signin",
@@ -109,6 +111,7 @@ fn each_layer_imports_only_the_layers_below_it() {
                 "config",
                 "domain",
                 "factors",
+                "geoip",
                 "passwords",
                 "policy",
                 "secrets",

@@ -1,6 +1,7 @@
 //! The console for administrators and the help desk. Every page needs a staff role and a recent
 //! second factor; administrators-only pages say so. Every action is audit-logged with the actor.
 
+mod access;
 mod applications;
 mod audit;
 mod dashboard;
@@ -200,5 +201,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/radius", get().to(radius_get))
         .route("/admin/radius", web::post().to(radius_add_post))
         .route("/admin/radius/{id}/rotate", web::post().to(radius_rotate_post))
-        .route("/admin/radius/{id}/delete", web::post().to(radius_delete_post));
+        .route("/admin/radius/{id}/delete", web::post().to(radius_delete_post))
+        .configure(access::routes);
 }

@@ -10,8 +10,12 @@ use askama::Template;
 
 use super::{Nav, Staff};
 use crate::clock::now;
+use crate::domain::access::{Action, NewUser};
 use crate::domain::policy::Method;
-use crate::policy::{COUNTRIES_KEY, GROUP_PREFIX, METHODS_KEY, NUMBERS, Policy, SWITCHES};
+use crate::policy::{
+    ANONYMOUS_KEY, COUNTRIES_KEY, GROUP_PREFIX, LOCATIONS_KEY, METHODS_KEY, NETWORKS_KEY, NEW_USER_KEY, NUMBERS,
+    Policy, SWITCHES,
+};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -61,9 +65,27 @@ struct PoliciesPage {
     methods: Vec<MethodBox>,
     groups: Vec<GroupRow>,
     switches: Vec<SwitchField>,
+    /// The access rules' global level, as typed or saved (networks and locations one per line).
+    access: HashMap<&'static str, String>,
+    new_users: [NewUser; 3],
+    actions: [Action; 3],
+    /// Applications, each with a link to its own policy.
+    applications: Vec<super::access::Listed>,
+    /// A country database / an anonymous-network database is configured.
+    location_database: bool,
+    anonymous_database: bool,
     error: Option<String>,
     saved: bool,
 }
+
+impl PoliciesPage {
+    fn access_field(&self, key: &str) -> &str {
+        self.access.get(key).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// The access rules of the global level, as the form shows them.
+const ACCESS_KEYS: [&str; 4] = [NEW_USER_KEY, NETWORKS_KEY, LOCATIONS_KEY, ANONYMOUS_KEY];
 
 fn boxes(on: impl Fn(Method) -> bool) -> Vec<MethodBox> {
     Method::ALL.iter().map(|m| MethodBox { key: m.as_str(), label: m.label(), on: on(*m) }).collect()
@@ -148,7 +170,21 @@ async fn page(
         .iter()
         .map(|(key, label)| SwitchField { key, label, on: policy.switch(key).unwrap_or_default() })
         .collect();
+    let entries: HashMap<String, String> = policy.entries().into_iter().collect();
+    let access = ACCESS_KEYS
+        .iter()
+        .map(|k| {
+            let saved = entries.get(*k).map(|v| v.replace("; ", "\n")).unwrap_or_default();
+            (*k, typed.and_then(|t| t.get(*k).cloned()).unwrap_or(saved))
+        })
+        .collect();
     Ok(PoliciesPage {
+        access,
+        new_users: NewUser::ALL,
+        actions: Action::ALL,
+        applications: super::access::applications(state).await?,
+        location_database: state.locator.has_countries(),
+        anonymous_database: state.locator.has_anonymous(),
         chrome: staff.chrome(state),
         nav: Nav { admin: true, current: "policies" },
         numbers,
@@ -200,6 +236,11 @@ pub async fn policies_post(
         problems.push(e.0);
     }
     problems.extend(apply_methods(&mut next, &form, &group_rows(&state, &current).await?));
+    for key in ACCESS_KEYS {
+        if let Err(e) = next.set(key, form.get(key).map(String::as_str).unwrap_or("")) {
+            problems.push(e.0);
+        }
+    }
     for (key, _) in SWITCHES {
         next.set(key, if form.contains_key(key) { "true" } else { "false" })
             .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
@@ -218,7 +259,7 @@ pub async fn policies_post(
         state.forget_policy();
         let ip = client_ip(&req);
         for (key, old, new) in &changes {
-            let (old, new) = (shown(old), shown(new));
+            let (old, new) = (shown(key, old), shown(key, new));
             let detail = format!("{key}: {old} → {new} (by {})", staff.user.username);
             let e = Event::new(AuditEvent::PolicyChanged, Outcome::Info)
                 .actor(&staff.user.id)
@@ -230,7 +271,11 @@ pub async fn policies_post(
     Ok(see_other("/admin/policies?saved=1"))
 }
 
-/// An empty stored value is a group following the global default.
-fn shown(value: &str) -> &str {
-    if value.is_empty() { "(global default)" } else { value }
+/// An empty stored value is a group following the global default, or no access rule.
+fn shown<'a>(key: &str, value: &'a str) -> &'a str {
+    match value {
+        "" if key.starts_with(GROUP_PREFIX) => "(global default)",
+        "" => "(none)",
+        _ => value,
+    }
 }

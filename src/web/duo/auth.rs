@@ -86,7 +86,14 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
     let Some(user) = find_user(state, &signed).await? else {
         return Ok(ok(json!({ "result": "deny", "status_msg": "This user is not set up for Twofold." })));
     };
-    let m = match state.readiness(&user).await.map_err(Fail::from_core)? {
+    let readiness = state.readiness(&user).await.map_err(Fail::from_core)?;
+    if !matches!(readiness, Readiness::Disabled | Readiness::Locked | Readiness::NoWayIn)
+        && let Some((result, _, status_msg)) = Asker::new(req, &signed, &user).access(state).await?
+    {
+        // Denied or let through by the access rules (the core audited which rule).
+        return Ok(ok(json!({ "result": result, "status_msg": status_msg })));
+    }
+    let m = match readiness {
         Readiness::Disabled => {
             audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, "deny: disabled").await?;
             return Ok(ok(json!({ "result": "deny", "status_msg": "Your account is disabled." })));
@@ -133,6 +140,9 @@ async fn auth(req: &HttpRequest, body: &[u8], state: &web::Data<AppState>) -> Ap
     let user = find_user(state, &signed).await?.ok_or_else(|| Fail::invalid("username"))?;
     let asker = Asker::new(req, &signed, &user);
     let started = match factor.as_str() {
+        "passcode" | "auto" | "push" | "phone" | "sms" if let Some(answer) = asker.access(state).await? => {
+            Started::Done(answer)
+        }
         "passcode" => {
             let code = signed.param("passcode").ok_or_else(|| Fail::missing("passcode"))?;
             Started::Done(factors::passcode(state, &asker, code).await?)

@@ -11,8 +11,11 @@ use super::limits;
 use super::universal::web_app;
 use crate::clock::now;
 use crate::domain::Username;
+use crate::domain::access::{Decision, Door};
 use crate::duo::jwt;
 use crate::duo::universal::{self as rules, AuthorizeRequest};
+use crate::signin::access::registered_scope;
+use crate::signin::{Application, Caller, Verdict};
 use crate::store::{
     self,
     applications::ApplicationRow,
@@ -23,7 +26,8 @@ use crate::web::chrome::Chrome;
 use crate::web::error::{AppError, see_other};
 use crate::web::session::UserSession;
 use crate::web::state::AppState;
-use crate::web::{app_flow, client_ip};
+use crate::web::{app_flow, client_ip, trust};
+use crate::words;
 
 fn refused(message: &str) -> AppError {
     AppError::Explained {
@@ -131,12 +135,43 @@ pub async fn authorize_get(req: HttpRequest, state: web::Data<AppState>) -> Resu
         );
         return Ok(external(&back.unwrap_or_else(|| "/".into())));
     };
+    // The access rules first (networks, locations, new users): the core audits a denial and a
+    // sign-in let through.
+    let application = Application {
+        name: app.name.clone(),
+        integration_key: app.integration_key.clone(),
+        scope: registered_scope(&app.id),
+    };
+    let ip = client_ip(&req);
+    let caller = Caller::new(&user, ip.as_deref()).for_application(Some(&application));
+    let decision = state.access(&caller, Door::Application).await?.decision;
+    if let Decision::Deny(reason) = &decision {
+        return Err(AppError::Explained {
+            status: StatusCode::FORBIDDEN,
+            title: "Access denied",
+            message: words::access_denied(&state, reason),
+        });
+    }
     // The application checked the password (Duo's model): the session starts at the password
     // level for this user only, and remembers the flow so the prompt ends by going back.
     let t = now();
     let session = UserSession::from_request(&req);
     session.begin_password(&user.id, t)?;
     app_flow::begin(&session, &app.id, &user.id, request)?;
+    // Through without the prompt when the rules say so, or when this browser is trusted for as
+    // long as the application's rules allow (the core audits both).
+    let mut through = matches!(decision, Decision::AllowWithoutMfa(_)).then(|| AuditEvent::AccessWithoutMfa.as_str());
+    if through.is_none()
+        && let Some(cookie) = req.cookie(trust::cookie_name(&state))
+        && let Some(Verdict::Accepted(accepted)) = state.trusted_browser(&caller, cookie.value()).await?
+    {
+        through = Some(accepted.factor.event().as_str());
+    }
+    if let Some(factor) = through
+        && let Some(back) = app_flow::finish(&req, &state, &user, factor, ip.as_deref(), t).await?
+    {
+        return Ok(back);
+    }
     audit(&state, &req, &app, Some(&user), Outcome::Info, "prompt started").await?;
     Ok(see_other("/prompt"))
 }

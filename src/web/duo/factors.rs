@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, web};
 use super::Fail;
 use super::signed::Signed;
 use crate::domain::Passcode;
+use crate::domain::access::{Decision, Door};
 use crate::signin::phone::{CallEnd, PhoneChoice, PhoneRefusal};
 use crate::signin::push::{PushAsk, PushEnd, PushRefusal, PushStart};
 use crate::signin::{Application, Caller, Verdict};
@@ -45,9 +46,30 @@ pub struct Asker {
 
 impl Asker {
     pub fn new(req: &HttpRequest, signed: &Signed, user: &UserRow) -> Self {
-        let application =
-            Application { name: signed.app.name.clone(), integration_key: signed.app.integration_key.clone() };
-        Self { app_id: signed.app.id.clone(), application, user: user.clone(), ip: client_ip(req) }
+        let application = Application {
+            name: signed.app.name.clone(),
+            integration_key: signed.app.integration_key.clone(),
+            scope: crate::signin::access::registered_scope(&signed.app.id),
+        };
+        // The user's address as the application saw it (`ipaddr`), else the application's own.
+        let ip = signed
+            .param("ipaddr")
+            .map(str::trim)
+            .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+            .map(str::to_string)
+            .or_else(|| client_ip(req));
+        Self { app_id: signed.app.id.clone(), application, user: user.clone(), ip }
+    }
+
+    /// The access rules' decision for this request (audited by the core when it denies or lets
+    /// through): `None` to go on with the factor, else Duo's answer.
+    pub async fn access(&self, state: &AppState) -> Result<Option<Answer>, Fail> {
+        let access = state.access(&self.caller(), Door::Application).await.map_err(Fail::from_core)?;
+        Ok(match access.decision {
+            Decision::Continue => None,
+            Decision::Deny(reason) => Some(deny("deny", words::access_denied(state, &reason))),
+            Decision::AllowWithoutMfa(_) => Some(("allow", "allow", words::ALLOWED_WITHOUT_MFA.into())),
+        })
     }
 
     pub fn caller(&self) -> Caller<'_> {
@@ -148,11 +170,7 @@ pub fn push_title(app: &str, kind: Option<&str>, pushinfo: Option<&str>) -> Stri
 /// A push without number matching (the Auth API has nowhere to show a number; docs/architecture.md).
 async fn push(state: &AppState, a: &Asker, signed: &Signed) -> Result<Started, Fail> {
     // The user's address as the application saw it (an IP address), else the application's own.
-    let shown_ip = signed
-        .param("ipaddr")
-        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
-        .map(str::to_string)
-        .or_else(|| a.ip.clone());
+    let shown_ip = a.ip.clone();
     let title = push_title(&a.application.name, signed.param("type"), signed.param("pushinfo"));
     let username: String = signed.param("display_username").unwrap_or(&a.user.username).chars().take(100).collect();
     let ask = PushAsk {

@@ -78,7 +78,7 @@ fn kind_choices(state: &AppState, allowed: &MethodSet, selected: Option<DeviceKi
 pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
     let selected = row.device_kind.or(Some(DeviceKind::MobilePhone));
-    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id, None).await?;
     let page = DeviceTypePage {
         chrome: chrome(&state, &auth),
         step: 1,
@@ -97,7 +97,7 @@ pub async fn device_type_post(
     form: CsrfForm<DeviceTypeForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::DeviceType).await?;
-    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id, None).await?;
     let parsed = DeviceKind::parse(&form.0.kind).and_then(|k| {
         if allowed.offers_kind(k) {
             Ok(k)

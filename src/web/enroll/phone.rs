@@ -342,7 +342,7 @@ async fn device_added(
 pub async fn app_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::PhoneApp).await?;
     let (number, _) = wizard_number(&state, &row).await?;
-    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id, None).await?;
     let page = AppPage {
         chrome: chrome(&state, &auth),
         step: EnrollStep::PhoneApp.number(),
@@ -364,7 +364,7 @@ pub async fn app_post(
     form: CsrfForm<AppForm>,
 ) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::PhoneApp).await?;
-    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id).await?;
+    let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id, None).await?;
     let app = allowed.allows(Method::Push) || allowed.allows(Method::Totp);
     if form.0.choice == "app" && app {
         return advance(&state, &row, EnrollEvent::WantsApp, StepChange::default()).await;

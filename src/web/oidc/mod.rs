@@ -168,6 +168,7 @@ async fn sign_in(
         store::audit::record(&state.db, e.detail("account disabled"), t).await?;
         return problem_page(req, state, name, Problem::Disabled);
     }
+    crate::web::login::portal_access(state, &user, ip.as_deref()).await?;
     let session = UserSession::from_request(req);
     session.begin_oidc(&user.id, id, t)?;
     let e = Event::new(AuditEvent::LoginOidc, Outcome::Success).user(&user.id, &user.username).ip(ip.as_deref());

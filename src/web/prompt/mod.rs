@@ -133,8 +133,8 @@ pub(crate) async fn page(
 ) -> Result<PromptPage, AppError> {
     let policy = state.policy().await?;
     // Only the methods the policy allows this user are offered (temporary passcodes always are).
-    let allowed = crate::signin::allowed::methods_for_user(state, &auth.user.id).await?;
     let application = app_flow::application(state, &auth.session).await?;
+    let allowed = crate::signin::allowed::methods_for_user(state, &auth.user.id, application.as_ref()).await?;
     // Push is not offered while a push reported as fraudulent is unhandled (it would be refused).
     let push_ids =
         if allowed.allows(Method::Push) && !store::push_devices::push_locked(&state.db, &auth.user.id).await? {
@@ -275,7 +275,9 @@ pub(crate) async fn succeed(
 ) -> Result<HttpResponse, AppError> {
     let t = now();
     // Begun by an application (Universal Prompt): back to it, never a portal session.
-    if let Some(back) = app_flow::finish(req, state, &auth.user, accepted, asking.ip.as_deref(), t).await? {
+    if let Some(back) =
+        app_flow::finish(req, state, &auth.user, accepted.factor.event().as_str(), asking.ip.as_deref(), t).await?
+    {
         return Ok(back);
     }
     let was_signed_in = auth.full;
