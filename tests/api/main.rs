@@ -7,6 +7,7 @@ mod helpers;
 mod soft_key;
 mod webdriver;
 
+mod access;
 mod admin;
 mod browser;
 mod browser_helpdesk;

@@ -66,7 +66,7 @@ impl WebApp {
     }
 
     /// The request JWT Duo's clients send, with some claims replaced.
-    fn request_jwt(&self, app: &TestApp, changes: Value) -> String {
+    pub(crate) fn request_jwt(&self, app: &TestApp, changes: Value) -> String {
         let mut claims = json!({
             "scope": "openid", "redirect_uri": REDIRECT, "client_id": self.ikey, "iss": self.ikey,
             "aud": app.address, "exp": now() + 300, "state": STATE, "response_type": "code",
@@ -78,7 +78,7 @@ impl WebApp {
         hs512(&claims, &self.skey)
     }
 
-    fn authorize_path(&self, request: &str) -> String {
+    pub(crate) fn authorize_path(&self, request: &str) -> String {
         format!("/oauth/v1/authorize?response_type=code&client_id={}&request={request}&nonce={NONCE}", self.ikey)
     }
 
