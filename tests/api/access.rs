@@ -18,7 +18,7 @@ const FRANCE: &str = "192.0.2.44";
 const ANONYMOUS: &str = "198.18.0.9";
 
 /// The country and anonymous-network databases, written by mmdb-writer into a temporary folder.
-fn databases() -> (TempDir, std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn databases() -> (TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let (country, anonymous) = (dir.path().join("country.mmdb"), dir.path().join("anonymous.mmdb"));
     let out = std::process::Command::new("python3")
@@ -35,7 +35,7 @@ fn databases() -> (TempDir, std::path::PathBuf, std::path::PathBuf) {
 }
 
 /// Twofold with both databases, behind a trusted proxy on 127.0.0.1.
-async fn located_app() -> (TestApp, TempDir) {
+pub(crate) async fn located_app() -> (TestApp, TempDir) {
     let (dir, country, anonymous) = databases();
     let app = spawn_app_with(move |s| {
         s.geoip.country_database = Some(country);

@@ -10,6 +10,7 @@ mod webdriver;
 mod access;
 mod admin;
 mod browser;
+mod browser_access;
 mod browser_helpdesk;
 mod browser_oidc;
 mod browser_phones;

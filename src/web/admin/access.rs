@@ -249,8 +249,8 @@ struct ExplainPage {
     app: String,
     address: String,
     error: Option<String>,
-    /// (where, rules in force, the decision in words)
-    result: Option<(String, Vec<Shown>, String)>,
+    /// (where, rules in force, the decision in words, denied)
+    result: Option<(String, Vec<Shown>, String, bool)>,
     countries: bool,
 }
 
@@ -351,7 +351,8 @@ pub async fn explain_get(
             "Two-factor authentication is required (or enrolment, for a user who has no device).".into()
         }
     };
-    page.result = Some((place(&at), shown(&rules, name), outcome));
+    let denied = matches!(decision, Decision::Deny(_));
+    page.result = Some((place(&at), shown(&rules, name), outcome, denied));
     html(StatusCode::OK, &page)
 }
 
