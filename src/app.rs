@@ -173,7 +173,8 @@ impl Application {
         let radius = Arc::new(crate::radius::Clients::new(signin.clone()));
         let radius_socket = bind_radius(&signin.settings)?;
         let radius_addr = radius_socket.as_ref().map(|s| s.local_addr()).transpose()?;
-        let state = web::Data::new(AppState { signin, logo, metrics, oidc, radius, radius_addr });
+        let entra_keys = Default::default();
+        let state = web::Data::new(AppState { signin, logo, metrics, oidc, radius, radius_addr, entra_keys });
         if let Some(socket) = radius_socket {
             start_radius(&state, socket)?;
         }

@@ -13,6 +13,7 @@ pub mod factors;
 pub mod geoip;
 pub mod metrics;
 pub mod oidc;
+pub mod openid;
 pub mod passwords;
 pub mod policy;
 pub mod radius;

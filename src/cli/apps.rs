@@ -107,6 +107,7 @@ pub(super) async fn run(settings: Settings, cmd: AppCommand) -> anyhow::Result<(
         AppCommand::Delete { integration_key } => {
             let a = find_app(integration_key).await?;
             store::applications::delete(&db, &a.id).await?;
+            store::application_policies::forget(&db, &crate::signin::access::registered_scope(&a.id)).await?;
             store::audit::record(
                 &db,
                 Event::new(AuditEvent::ApplicationDeleted, Outcome::Info).detail(&a.integration_key),

@@ -5,6 +5,7 @@ mod metrics;
 
 pub use metrics::MetricsSettings;
 pub mod geoip;
+pub mod openid;
 pub mod push;
 pub mod radius;
 pub mod webauthn;
@@ -76,6 +77,9 @@ pub struct Settings {
     /// The RADIUS server for VPNs (docs/radius.md); off until `radius.bind` is set.
     #[serde(default)]
     pub radius: radius::RadiusSettings,
+    /// The OpenID provider and Microsoft Entra ID's External Authentication Methods.
+    #[serde(default)]
+    pub openid: openid::OpenidSettings,
     /// GeoIP databases for the location rules (docs/policy.md); none by default.
     #[serde(default)]
     pub geoip: geoip::GeoipSettings,
@@ -248,6 +252,7 @@ impl Default for Settings {
             push: push::PushSettings::default(),
             radius: radius::RadiusSettings::default(),
             geoip: geoip::GeoipSettings::default(),
+            openid: openid::OpenidSettings::default(),
             http: HttpSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
@@ -400,6 +405,7 @@ impl Settings {
         self.telephony.validate(self.public_url()?.as_ref())?;
         self.radius.validate()?;
         self.geoip.validate()?;
+        self.openid.validate()?;
         Ok(())
     }
 

@@ -50,6 +50,8 @@ pub enum AuditEvent {
     MfaToken,
     MfaTrustedBrowser,
     OidcLinked,
+    OpenidAuthorize,
+    OpenidToken,
     PhoneBudgetExceeded,
     PhoneCallAnswered,
     PhoneCallFraud,
@@ -97,7 +99,7 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 90] = [
+    pub const ALL: [AuditEvent; 92] = [
         AuditEvent::AccessDenied,
         AuditEvent::AccessWithoutMfa,
         AuditEvent::AccountLocked,
@@ -144,6 +146,8 @@ impl AuditEvent {
         AuditEvent::MfaToken,
         AuditEvent::MfaTrustedBrowser,
         AuditEvent::OidcLinked,
+        AuditEvent::OpenidAuthorize,
+        AuditEvent::OpenidToken,
         AuditEvent::PhoneBudgetExceeded,
         AuditEvent::PhoneCallAnswered,
         AuditEvent::PhoneCallFraud,
@@ -238,6 +242,8 @@ impl AuditEvent {
             AuditEvent::MfaToken => "mfa.token",
             AuditEvent::MfaTrustedBrowser => "mfa.trusted_browser",
             AuditEvent::OidcLinked => "oidc.linked",
+            AuditEvent::OpenidAuthorize => "openid.authorize",
+            AuditEvent::OpenidToken => "openid.token",
             AuditEvent::PhoneBudgetExceeded => "phone.budget_exceeded",
             AuditEvent::PhoneCallAnswered => "phone.call_answered",
             AuditEvent::PhoneCallFraud => "phone.call_fraud",

@@ -231,6 +231,7 @@ pub async fn rotate(core: &SignIn, by: By<'_>, id: &str) -> Result<Option<(Strin
 pub async fn delete(core: &SignIn, by: By<'_>, id: &str) -> Result<bool, Refused> {
     let Some(row) = radius_clients::by_id(&core.db, id).await? else { return Ok(false) };
     if radius_clients::delete(&core.db, id).await? {
+        crate::store::application_policies::forget(&core.db, &crate::signin::access::radius_scope(&row.name)).await?;
         audit(core, by, AuditEvent::RadiusClientDeleted, &row.name).await?;
         return Ok(true);
     }

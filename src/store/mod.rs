@@ -18,6 +18,7 @@ pub mod login_attempts;
 pub mod meta;
 pub mod oidc;
 pub mod one_time_codes;
+pub mod openid;
 pub mod outbox;
 pub mod phone_calls;
 pub mod phone_codes;

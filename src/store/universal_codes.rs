@@ -16,6 +16,9 @@ pub struct NewCode<'a> {
     pub use_duo_code: bool,
     pub factor: &'a str,
     pub ip: Option<&'a str>,
+    /// The OpenID provider's code flow: PKCE's S256 challenge and the scope asked for.
+    pub code_challenge: Option<&'a str>,
+    pub scope: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -30,15 +33,18 @@ pub struct CodeRow {
     pub factor: String,
     pub ip: Option<String>,
     pub created_at: i64,
+    pub code_challenge: Option<String>,
+    pub scope: Option<String>,
 }
 
-const COLUMNS: &str =
-    "application_id, user_id, username, redirect_uri, state, nonce, use_duo_code, factor, ip, created_at";
+const COLUMNS: &str = "application_id, user_id, username, redirect_uri, state, nonce, use_duo_code, factor, ip, created_at, \
+     code_challenge, scope";
 
 pub async fn insert(db: &Db, c: NewCode<'_>, now: i64, expires_at: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO universal_codes (code_hash, application_id, user_id, username, redirect_uri, state, nonce, \
-         use_duo_code, factor, ip, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         use_duo_code, factor, ip, created_at, expires_at, code_challenge, scope) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(c.code_hash)
     .bind(c.application_id)
@@ -52,6 +58,8 @@ pub async fn insert(db: &Db, c: NewCode<'_>, now: i64, expires_at: i64) -> Resul
     .bind(c.ip)
     .bind(now)
     .bind(expires_at)
+    .bind(c.code_challenge)
+    .bind(c.scope)
     .execute(db.writes())
     .await?;
     Ok(())

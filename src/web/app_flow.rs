@@ -1,7 +1,9 @@
-//! A sign-in an application began (Universal Prompt): the session it started reaches only the
-//! prompt (and enrolment when needed), and ends when the second factor is given, with a code for
-//! the application instead of a portal session. The Universal Prompt's front channel begins it;
-//! the prompt finishes it. Kept in the server-side session.
+//! A sign-in an application began (the Universal Prompt, or a client of the OpenID provider): the
+//! session it started reaches only the prompt (and enrolment when needed), and ends when the second
+//! factor is given, with an answer for the application instead of a portal session: a code (the
+//! Universal Prompt, the OpenID code flow) or an ID token posted back (Microsoft Entra ID's External
+//! Authentication Methods). The front channels begin it; the prompt finishes it. Kept in the
+//! server-side session.
 
 use actix_session::SessionExt;
 use actix_web::http::StatusCode;
@@ -22,6 +24,18 @@ struct Flow {
     application_id: String,
     user_id: String,
     request: AuthorizeRequest,
+    /// A client of the OpenID provider (absent: the Universal Prompt).
+    #[serde(default)]
+    openid: Option<OpenidBack>,
+}
+
+/// How a client of the OpenID provider gets its answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum OpenidBack {
+    /// The code flow: a code for the token endpoint, bound to PKCE's S256 challenge.
+    Code { code_challenge: String, scope: String },
+    /// Microsoft Entra ID (EAM): an ID token about the hint's subject, posted back.
+    Entra { subject: String },
 }
 
 /// Remembers in a session just begun (at the password level) that it is for an application.
@@ -31,8 +45,83 @@ pub fn begin(
     user_id: &str,
     request: AuthorizeRequest,
 ) -> Result<(), AppError> {
-    let flow = Flow { application_id: application_id.into(), user_id: user_id.into(), request };
+    let flow = Flow { application_id: application_id.into(), user_id: user_id.into(), request, openid: None };
     session.set_application_flow(&flow)
+}
+
+/// As `begin`, for a client of the OpenID provider.
+pub fn begin_openid(
+    session: &UserSession,
+    application_id: &str,
+    user_id: &str,
+    request: AuthorizeRequest,
+    back: OpenidBack,
+) -> Result<(), AppError> {
+    let flow = Flow { application_id: application_id.into(), user_id: user_id.into(), request, openid: Some(back) };
+    session.set_application_flow(&flow)
+}
+
+/// A code-flow request that arrived before the user signed in: kept until the password is given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Waiting {
+    pub application_id: String,
+    pub request: AuthorizeRequest,
+    pub back: OpenidBack,
+}
+
+/// Keeps a code-flow request for after "Log in".
+pub fn wait(session: &UserSession, waiting: &Waiting) -> Result<(), AppError> {
+    session.set_waiting_flow(waiting)
+}
+
+/// After the password: the request that was waiting, if any (taken, so it is used once).
+pub fn take_waiting(session: &UserSession) -> Option<Waiting> {
+    session.take_waiting_flow::<Waiting>()
+}
+
+/// Continues a waiting code-flow request once `user` gave the password (the session just begun):
+/// the application's access rules, then the prompt, or the code at once when the rules let the
+/// sign-in through without a second factor.
+pub async fn resume(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &UserSession,
+    user: &UserRow,
+    waiting: Waiting,
+    ip: Option<&str>,
+) -> Result<HttpResponse, AppError> {
+    let Some(app) = store::applications::by_id(&state.db, &waiting.application_id).await? else {
+        return Err(AppError::Explained {
+            status: StatusCode::BAD_REQUEST,
+            title: "This sign-in request cannot be used",
+            message: "The application is no longer registered. Go back to the application and sign in again.".into(),
+        });
+    };
+    let application = Application {
+        name: app.name.clone(),
+        integration_key: app.integration_key.clone(),
+        scope: crate::signin::access::registered_scope(&app.id),
+    };
+    let caller = crate::signin::Caller::new(user, ip).for_application(Some(&application));
+    let decision = state.access(&caller, crate::domain::access::Door::Application).await?.decision;
+    if let crate::domain::access::Decision::Deny(reason) = &decision {
+        session.logout();
+        return Err(AppError::Explained {
+            status: StatusCode::FORBIDDEN,
+            title: "Access denied",
+            message: crate::words::access_denied(state, reason),
+        });
+    }
+    let mut request = waiting.request;
+    request.username = user.username.clone();
+    begin_openid(session, &app.id, &user.id, request, waiting.back)?;
+    if matches!(decision, crate::domain::access::Decision::AllowWithoutMfa(_)) {
+        let factor = crate::domain::AuditEvent::AccessWithoutMfa.as_str();
+        if let Some(back) = finish(req, state, user, factor, ip, crate::clock::now()).await? {
+            return Ok(back);
+        }
+    }
+    Ok(see_other("/prompt"))
 }
 
 /// The application a session's sign-in continues to, if an application began it.
@@ -68,6 +157,13 @@ pub async fn finish(
             message: "The application is no longer registered. Go back to the application and sign in again.".into(),
         });
     };
+    if let Some(OpenidBack::Entra { subject }) = &flow.openid {
+        return entra_answer(state, &app, subject, &flow.request, factor, t).await.map(Some);
+    }
+    let (code_challenge, scope) = match &flow.openid {
+        Some(OpenidBack::Code { code_challenge, scope }) => (Some(code_challenge.as_str()), Some(scope.as_str())),
+        _ => (None, None),
+    };
     let code = random_token();
     let r = &flow.request;
     let new = NewCode {
@@ -81,9 +177,76 @@ pub async fn finish(
         use_duo_code: r.use_duo_code,
         factor,
         ip,
+        code_challenge,
+        scope,
     };
     store::universal_codes::insert(&state.db, new, t, t + CODE_SECONDS).await?;
     // Through a page of ours: the prompt's form may only lead to us (CSP form-action 'self'
     // covers every redirect after a form post).
     Ok(Some(see_other(&format!("/oauth/v1/continue?code={code}"))))
+}
+
+/// The ID token Entra receives, posted back by the browser (`response_mode=form_post`). Only a
+/// second factor given now satisfies Entra: anything else is refused back as `access_denied`.
+async fn entra_answer(
+    state: &AppState,
+    app: &store::applications::ApplicationRow,
+    subject: &str,
+    request: &AuthorizeRequest,
+    factor: &str,
+    t: i64,
+) -> Result<HttpResponse, AppError> {
+    if !crate::openid::claims::is_second_factor(factor) {
+        let fields = [
+            ("error", "access_denied".to_string()),
+            ("error_description", "No second factor was given.".into()),
+            ("state", request.state.clone()),
+        ];
+        return form_post(&request.redirect_uri, &fields, &app.name);
+    }
+    let issuer = state.public_origin();
+    let token = crate::openid::claims::IdToken {
+        issuer: &issuer,
+        audience: &app.integration_key,
+        subject,
+        nonce: request.nonce.as_deref(),
+        auth_time: t,
+        now: t,
+        lifetime: i64::from(state.settings.openid.token_seconds),
+    };
+    let claims = crate::openid::claims::entra_id_token(&token, factor);
+    let key = crate::openid::keys::current(&state.db, &state.keys, t, state.settings.openid.key_rotation_days).await?;
+    let fields = [("id_token", key.sign(&claims)?), ("state", request.state.clone())];
+    form_post(&request.redirect_uri, &fields, &app.name)
+}
+
+#[derive(askama::Template)]
+#[template(path = "openid/form_post.html")]
+struct FormPostPage {
+    chrome: crate::web::chrome::Chrome,
+    application: String,
+    action: String,
+    fields: Vec<(&'static str, String)>,
+}
+
+/// A page whose form posts `fields` to `action` (OAuth 2.0 Form Post Response Mode): submitted by
+/// a script at once, or by the button without JavaScript. Its Content-Security-Policy lets this
+/// one form go to the application's origin.
+pub fn form_post(action: &str, fields: &[(&'static str, String)], application: &str) -> Result<HttpResponse, AppError> {
+    use askama::Template;
+    let origin = url::Url::parse(action).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let page = FormPostPage {
+        chrome: crate::web::chrome::Chrome::for_error(),
+        application: application.into(),
+        action: action.into(),
+        fields: fields.to_vec(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action {origin}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((actix_web::http::header::CONTENT_SECURITY_POLICY, csp))
+        .body(page.render()?))
 }

@@ -11,6 +11,7 @@ use super::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/style.css", get().to(stylesheet))
         .route("/static/wait.js", get().to(wait_script))
+        .route("/static/form_post.js", get().to(form_post_script))
         .route("/favicon.ico", get().to(favicon))
         .route("/branding/logo", get().to(logo));
 }
@@ -28,6 +29,13 @@ async fn wait_script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../static/wait.js"))
+}
+
+async fn form_post_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/form_post.js"))
 }
 
 async fn stylesheet() -> HttpResponse {

@@ -45,6 +45,12 @@ impl From<crate::signin::Error> for AppError {
     }
 }
 
+impl From<crate::openid::Error> for AppError {
+    fn from(e: crate::openid::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
 impl From<crate::secrets::OpenError> for AppError {
     fn from(e: crate::secrets::OpenError) -> Self {
         AppError::Internal(e.into())

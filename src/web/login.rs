@@ -10,7 +10,7 @@ use super::chrome::Chrome;
 use super::csrf::CsrfForm;
 use super::session::{AuthLevel, UserSession};
 use super::state::AppState;
-use super::{client_ip, trust};
+use super::{app_flow, client_ip, trust};
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::access::{Decision, Door};
@@ -119,6 +119,11 @@ pub async fn login_post(
             return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
         }
     };
+    // A sign-in an OpenID application asked for continues to it (its rules, then the prompt).
+    if let Some(waiting) = app_flow::take_waiting(&session) {
+        session.begin_password(&user.id, t)?;
+        return app_flow::resume(&req, &state, &session, &user, waiting, ip.as_deref()).await;
+    }
     portal_access(&state, &user, ip.as_deref()).await?;
     session.begin_password(&user.id, t)?;
 

@@ -42,7 +42,10 @@ pub async fn same_origin_only(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    // Microsoft Entra ID posts its sign-in requests from its own site; they change nothing until
+    // the prompt (the request is checked on its own: a hint signed by Entra).
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || req.path() == crate::web::openid::AUTHORIZE_PATH;
     if !safe {
         let expected = req.app_data::<web::Data<AppState>>().map(|s| s.public_origin()).unwrap_or_default();
         let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());

@@ -18,6 +18,7 @@ mod login;
 pub mod middleware;
 pub mod notices;
 mod oidc;
+mod openid;
 pub mod ops;
 pub(crate) mod phone;
 pub(crate) mod prompt;
@@ -50,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(admin::routes)
         .configure(duo::routes)
         .configure(oidc::routes)
+        .configure(openid::routes)
         .configure(phone::routes)
         .configure(authenticator::routes)
         .configure(device_api::routes)

@@ -29,6 +29,8 @@ const REPLACING: &str = "replacing";
 /// Set on a session begun by an application's Universal Prompt request (`web::duo::authorize`):
 /// such a session never counts as fully signed in to the portal.
 pub const APPLICATION_FLOW: &str = "app_flow";
+/// A code-flow request of the OpenID provider waiting for "Log in" (`web::app_flow::Waiting`).
+const WAITING_FLOW: &str = "waiting_flow";
 const FIRST_FACTOR: &str = "first_factor";
 const OIDC_PENDING: &str = "oidc_pending";
 const CALL: &str = "phone_call";
@@ -302,6 +304,15 @@ impl UserSession {
         Ok(())
     }
 
+    pub fn set_waiting_flow<T: serde::Serialize>(&self, waiting: &T) -> Result<(), AppError> {
+        self.0.insert(WAITING_FLOW, waiting)?;
+        Ok(())
+    }
+
+    pub fn take_waiting_flow<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.0.remove_as::<T>(WAITING_FLOW)?.ok()
+    }
+
     /// The application flow this session was begun for (`APPLICATION_FLOW`), if any.
     pub fn application_flow<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
         self.0.get::<T>(APPLICATION_FLOW).ok().flatten()
@@ -317,6 +328,13 @@ impl UserSession {
     /// Forgets the session's WebAuthn ceremony for `purpose` and returns its id.
     pub fn take_webauthn_ceremony(&self, purpose: &str) -> Option<String> {
         self.0.remove_as::<String>(&format!("webauthn_{purpose}"))?.ok()
+    }
+
+    /// Forgets whoever was signed in, keeping the cookie (a new id) for what comes next: a
+    /// sign-in an application asked for starts afresh.
+    pub fn restart(&self) {
+        self.0.renew();
+        self.0.clear();
     }
 
     pub fn logout(&self) {

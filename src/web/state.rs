@@ -20,6 +20,8 @@ pub struct AppState {
     pub radius: Arc<crate::radius::Clients>,
     /// Where the RADIUS server listens (UDP), when it is on.
     pub radius_addr: Option<std::net::SocketAddr>,
+    /// Microsoft Entra ID's signing keys, for the hints of External Authentication Methods.
+    pub entra_keys: Arc<crate::openid::hint::EntraKeys>,
 }
 
 impl std::ops::Deref for AppState {

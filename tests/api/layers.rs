@@ -102,6 +102,8 @@ fn each_layer_imports_only_the_layers_below_it() {
         ("config", &["domain"]),
         // The location databases (read-only lookups for the access rules).
         ("geoip", &["config", "domain"]),
+        // The OpenID provider's keys, claims and Entra's hints (its door is web::openid).
+        ("openid", &["config", "domain", "secrets", "store"]),
         ("channels", &["clock", "config", "domain", "factors", "policy", "secrets", "shutdown", "store"]),
         (
             "signin",

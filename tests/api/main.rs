@@ -34,6 +34,7 @@ mod login;
 mod logs;
 mod mail;
 mod oidc;
+mod openid;
 mod ops;
 mod phones;
 mod phones_at_rest;

@@ -115,7 +115,7 @@ pub async fn add_post(
             list_page(&state, &staff, Some("Give the application a name of 1 to 100 characters.".into())).await?;
         return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    if !matches!(form.kind.as_str(), "auth-api" | "web") {
+    if !matches!(form.kind.as_str(), "auth-api" | "web" | "oidc" | "entra") {
         let page = list_page(&state, &staff, Some("Choose the kind of application.".into())).await?;
         return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
@@ -149,7 +149,7 @@ pub async fn redirect_uris_post(
     staff.require_admin()?;
     let app = store::applications::by_integration_key(&state.db, &ikey).await?.ok_or(AppError::NotFound)?;
     let uris = match redirect_uris(&app.kind, &form.0.redirect_uris) {
-        Ok(uris) if app.kind == "web" => uris,
+        Ok(uris) if has_redirect_uris(&app.kind) => uris,
         Ok(_) => return Err(AppError::NotFound),
         Err(message) => {
             return html(StatusCode::UNPROCESSABLE_ENTITY, &list_page(&state, &staff, Some(message)).await?);
@@ -198,6 +198,7 @@ pub async fn delete_post(
     staff.require_admin()?;
     let app = store::applications::by_integration_key(&state.db, &ikey).await?.ok_or(AppError::NotFound)?;
     store::applications::delete(&state.db, &app.id).await?;
+    store::application_policies::forget(&state.db, &crate::signin::access::registered_scope(&app.id)).await?;
     audit(
         &state,
         &req,
@@ -209,9 +210,14 @@ pub async fn delete_post(
     Ok(see_other("/admin/applications"))
 }
 
+/// Web applications (Universal Prompt) and the OpenID provider's clients send users back.
+fn has_redirect_uris(kind: &str) -> bool {
+    matches!(kind, "web" | "oidc" | "entra")
+}
+
 /// The redirect URIs typed for a web application, one per line (none for an Auth API application).
 fn redirect_uris(kind: &str, text: &str) -> Result<Vec<String>, String> {
-    if kind != "web" {
+    if !has_redirect_uris(kind) {
         return Ok(Vec::new());
     }
     let mut uris = Vec::new();

@@ -6,7 +6,7 @@ pub(crate) mod authorize;
 mod devices;
 mod enroll;
 mod factors;
-mod limits;
+pub(crate) mod limits;
 mod signed;
 mod universal;
 
