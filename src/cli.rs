@@ -74,10 +74,11 @@ pub enum AppCommand {
     /// Add an application and print its keys.
     Add {
         name: String,
-        /// auth-api (Auth API v2) or web (Universal Prompt).
+        /// auth-api (Auth API v2), web (Universal Prompt), oidc (an OpenID Connect client: the
+        /// integration key is its client id, the secret key its secret) or entra (Microsoft Entra ID).
         #[arg(long, default_value = "auth-api")]
         kind: String,
-        /// For web applications: where the Universal Prompt may send users back (repeatable).
+        /// For web, oidc and entra applications: where users may be sent back (repeatable).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
     },

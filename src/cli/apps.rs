@@ -38,12 +38,12 @@ pub(super) async fn run(settings: Settings, cmd: AppCommand) -> anyhow::Result<(
     };
     match cmd {
         AppCommand::Add { name, kind, redirect_uris } => {
-            if !matches!(kind.as_str(), "auth-api" | "web") {
-                bail!("unknown kind `{kind}` (use auth-api or web)");
+            if !matches!(kind.as_str(), "auth-api" | "web" | "oidc" | "entra") {
+                bail!("unknown kind `{kind}` (use auth-api, web, oidc or entra)");
             }
             let uris = checked_redirect_uris(&redirect_uris)?;
-            if kind == "web" && uris.is_empty() {
-                bail!("a web application needs at least one --redirect-uri (where users return after the prompt)");
+            if kind != "auth-api" && uris.is_empty() {
+                bail!("a {kind} application needs at least one --redirect-uri (where users return after the prompt)");
             }
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 100 {

@@ -13,6 +13,7 @@ mod browser;
 mod browser_access;
 mod browser_helpdesk;
 mod browser_oidc;
+mod browser_openid;
 mod browser_phones;
 mod browser_push;
 mod browser_recovery;

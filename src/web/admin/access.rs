@@ -46,7 +46,12 @@ pub async fn applications(state: &AppState) -> Result<Vec<Listed>, AppError> {
         .into_iter()
         .map(|a| {
             let scope = registered_scope(&a.id);
-            let kind = if a.kind == "web" { "Universal Prompt" } else { "Auth API" };
+            let kind = match a.kind.as_str() {
+                "web" => "Universal Prompt",
+                "oidc" => "OpenID Connect",
+                "entra" => "Microsoft Entra ID",
+                _ => "Auth API",
+            };
             Listed { has_rules: has(&scope), scope_q: urlencode(&scope), scope, name: a.name, kind }
         })
         .collect();
