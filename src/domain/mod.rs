@@ -1,6 +1,7 @@
 //! Pure types that parse untrusted input into values the rest of Twofold can rely on.
 //! No I/O here: each type has a private field and a `parse` that says exactly what is wrong.
 
+pub mod admin_permission;
 pub mod audit;
 mod device;
 mod enrollment;
@@ -15,6 +16,7 @@ pub mod token;
 mod user;
 pub mod user_agent;
 
+pub use admin_permission::{AdminPermission, AdminPermissions};
 pub use audit::AuditEvent;
 pub use device::{DeviceKind, DeviceName, LoginAction, Platform};
 pub use enrollment::{EnrollEvent, EnrollStep, Move};

@@ -9,6 +9,7 @@
 
 pub mod allowed;
 mod attempt;
+pub mod bypass;
 pub mod devices;
 pub mod enroll;
 mod error;
