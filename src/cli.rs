@@ -74,12 +74,15 @@ pub enum AppCommand {
     /// Add an application and print its keys.
     Add {
         name: String,
-        /// auth-api (Auth API v2) or web (Universal Prompt).
+        /// auth-api (Auth API v2), web (Universal Prompt) or admin-api (Admin API).
         #[arg(long, default_value = "auth-api")]
         kind: String,
         /// For web applications: where the Universal Prompt may send users back (repeatable).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// For Admin API applications: read_log, read_resource, write_resource, grant_bypass (repeatable).
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
     },
     /// Replace a web application's redirect URIs.
     RedirectUris {

@@ -8,6 +8,7 @@ mod soft_key;
 mod webdriver;
 
 mod admin;
+mod admin_api;
 mod browser;
 mod browser_helpdesk;
 mod browser_oidc;
