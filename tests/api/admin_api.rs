@@ -11,13 +11,13 @@ use twofold::store::{
     audit::{Event, Outcome},
 };
 
-struct AdminKeys {
-    ikey: String,
-    skey: String,
+pub(crate) struct AdminKeys {
+    pub(crate) ikey: String,
+    pub(crate) skey: String,
 }
 
 /// An Admin API application holding `permissions` (stored form, e.g. "read_log,read_resource").
-async fn add_admin_application(app: &TestApp, name: &str, permissions: &str) -> AdminKeys {
+pub(crate) async fn add_admin_application(app: &TestApp, name: &str, permissions: &str) -> AdminKeys {
     let id = twofold::secrets::new_id();
     let (ikey, skey) = (twofold::duo::keys::new_integration_key(), twofold::duo::keys::new_secret_key());
     let sealed = app.keys.seal(&format!("app-secret:{id}"), skey.as_bytes()).unwrap();
@@ -26,10 +26,10 @@ async fn add_admin_application(app: &TestApp, name: &str, permissions: &str) -> 
     AdminKeys { ikey, skey }
 }
 
-const ALL: &str = "read_log,read_resource,write_resource,grant_bypass";
+pub(crate) const ALL: &str = "read_log,read_resource,write_resource,grant_bypass";
 
 /// Runs `body` with `admin` bound to a `duo_client.Admin` for these keys; the script prints JSON.
-async fn python(app: &TestApp, keys: &AdminKeys, body: &str) -> Value {
+pub(crate) async fn python(app: &TestApp, keys: &AdminKeys, body: &str) -> Value {
     let script = format!(
         "import json, sys, duo_client\n\
          admin = duo_client.Admin(ikey=\"{ikey}\", skey=\"{skey}\", host=\"127.0.0.1\", port={port}, ca_certs=\"HTTP\")\n\

@@ -9,6 +9,7 @@ mod webdriver;
 
 mod admin;
 mod admin_api;
+mod admin_api_keys;
 mod browser;
 mod browser_helpdesk;
 mod browser_oidc;
