@@ -289,6 +289,7 @@ out["users"] = failure(lambda: admin.get_users())
 out["create"] = failure(lambda: admin.add_user("eve", email="eve@example.edu"))
 out["bypass"] = failure(lambda: admin.add_user_bypass_codes("{id}"))
 out["log"] = failure(lambda: admin.get_administrator_log())
+out["unserved"] = failure(lambda: admin.get_endpoints())
 bad = duo_client.Admin(ikey=admin.ikey, skey="x" * 40, host="127.0.0.1", port={port}, ca_certs="HTTP")
 out["bad_signature"] = failure(lambda: bad.get_administrator_log())
 out["as_auth"] = failure(lambda: duo_client.Auth(ikey=admin.ikey, skey=admin.skey, host="127.0.0.1", port={port}, ca_certs="HTTP").check())
@@ -306,6 +307,8 @@ print(json.dumps(out))
         assert_eq!(out[call][1]["message"], "Access forbidden");
     }
     assert_eq!(out["log"], Value::Null, "read_log is held");
+    assert_eq!(out["unserved"][0], 404, "an endpoint Twofold does not serve");
+    assert_eq!(out["unserved"][1]["code"], 40401);
     assert_eq!(out["bad_signature"][0], 401);
     assert_eq!(out["bad_signature"][1]["stat"], "FAIL");
     assert_eq!(out["as_auth"][0], 401, "Admin API keys do not sign Auth API requests");

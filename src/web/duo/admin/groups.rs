@@ -33,7 +33,7 @@ pub async fn create_post(req: HttpRequest, body: web::Bytes, state: web::Data<Ap
         async {
             let signed = authorized(&req, &body, &state, AdminPermission::WriteResource).await?;
             let name = required(&signed, "name")?.trim().to_string();
-            if name.chars().count() > 100 || name.chars().any(char::is_control) {
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
                 return Err(Fail::invalid("a group name has 1 to 100 characters"));
             }
             Ok(ok(objects::group(&name)))

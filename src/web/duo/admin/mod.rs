@@ -76,7 +76,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/v2/logs/authentication", get().to(logs::authentication_v2_get))
         .route("/admin/v1/logs/administrator", get().to(logs::administrator_get))
         .route("/admin/v1/logs/telephony", get().to(logs::telephony_get))
-        .route("/admin/v1/info/summary", get().to(info::summary_get));
+        .route("/admin/v1/info/summary", get().to(info::summary_get))
+        // Anything else under the API's prefixes: Duo's 404 envelope, not the console's page.
+        .route("/admin/v1/{rest:.*}", web::route().to(unknown))
+        .route("/admin/v2/{rest:.*}", web::route().to(unknown));
+}
+
+/// An endpoint Twofold does not serve (docs/admin-api.md lists what it does).
+async fn unknown() -> HttpResponse {
+    Fail::not_found("Resource not found").response()
 }
 
 /// A request signed by an Admin API application that holds `needed`: 401 for a bad signature
@@ -112,14 +120,14 @@ pub(super) fn answer(result: ApiResult) -> HttpResponse {
 }
 
 /// `{"stat":"OK","response":[…],"metadata":{…}}`: one page of a list, with where the next starts.
-pub(super) fn page(items: Vec<Value>, offset: i64, total: i64) -> HttpResponse {
+pub(super) fn page(items: Vec<Value>, (limit, offset): (i64, i64), total: i64) -> HttpResponse {
     let mut metadata = json!({ "total_objects": total });
     let end = offset + items.len() as i64;
     if end < total && !items.is_empty() {
         metadata["next_offset"] = json!(end);
     }
     if offset > 0 {
-        metadata["prev_offset"] = json!((offset - DEFAULT_LIMIT).max(0));
+        metadata["prev_offset"] = json!((offset - limit).max(0));
     }
     HttpResponse::Ok().json(json!({ "stat": "OK", "response": items, "metadata": metadata }))
 }
@@ -147,7 +155,7 @@ pub(super) fn page_of(signed: &Signed, items: Vec<Value>) -> ApiResult {
     let (limit, offset) = paging(signed, MAX_LIMIT)?;
     let total = items.len() as i64;
     let items = items.into_iter().skip(offset as usize).take(limit as usize).collect();
-    Ok(page(items, offset, total))
+    Ok(page(items, (limit, offset), total))
 }
 
 /// The user a path names (`users/{id}`): 404 in Duo's envelope when there is none.

@@ -31,7 +31,9 @@ pub fn group_id(name: &str) -> String {
 /// The group name a `group_id` stands for.
 pub fn group_name(id: &str) -> Option<String> {
     let bytes = hex::decode(id).ok()?;
-    String::from_utf8(bytes).ok().filter(|n| !n.trim().is_empty() && n.chars().count() <= 100)
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|n| !n.trim().is_empty() && n.chars().count() <= 100 && !n.chars().any(char::is_control))
 }
 
 pub fn group(name: &str) -> Value {

@@ -46,7 +46,7 @@ async fn list(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
             out.push(objects::user(state, u).await?);
         }
         let total = out.len() as i64;
-        return Ok(page(out, 0, total));
+        return Ok(page(out, (total.max(1), 0), total));
     }
     let (limit, offset) = paging(&signed, MAX_LIMIT)?;
     let (rows, total) = store::users::page(&state.db, limit, offset).await?;
@@ -54,7 +54,7 @@ async fn list(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
     for u in &rows {
         out.push(objects::user(state, u).await?);
     }
-    Ok(page(out, offset, total))
+    Ok(page(out, (limit, offset), total))
 }
 
 pub async fn get(
