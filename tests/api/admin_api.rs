@@ -178,7 +178,9 @@ print(json.dumps(out))
 async fn a_bypass_code_from_the_api_passes_the_prompt() {
     let app = spawn_app().await;
     let (ada, _) = app.signed_in_user("ada").await;
-    let keys = add_admin_application(&app, "Help desk tool", "grant_bypass").await;
+    let root = app.add_user("root").await;
+    app.sql(&format!("UPDATE users SET role = 'admin' WHERE id = '{}'", root.id)).await;
+    let keys = add_admin_application(&app, "Help desk tool", ALL).await;
     let out = python(
         &app,
         &keys,
@@ -188,12 +190,19 @@ out = {{}}
 out["codes"] = admin.add_user_bypass_codes("{id}", count=2, valid_secs=600)
 out["never"] = status_of(lambda: admin.add_user_bypass_codes("{id}", valid_secs=0))
 out["unknown"] = status_of(lambda: admin.add_user_bypass_codes("nobody"))
+out["staff"] = [status_of(lambda: admin.add_user_bypass_codes("{root}")),
+                status_of(lambda: admin.update_user("{root}", status="disabled")),
+                status_of(lambda: admin.delete_user("{root}"))]
 print(json.dumps(out))
 "#,
-            id = ada.id
+            id = ada.id,
+            root = root.id
         ),
     )
     .await;
+    assert_eq!(out["staff"], serde_json::json!([403, 403, 403]), "staff accounts are the console's");
+    let root_row = store::users::by_id(&app.db, &root.id).await.unwrap().expect("still there");
+    assert!(root_row.is_active());
     let codes: Vec<String> = serde_json::from_value(out["codes"].clone()).unwrap();
     assert_eq!(codes.len(), 2);
     assert!(codes.iter().all(|c| c.len() == 9 && c.chars().all(|d| d.is_ascii_digit())));

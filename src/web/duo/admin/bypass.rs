@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::super::signed::Signed;
 use super::super::{Fail, ok};
-use super::{answer, authorized, by, page_of, user_at};
+use super::{answer, authorized, by, managed_user_at, page_of, user_at};
 use crate::clock::now;
 use crate::domain::AdminPermission;
 use crate::signin::bypass::{Issue, Issuer};
@@ -45,7 +45,7 @@ pub async fn create_post(
     answer(
         async {
             let signed = authorized(&req, &body, &state, AdminPermission::GrantBypass).await?;
-            let user = user_at(&state, &id).await?;
+            let user = managed_user_at(&state, &id).await?;
             if signed.param("codes").is_some() {
                 return Err(Fail::invalid("codes chosen by the caller are not supported; Twofold generates them"));
             }

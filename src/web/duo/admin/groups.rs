@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::super::{Fail, ok};
-use super::{answer, audit, authorized, objects, page_of, required, user_at};
+use super::{answer, audit, authorized, managed_user_at, objects, page_of, required, user_at};
 use crate::domain::{AdminPermission, AuditEvent};
 use crate::store;
 use crate::web::state::AppState;
@@ -108,7 +108,7 @@ pub async fn user_group_post(
     answer(
         async {
             let signed = authorized(&req, &body, &state, AdminPermission::WriteResource).await?;
-            let user = user_at(&state, &id).await?;
+            let user = managed_user_at(&state, &id).await?;
             let name = name_of(required(&signed, "group_id")?)?;
             if store::import::add_to_group(&state.db, &user.id, &name).await? {
                 let detail = format!("added to group {name}");
@@ -130,7 +130,7 @@ pub async fn user_group_delete(
         async {
             let signed = authorized(&req, &body, &state, AdminPermission::WriteResource).await?;
             let (user_id, group_id) = path.into_inner();
-            let user = user_at(&state, &user_id).await?;
+            let user = managed_user_at(&state, &user_id).await?;
             let name = name_of(&group_id)?;
             if store::import::remove_from_group(&state.db, &user.id, &name).await? {
                 let detail = format!("removed from group {name}");

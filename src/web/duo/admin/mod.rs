@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use super::signed::{self, ADMIN_API, Signed};
 use super::{ApiResult, Fail};
 use crate::clock::now;
-use crate::domain::{AdminPermission, AdminPermissions, AuditEvent};
+use crate::domain::{AdminPermission, AdminPermissions, AuditEvent, Role};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -161,6 +161,27 @@ pub(super) fn page_of(signed: &Signed, items: Vec<Value>) -> ApiResult {
 /// The user a path names (`users/{id}`): 404 in Duo's envelope when there is none.
 pub(super) async fn user_at(state: &AppState, id: &str) -> Result<UserRow, Fail> {
     store::users::by_id(&state.db, id).await?.ok_or_else(|| Fail::not_found("Resource not found"))
+}
+
+/// A user the Admin API may change: not staff. Administrators and the help desk are managed in the
+/// console, where staff act only below their own role; an application acting on them (a bypass
+/// code, a new phone, disabling) would be a way into the console around that rule.
+pub(super) async fn managed_user_at(state: &AppState, id: &str) -> Result<UserRow, Fail> {
+    let user = user_at(state, id).await?;
+    not_staff(&user)?;
+    Ok(user)
+}
+
+pub(super) fn not_staff(user: &UserRow) -> Result<(), Fail> {
+    if user.role() == Role::User {
+        return Ok(());
+    }
+    Err(Fail {
+        status: StatusCode::FORBIDDEN,
+        code: 40301,
+        message: "Access forbidden",
+        detail: Some("staff accounts (administrators, help desk) are managed in the console".into()),
+    })
 }
 
 /// "application <name> (<ikey>)": where the console writes the staff member's username.

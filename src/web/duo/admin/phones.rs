@@ -150,7 +150,10 @@ pub async fn delete(
                             .await?;
                     }
                 }
-                Ok(Found::Owned { user, device, .. }) => remove_owned(&state, &req, &signed, &user, &device).await?,
+                Ok(Found::Owned { user, device, .. }) => {
+                    super::not_staff(&user)?;
+                    remove_owned(&state, &req, &signed, &user, &device).await?
+                }
                 // Duo: deleting a phone that is already gone does nothing.
                 Err(f) if f.code == 40401 => {}
                 Err(f) => return Err(f),
@@ -171,6 +174,7 @@ async fn activation(
     let Found::Owned { user, device, phone } = find(state, id).await? else {
         return Err(Fail::invalid("give the phone to a user first (POST /admin/v1/users/{user_id}/phones)"));
     };
+    super::not_staff(&user)?;
     if phone.kind != DeviceKind::MobilePhone {
         return Err(Fail::invalid("only a mobile phone runs the Twofold authenticator"));
     }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::super::{Fail, ok};
 use super::phones::{Found, find, remove_owned};
-use super::{answer, audit, authorized, objects, page_of, required, user_at};
+use super::{answer, audit, authorized, managed_user_at, objects, page_of, required, user_at};
 use crate::clock::now;
 use crate::domain::{AdminPermission, AuditEvent};
 use crate::store::{self, tokens::Claim};
@@ -38,7 +38,7 @@ pub async fn phone_post(
     answer(
         async {
             let signed = authorized(&req, &body, &state, AdminPermission::WriteResource).await?;
-            let user = user_at(&state, &id).await?;
+            let user = managed_user_at(&state, &id).await?;
             match find(&state, required(&signed, "phone_id")?).await? {
                 Found::Loose(phone) => {
                     if !store::admin_phones::give(&state.db, &state.keys, &phone, &user.id, now()).await? {
@@ -69,7 +69,7 @@ pub async fn phone_delete(
         async {
             let signed = authorized(&req, &body, &state, AdminPermission::WriteResource).await?;
             let (user_id, phone_id) = path.into_inner();
-            let user = user_at(&state, &user_id).await?;
+            let user = managed_user_at(&state, &user_id).await?;
             match find(&state, &phone_id).await? {
                 Found::Owned { user: owner, device, .. } if owner.id == user.id => {
                     remove_owned(&state, &req, &signed, &user, &device).await?
@@ -109,7 +109,7 @@ pub async fn token_post(
     answer(
         async {
             let signed = authorized(&req, &body, &state, AdminPermission::WriteResource).await?;
-            let user = user_at(&state, &id).await?;
+            let user = managed_user_at(&state, &id).await?;
             let token = store::tokens::by_id(&state.db, required(&signed, "token_id")?)
                 .await?
                 .ok_or_else(|| Fail::not_found("Resource not found"))?;
@@ -144,7 +144,7 @@ pub async fn token_delete(
         async {
             let signed = authorized(&req, &body, &state, AdminPermission::WriteResource).await?;
             let (user_id, token_id) = path.into_inner();
-            let user = user_at(&state, &user_id).await?;
+            let user = managed_user_at(&state, &user_id).await?;
             let token =
                 store::tokens::by_id(&state.db, &token_id).await?.filter(|t| t.user_id.as_deref() == Some(&user.id));
             let Some(token) = token else { return Err(Fail::not_found("Resource not found")) };

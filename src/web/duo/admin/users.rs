@@ -5,7 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::super::{ApiResult, Fail, ok};
-use super::{MAX_LIMIT, answer, audit, authorized, by, objects, page, paging, required, user_at};
+use super::{
+    MAX_LIMIT, answer, audit, authorized, by, managed_user_at, not_staff, objects, page, paging, required, user_at,
+};
 use crate::clock::now;
 use crate::domain::{AdminPermission, AuditEvent, DisplayName, Email, Role, Username};
 use crate::factors::push::PushStatus;
@@ -129,7 +131,7 @@ pub async fn update_post(
 
 async fn update(req: &HttpRequest, body: &[u8], state: &AppState, id: &str) -> ApiResult {
     let signed = authorized(req, body, state, AdminPermission::WriteResource).await?;
-    let user = user_at(state, id).await?;
+    let user = managed_user_at(state, id).await?;
     let status = signed.param("status").map(parse_status).transpose()?;
     let username = Username::parse(signed.param("username").unwrap_or(&user.username)).map_err(bad)?;
     let email = Email::parse(signed.param("email").unwrap_or(&user.email)).map_err(bad)?;
@@ -171,6 +173,7 @@ pub async fn delete(
             let signed = authorized(&req, &body, &state, AdminPermission::WriteResource).await?;
             // Duo: deleting a user that is already gone does nothing.
             if let Some(user) = store::users::by_id(&state.db, &id).await? {
+                not_staff(&user)?;
                 store::sessions::delete_for_user(&state.db, &user.id).await?;
                 store::users::delete(&state.db, &user.id).await?;
                 audit(&state, &req, &signed, Some(&user), AuditEvent::UserDeleted, "deleted").await?;
@@ -189,7 +192,10 @@ pub async fn enroll_post(req: HttpRequest, body: web::Bytes, state: web::Data<Ap
             required(&signed, "email")?;
             let username = Username::parse(required(&signed, "username")?).map_err(bad)?;
             let user = match store::users::by_username(&state.db, &username).await? {
-                Some(u) => u,
+                Some(u) => {
+                    not_staff(&u)?;
+                    u
+                }
                 None => {
                     let u = new_user(&state, &signed).await?;
                     audit(&state, &req, &signed, Some(&u), AuditEvent::UserCreated, "created").await?;
