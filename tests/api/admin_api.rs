@@ -193,14 +193,21 @@ out["unknown"] = status_of(lambda: admin.add_user_bypass_codes("nobody"))
 out["staff"] = [status_of(lambda: admin.add_user_bypass_codes("{root}")),
                 status_of(lambda: admin.update_user("{root}", status="disabled")),
                 status_of(lambda: admin.delete_user("{root}"))]
+# Older scripts sign with v2 (form bodies): the same answers.
+v2 = duo_client.Admin(ikey=admin.ikey, skey=admin.skey, host="127.0.0.1", port={port}, ca_certs="HTTP", sig_version=2)
+out["v2"] = v2.add_user("dora", email="dora@example.edu", realname="Dora V2")
+out["v2_get"] = v2.get_users_by_name("dora")
 print(json.dumps(out))
 "#,
             id = ada.id,
-            root = root.id
+            root = root.id,
+            port = app.port
         ),
     )
     .await;
     assert_eq!(out["staff"], serde_json::json!([403, 403, 403]), "staff accounts are the console's");
+    assert_eq!(out["v2"]["realname"], "Dora V2");
+    assert_eq!(out["v2_get"][0]["user_id"], out["v2"]["user_id"]);
     let root_row = store::users::by_id(&app.db, &root.id).await.unwrap().expect("still there");
     assert!(root_row.is_active());
     let codes: Vec<String> = serde_json::from_value(out["codes"].clone()).unwrap();
