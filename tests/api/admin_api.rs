@@ -71,6 +71,7 @@ admin.paging_limit = 2
 out["all"] = [u["username"] for u in admin.get_users()]
 out["page"] = admin.get_users(limit=1, offset=1)
 out["by_name"] = admin.get_users_by_name("ada")
+out["by_ids"] = [u["username"] for u in admin.get_users_by_ids([ada["user_id"]])]
 out["updated"] = admin.update_user(ada["user_id"], realname="Ada King", status="disabled")
 admin.update_user(ada["user_id"], status="active")
 phone = admin.add_phone(number="{number}", type="mobile")
@@ -101,6 +102,8 @@ admin.delete_user(bob["user_id"])
 out["deleted"] = status_of(lambda: admin.get_user_by_id(bob["user_id"]))
 out["admin_log"] = admin.get_administrator_log(mintime=0)
 out["telephony_log"] = admin.get_telephony_log(mintime=1)
+import time
+out["telephony_v2"] = admin.get_telephony_log(api_version=2, maxtime=int(time.time() * 1000) + 2000)
 print(json.dumps(out))
 "#
         ),
@@ -112,6 +115,7 @@ print(json.dumps(out))
     assert_eq!(out["all"], serde_json::json!(["ada", "bob", "cy"]), "paged two at a time");
     assert_eq!(out["page"][0]["username"], "bob");
     assert_eq!(out["by_name"][0]["email"], "ada@example.edu");
+    assert_eq!(out["by_ids"], serde_json::json!(["ada"]));
     assert_eq!(out["updated"]["realname"], "Ada King");
     assert_eq!(out["updated"]["status"], "disabled");
     assert_eq!(out["phone"]["number"], number.as_str());
@@ -147,6 +151,9 @@ print(json.dumps(out))
     assert!(texted[0].contains("/authenticator/#activate="), "{}", texted[0]);
     let tel = out["telephony_log"].as_array().unwrap();
     assert!(tel.iter().any(|e| e["type"] == "sms" && e["eventtype"] == "telephony"), "{tel:?}");
+    let v2 = &out["telephony_v2"];
+    assert_eq!(v2["items"][0]["type"], "sms", "{v2}");
+    assert_eq!(v2["metadata"]["total_objects"]["value"], 1);
 
     // The same audit entries as the console's, naming the application.
     let ada = crate::helpers::user_id(&app, "ada").await;

@@ -95,7 +95,7 @@ impl Fail {
 
 impl From<crate::store::StoreError> for Fail {
     fn from(e: crate::store::StoreError) -> Self {
-        tracing::error!(error = %e, "Auth API request failed");
+        tracing::error!(error = %e, "Duo API request failed");
         Fail::internal()
     }
 }
@@ -103,7 +103,7 @@ impl From<crate::store::StoreError> for Fail {
 impl Fail {
     /// The core failed (the database, a sealed value): logged, answered as Duo's internal error.
     pub fn from_core(e: crate::signin::Error) -> Self {
-        tracing::error!(error = %e, "Auth API request failed");
+        tracing::error!(error = %e, "Duo API request failed");
         Fail::internal()
     }
 }

@@ -95,7 +95,7 @@ fn auth_entry(r: &LogRow) -> Value {
     json!({
         "txid": r.id.to_string(),
         "timestamp": r.at,
-        "isotimestamp": crate::clock::format(r.at),
+        "isotimestamp": iso(r.at),
         "event_type": "authentication",
         "factor": word(&AUTH_EVENTS, &r.event),
         "result": result,
@@ -139,9 +139,9 @@ pub async fn authentication_v2_get(req: HttpRequest, body: web::Bytes, state: we
     answer(authentication_v2(&req, &body, &state).await)
 }
 
-async fn authentication_v2(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
-    let signed = authorized(req, body, state, AdminPermission::ReadLog).await?;
-    let (min, max) = (ms_param(&signed, "mintime")?, ms_param(&signed, "maxtime")?);
+/// The v2 logs' window: `mintime`/`maxtime` (ms), `limit` (1–1000, default 100), `sort`.
+fn window_params(signed: &Signed) -> Result<(i64, i64, i64, bool), Fail> {
+    let (min, max) = (ms_param(signed, "mintime")?, ms_param(signed, "maxtime")?);
     if min > max {
         return Err(Fail::invalid("mintime must not be after maxtime"));
     }
@@ -159,16 +159,16 @@ async fn authentication_v2(req: &HttpRequest, body: &[u8], state: &AppState) -> 
         Some("ts:asc") => false,
         Some(_) => return Err(Fail::invalid("sort must be ts:desc or ts:asc")),
     };
-    let events = names(&AUTH_EVENTS);
     // Milliseconds to the seconds the audit log keeps: every entry within the window's seconds.
-    let window = Window {
-        events: &events,
-        from: min.div_euclid(1000) + i64::from(min.rem_euclid(1000) != 0),
-        to: max.div_euclid(1000),
-        newest_first,
-        after: cursor(&signed)?,
-        limit,
-    };
+    let from = min.div_euclid(1000) + i64::from(min.rem_euclid(1000) != 0);
+    Ok((from, max.div_euclid(1000), limit, newest_first))
+}
+
+async fn authentication_v2(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
+    let signed = authorized(req, body, state, AdminPermission::ReadLog).await?;
+    let (from, to, limit, newest_first) = window_params(&signed)?;
+    let events = names(&AUTH_EVENTS);
+    let window = Window { events: &events, from, to, newest_first, after: cursor(&signed)?, limit };
     let (rows, total) = store::admin_logs::page(&state.db, window).await?;
     let next_offset = match rows.last() {
         Some(last) if rows.len() as i64 == limit => json!([(last.at * 1000).to_string(), last.id.to_string()]),
@@ -176,6 +176,49 @@ async fn authentication_v2(req: &HttpRequest, body: &[u8], state: &AppState) -> 
     };
     let authlogs: Vec<Value> = rows.iter().map(auth_entry).collect();
     Ok(ok(json!({ "authlogs": authlogs, "metadata": { "next_offset": next_offset, "total_objects": total } })))
+}
+
+/// The telephony log v2: `items`, and `next_offset` as one "ms,id" string (duo_client passes it
+/// back as it came).
+pub async fn telephony_v2_get(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    answer(
+        async {
+            let signed = authorized(&req, &body, &state, AdminPermission::ReadLog).await?;
+            let (from, to, limit, newest_first) = window_params(&signed)?;
+            let events = names(&TELEPHONY_EVENTS);
+            let window = Window { events: &events, from, to, newest_first, after: cursor(&signed)?, limit };
+            let (rows, total) = store::admin_logs::page(&state.db, window).await?;
+            let next_offset = match rows.last() {
+                Some(last) if rows.len() as i64 == limit => json!(format!("{},{}", last.at * 1000, last.id)),
+                _ => Value::Null,
+            };
+            let items: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    json!({
+                        "telephony_id": r.id.to_string(),
+                        "txid": r.id.to_string(),
+                        "ts": iso(r.at),
+                        "context": r.detail,
+                        "type": word(&TELEPHONY_EVENTS, &r.event),
+                        "phone": "",
+                        "credits": 1,
+                    })
+                })
+                .collect();
+            let metadata = json!({ "next_offset": next_offset, "total_objects": { "relation": "eq", "value": total } });
+            Ok(ok(json!({ "items": items, "metadata": metadata })))
+        }
+        .await,
+    )
+}
+
+/// RFC 3339 in UTC, as Duo's v2 logs write `ts`.
+fn iso(at: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 /// v1 logs: entries since `mintime` (seconds), oldest first, at most 1000.

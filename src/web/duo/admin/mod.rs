@@ -76,6 +76,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/v2/logs/authentication", get().to(logs::authentication_v2_get))
         .route("/admin/v1/logs/administrator", get().to(logs::administrator_get))
         .route("/admin/v1/logs/telephony", get().to(logs::telephony_get))
+        .route("/admin/v2/logs/telephony", get().to(logs::telephony_v2_get))
         .route("/admin/v1/info/summary", get().to(info::summary_get))
         // Anything else under the API's prefixes: Duo's 404 envelope, not the console's page.
         .route("/admin/v1/{rest:.*}", web::route().to(unknown))

@@ -22,6 +22,14 @@ fn bad(e: impl std::fmt::Display) -> Fail {
     Fail::invalid(&e.to_string())
 }
 
+/// `user_id_list` / `username_list`: a JSON list of strings, as duo_client sends them (at most 100).
+fn json_list(text: &str) -> Result<Vec<String>, Fail> {
+    match serde_json::from_str::<Vec<String>>(text) {
+        Ok(list) if list.len() <= 100 => Ok(list),
+        _ => Err(Fail::invalid("a list of at most 100 strings, as JSON")),
+    }
+}
+
 pub async fn list_get(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     answer(list(&req, &body, &state).await)
 }
@@ -29,7 +37,21 @@ pub async fn list_get(req: HttpRequest, body: web::Bytes, state: web::Data<AppSt
 async fn list(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult {
     let signed = authorized(req, body, state, AdminPermission::ReadResource).await?;
     // By username or email: a list of 0 or 1 users (Duo's `get_users_by_name`, `get_user_by_email`).
-    let found: Option<Vec<UserRow>> = if let Some(name) = signed.param("username") {
+    let found: Option<Vec<UserRow>> = if let Some(list) = signed.param("user_id_list") {
+        let mut users = Vec::new();
+        for id in json_list(list)? {
+            users.extend(store::users::by_id(&state.db, &id).await?);
+        }
+        Some(users)
+    } else if let Some(list) = signed.param("username_list") {
+        let mut users = Vec::new();
+        for name in json_list(list)? {
+            if let Ok(u) = Username::parse(&name) {
+                users.extend(store::users::by_username(&state.db, &u).await?);
+            }
+        }
+        Some(users)
+    } else if let Some(name) = signed.param("username") {
         Some(match Username::parse(name) {
             Ok(u) => store::users::by_username(&state.db, &u).await?.into_iter().collect(),
             Err(_) => Vec::new(),
