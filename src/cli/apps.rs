@@ -73,6 +73,9 @@ pub(super) async fn run(settings: Settings, cmd: AppCommand) -> anyhow::Result<(
             store::audit::record(&db, Event::new(AuditEvent::ApplicationAdded, Outcome::Info).detail(&detail), t)
                 .await?;
             println!("Added application {name} ({kind}).");
+            if !granted.is_empty() {
+                println!("Permissions: {}", granted.as_stored());
+            }
             println!("Integration key: {ikey}");
             println!("Secret key: {skey}");
             println!("API hostname: {}", api_hostname(&settings)?);

@@ -112,3 +112,36 @@ print(json.dumps({{"phones": phones, "push": admin.send_verification_push("{ada}
     let events: Vec<String> = app.audit_events(&ada).await.into_iter().map(|(e, _)| e).collect();
     assert!(events.iter().any(|e| e == "helpdesk.verification_push_sent"));
 }
+
+/// `twofold app add --kind admin-api --permission …`: the keys printed once, the permissions kept.
+#[tokio::test]
+async fn the_command_line_adds_admin_api_applications() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = crate::helpers::fresh_database_url().await;
+    let key = twofold::secrets::MasterKey::generate().to_base64();
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_twofold"));
+        cmd.args(args)
+            .env("TWOFOLD_DATA_DIR", dir.path().join("data"))
+            .env("TWOFOLD_MASTER_KEY", &key)
+            .env("TWOFOLD_LOG", "warn")
+            .env_remove("TWOFOLD_DATABASE_URL");
+        if let Some(url) = &database_url {
+            cmd.env("TWOFOLD_DATABASE_URL", url);
+        }
+        cmd.output().unwrap()
+    };
+    let added =
+        run(&["app", "add", "SIEM", "--kind", "admin-api", "--permission", "read_log", "--permission", "grant_bypass"]);
+    let out = String::from_utf8_lossy(&added.stdout).to_string();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(out.contains("(admin-api)") && out.contains("Permissions: read_log,grant_bypass"), "{out}");
+    assert!(out.contains("Secret key: "));
+    let none = run(&["app", "add", "Bare", "--kind", "admin-api"]);
+    assert!(!none.status.success(), "an Admin API application needs a permission");
+    let bogus = run(&["app", "add", "Odd", "--kind", "admin-api", "--permission", "everything"]);
+    assert!(!bogus.status.success());
+    assert!(String::from_utf8_lossy(&bogus.stderr).contains("unknown permission"));
+    let misplaced = run(&["app", "add", "VPN", "--kind", "auth-api", "--permission", "read_log"]);
+    assert!(!misplaced.status.success(), "only Admin API applications take permissions");
+}
