@@ -74,13 +74,17 @@ pub enum AppCommand {
     /// Add an application and print its keys.
     Add {
         name: String,
-        /// auth-api (Auth API v2), web (Universal Prompt), oidc (an OpenID Connect client: the
-        /// integration key is its client id, the secret key its secret) or entra (Microsoft Entra ID).
+        /// auth-api (Auth API v2), web (Universal Prompt), admin-api (Admin API), oidc (an OpenID
+        /// Connect client: the integration key is its client id, the secret key its secret) or
+        /// entra (Microsoft Entra ID).
         #[arg(long, default_value = "auth-api")]
         kind: String,
         /// For web, oidc and entra applications: where users may be sent back (repeatable).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// For Admin API applications: read_log, read_resource, write_resource, grant_bypass (repeatable).
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
     },
     /// Replace a web application's redirect URIs.
     RedirectUris {

@@ -5,7 +5,7 @@ use super::AppCommand;
 use crate::app::open;
 use crate::clock::now;
 use crate::config::Settings;
-use crate::domain::AuditEvent;
+use crate::domain::{AdminPermission, AdminPermissions, AuditEvent};
 use crate::store::{
     self,
     audit::{Event, Outcome},
@@ -37,12 +37,23 @@ pub(super) async fn run(settings: Settings, cmd: AppCommand) -> anyhow::Result<(
         }
     };
     match cmd {
-        AppCommand::Add { name, kind, redirect_uris } => {
-            if !matches!(kind.as_str(), "auth-api" | "web" | "oidc" | "entra") {
-                bail!("unknown kind `{kind}` (use auth-api, web, oidc or entra)");
+        AppCommand::Add { name, kind, redirect_uris, permissions } => {
+            if !matches!(kind.as_str(), "auth-api" | "web" | "admin-api" | "oidc" | "entra") {
+                bail!("unknown kind `{kind}` (use auth-api, web, admin-api, oidc or entra)");
+            }
+            let mut granted = Vec::new();
+            for p in &permissions {
+                let Some(p) = AdminPermission::parse(p) else {
+                    bail!("unknown permission `{p}` (use read_log, read_resource, write_resource or grant_bypass)");
+                };
+                granted.push(p);
+            }
+            let granted = AdminPermissions::from_list(&granted);
+            if (kind == "admin-api") == granted.is_empty() {
+                bail!("an admin-api application needs at least one --permission, and only it takes them");
             }
             let uris = checked_redirect_uris(&redirect_uris)?;
-            if kind != "auth-api" && uris.is_empty() {
+            if !matches!(kind.as_str(), "auth-api" | "admin-api") && uris.is_empty() {
                 bail!("a {kind} application needs at least one --redirect-uri (where users return after the prompt)");
             }
             let name = name.trim();
@@ -54,13 +65,17 @@ pub(super) async fn run(settings: Settings, cmd: AppCommand) -> anyhow::Result<(
             let sealed = keys.seal(&format!("app-secret:{id}"), skey.as_bytes())?;
             store::applications::insert(&db, &id, name, &kind, &ikey, &sealed, t).await?;
             store::applications::set_redirect_uris(&db, &id, &uris).await?;
-            store::audit::record(
-                &db,
-                Event::new(AuditEvent::ApplicationAdded, Outcome::Info).detail(&format!("{name} ({ikey})")),
-                t,
-            )
-            .await?;
+            store::applications::set_permissions(&db, &id, &granted.as_stored()).await?;
+            let mut detail = format!("{name} ({ikey})");
+            if !granted.is_empty() {
+                detail.push_str(&format!("; Admin API permissions: {}", granted.as_stored()));
+            }
+            store::audit::record(&db, Event::new(AuditEvent::ApplicationAdded, Outcome::Info).detail(&detail), t)
+                .await?;
             println!("Added application {name} ({kind}).");
+            if !granted.is_empty() {
+                println!("Permissions: {}", granted.as_stored());
+            }
             println!("Integration key: {ikey}");
             println!("Secret key: {skey}");
             println!("API hostname: {}", api_hostname(&settings)?);

@@ -96,10 +96,14 @@ pub enum AuditEvent {
     VerificationPushSent,
     UserProvisioned,
     UsersImported,
+    UserUpdated,
+    UserGroupsChanged,
+    PhoneCreated,
+    PhoneDeleted,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 92] = [
+    pub const ALL: [AuditEvent; 96] = [
         AuditEvent::AccessDenied,
         AuditEvent::AccessWithoutMfa,
         AuditEvent::AccountLocked,
@@ -192,6 +196,10 @@ impl AuditEvent {
         AuditEvent::VerificationPushSent,
         AuditEvent::UserProvisioned,
         AuditEvent::UsersImported,
+        AuditEvent::UserUpdated,
+        AuditEvent::UserGroupsChanged,
+        AuditEvent::PhoneCreated,
+        AuditEvent::PhoneDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -288,6 +296,10 @@ impl AuditEvent {
             AuditEvent::VerificationPushSent => "helpdesk.verification_push_sent",
             AuditEvent::UserProvisioned => "user.provisioned",
             AuditEvent::UsersImported => "users.imported",
+            AuditEvent::UserUpdated => "user.updated",
+            AuditEvent::UserGroupsChanged => "user.groups_changed",
+            AuditEvent::PhoneCreated => "phone.created",
+            AuditEvent::PhoneDeleted => "phone.deleted",
         }
     }
 

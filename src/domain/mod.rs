@@ -2,6 +2,7 @@
 //! No I/O here: each type has a private field and a `parse` that says exactly what is wrong.
 
 pub mod access;
+pub mod admin_permission;
 pub mod audit;
 mod device;
 mod enrollment;
@@ -16,6 +17,7 @@ pub mod token;
 mod user;
 pub mod user_agent;
 
+pub use admin_permission::{AdminPermission, AdminPermissions};
 pub use audit::AuditEvent;
 pub use device::{DeviceKind, DeviceName, LoginAction, Platform};
 pub use enrollment::{EnrollEvent, EnrollStep, Move};

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod allowed;
 mod attempt;
+pub mod bypass;
 pub mod devices;
 pub mod enroll;
 mod error;

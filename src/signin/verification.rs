@@ -35,6 +35,17 @@ pub enum VerifyStart {
     Disabled,
 }
 
+/// Who sends a verification push and alone may read its answer.
+pub struct Requester<'a> {
+    /// A staff member's user id, or `app:<application id>`.
+    pub id: &'a str,
+    /// For the audit detail: a username or "application <name> (<ikey>)".
+    pub name: &'a str,
+    /// `id` is a user id (recorded as the entry's actor).
+    pub staff: bool,
+    pub application: Option<&'a str>,
+}
+
 /// A verification push as its agent sees it: the code only once approved.
 #[derive(Debug, Clone)]
 pub struct Verification {
@@ -50,6 +61,18 @@ impl SignIn {
         &self,
         user: &UserRow,
         agent: &UserRow,
+        ip: Option<&str>,
+    ) -> Result<VerifyStart, Error> {
+        let by = Requester { id: &agent.id, name: &agent.username, staff: true, application: None };
+        self.send_verification_push_by(user, &by, ip).await
+    }
+
+    /// Sends `user` a verification push for `by` (a staff member, or an Admin API application:
+    /// then `by.id` is `app:<application id>` and only that application reads the answer).
+    pub async fn send_verification_push_by(
+        &self,
+        user: &UserRow,
+        by: &Requester<'_>,
         ip: Option<&str>,
     ) -> Result<VerifyStart, Error> {
         let t = self.now();
@@ -76,16 +99,21 @@ impl SignIn {
         let code = random_digits(CODE_DIGITS);
         let keys = &self.keys;
         let seal = |id: &str| keys.seal(&context(&user.id, id), code.as_bytes()).ok();
-        let Some(id) = store::push_requests::insert_verification(&self.db, push, &agent.id, seal, t).await? else {
+        let Some(id) = store::push_requests::insert_verification(&self.db, push, by.id, seal, t).await? else {
             return Err(Error::Other("could not seal the verification code".into()));
         };
         self.notify_new_request(&user.id, &id);
-        let detail = format!("request {id} by {}", agent.username);
-        let e = Event::new(AuditEvent::VerificationPushSent, Outcome::Info)
+        let detail = format!("request {id} by {}", by.name);
+        let mut e = Event::new(AuditEvent::VerificationPushSent, Outcome::Info)
             .user(&user.id, &user.username)
-            .actor(&agent.id)
             .ip(ip)
             .detail(&detail);
+        if by.staff {
+            e = e.actor(by.id);
+        }
+        if let Some(name) = by.application {
+            e = e.application(name);
+        }
         store::audit::record(&self.db, e, t).await?;
         Ok(VerifyStart::Sent { id })
     }

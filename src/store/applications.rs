@@ -14,9 +14,11 @@ pub struct ApplicationRow {
     /// Sealed; context `app-secret:<id>`.
     pub secret_key: String,
     pub created_at: i64,
+    /// Admin API applications: what they may do (`domain::AdminPermissions`); empty otherwise.
+    pub permissions: String,
 }
 
-const COLUMNS: &str = "id, name, kind, integration_key, secret_key, created_at";
+const COLUMNS: &str = "id, name, kind, integration_key, secret_key, created_at, permissions";
 
 pub async fn insert(
     db: &Db,
@@ -57,6 +59,22 @@ pub async fn set_secret(db: &Db, id: &str, sealed_skey: &str) -> Result<bool, St
         .execute(db.writes())
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Sets what an Admin API application may do (the stored form of `domain::AdminPermissions`).
+pub async fn set_permissions(db: &Db, id: &str, permissions: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE applications SET permissions = $1 WHERE id = $2")
+        .bind(permissions)
+        .bind(id)
+        .execute(db.writes())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How many applications there are (the Admin API's `info/summary`).
+pub async fn count(db: &Db) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM applications").fetch_one(db.pool()).await?;
+    Ok(n)
 }
 
 pub async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {

@@ -122,3 +122,28 @@ pub async fn members_of(db: &Db, group: &str) -> Result<Vec<String>, StoreError>
         .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
+
+/// Puts a user in a group (nothing happens when they are in it already).
+pub async fn add_to_group(db: &Db, user_id: &str, group: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO user_groups (user_id, group_name) SELECT $1, $2 WHERE NOT EXISTS \
+         (SELECT 1 FROM user_groups WHERE user_id = $3 AND group_name = $4)",
+    )
+    .bind(user_id)
+    .bind(group)
+    .bind(user_id)
+    .bind(group)
+    .execute(db.writes())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Takes a user out of a group; false when they were not in it.
+pub async fn remove_from_group(db: &Db, user_id: &str, group: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM user_groups WHERE user_id = $1 AND group_name = $2")
+        .bind(user_id)
+        .bind(group)
+        .execute(db.writes())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,6 +1,8 @@
 //! The storage boundary: every SQL statement lives under this module, in portable SQL that runs
 //! unchanged on SQLite and PostgreSQL through sqlx's `Any` driver. One file per aggregate.
 
+pub mod admin_logs;
+pub mod admin_phones;
 pub mod application_policies;
 pub mod applications;
 pub mod attempts;

@@ -309,3 +309,36 @@ pub async fn lock(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// One page of every user by username, and how many there are (the Admin API's `users`).
+pub async fn page(db: &Db, limit: i64, offset: i64) -> Result<(Vec<UserRow>, i64), StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username, id LIMIT $1 OFFSET $2");
+    let rows = sqlx::query_as(&sql).bind(limit).bind(offset).fetch_all(db.pool()).await?;
+    let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(db.pool()).await?;
+    Ok((rows, total))
+}
+
+/// A user by email address (the Admin API's `users?email=`).
+pub async fn by_email(db: &Db, email: &Email) -> Result<Vec<UserRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1 ORDER BY username");
+    Ok(sqlx::query_as(&sql).bind(email.as_str()).fetch_all(db.pool()).await?)
+}
+
+/// Changes the username, email and name (each already checked); a username taken is a `Conflict`.
+pub async fn update_profile(
+    db: &Db,
+    id: &str,
+    username: &Username,
+    email: &Email,
+    display_name: &DisplayName,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET username = $1, email = $2, display_name = $3 WHERE id = $4")
+        .bind(username.as_str())
+        .bind(email.as_str())
+        .bind(display_name.as_str())
+        .bind(id)
+        .execute(db.writes())
+        .await
+        .map_err(StoreError::from_insert)?;
+    Ok(done.rows_affected() == 1)
+}

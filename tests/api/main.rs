@@ -9,6 +9,8 @@ mod webdriver;
 
 mod access;
 mod admin;
+mod admin_api;
+mod admin_api_keys;
 mod browser;
 mod browser_access;
 mod browser_helpdesk;

@@ -44,6 +44,8 @@ pub async fn applications(state: &AppState) -> Result<Vec<Listed>, AppError> {
     let mut all: Vec<Listed> = store::applications::list(&state.db)
         .await?
         .into_iter()
+        // Admin API applications sign nobody in.
+        .filter(|a| a.kind != "admin-api")
         .map(|a| {
             let scope = registered_scope(&a.id);
             let kind = match a.kind.as_str() {

@@ -7,8 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Nav, Staff};
+
+/// The kind of an Admin API application (as `web::duo` checks it).
+const ADMIN_API: &str = "admin-api";
 use crate::clock::now;
 use crate::csrf_form;
+use crate::domain::{AdminPermission, AdminPermissions};
 use crate::duo::keys::{new_integration_key, new_secret_key};
 use crate::store::{
     self,
@@ -27,6 +31,8 @@ pub struct AppView {
     pub created: String,
     /// Web applications: where the Universal Prompt may send users back, one per line.
     pub redirect_uris: String,
+    /// Admin API applications: the permissions they hold, in words.
+    pub permissions: String,
 }
 
 #[derive(Template)]
@@ -54,7 +60,15 @@ async fn list_page(state: &AppState, staff: &Staff, error: Option<String>) -> Re
     let mut apps = Vec::new();
     for a in store::applications::list(&state.db).await? {
         let redirect_uris = store::applications::redirect_uris(&state.db, &a.id).await?.join("\n");
+        let permissions = AdminPermissions::parse(&a.permissions);
+        let permissions = AdminPermission::ALL
+            .iter()
+            .filter(|p| permissions.has(**p))
+            .map(|p| p.label())
+            .collect::<Vec<_>>()
+            .join(", ");
         apps.push(AppView {
+            permissions,
             integration_key: a.integration_key,
             name: a.name,
             kind: a.kind,
@@ -99,7 +113,29 @@ fn keys_page(state: &AppState, staff: &Staff, name: String, integration_key: Str
     }
 }
 
-csrf_form!(AddForm { name: String, kind: String, redirect_uris: String });
+csrf_form!(AddForm {
+    name: String,
+    kind: String,
+    redirect_uris: String,
+    read_log: String,
+    read_resource: String,
+    write_resource: String,
+    grant_bypass: String,
+});
+
+/// The permissions ticked for an Admin API application (none for other kinds).
+fn permissions(form: &AddForm) -> AdminPermissions {
+    if form.kind != ADMIN_API {
+        return AdminPermissions::default();
+    }
+    let ticked = [
+        (AdminPermission::ReadLog, &form.read_log),
+        (AdminPermission::ReadResource, &form.read_resource),
+        (AdminPermission::WriteResource, &form.write_resource),
+        (AdminPermission::GrantBypass, &form.grant_bypass),
+    ];
+    AdminPermissions::from_list(&ticked.iter().filter(|(_, v)| !v.is_empty()).map(|(p, _)| *p).collect::<Vec<_>>())
+}
 
 pub async fn add_post(
     req: HttpRequest,
@@ -115,7 +151,7 @@ pub async fn add_post(
             list_page(&state, &staff, Some("Give the application a name of 1 to 100 characters.".into())).await?;
         return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    if !matches!(form.kind.as_str(), "auth-api" | "web" | "oidc" | "entra") {
+    if !matches!(form.kind.as_str(), "auth-api" | "web" | "oidc" | "entra" | ADMIN_API) {
         let page = list_page(&state, &staff, Some("Choose the kind of application.".into())).await?;
         return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
@@ -125,13 +161,22 @@ pub async fn add_post(
             return html(StatusCode::UNPROCESSABLE_ENTITY, &list_page(&state, &staff, Some(message)).await?);
         }
     };
+    let granted = permissions(&form);
+    if form.kind == ADMIN_API && granted.is_empty() {
+        let message = "Tick at least one permission for an Admin API application.".to_string();
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &list_page(&state, &staff, Some(message)).await?);
+    }
     let id = crate::secrets::new_id();
     let (ikey, skey) = (new_integration_key(), new_secret_key());
     let sealed = state.keys.seal(&format!("app-secret:{id}"), skey.as_bytes())?;
     store::applications::insert(&state.db, &id, &name, &form.kind, &ikey, &sealed, now()).await?;
     store::applications::set_redirect_uris(&state.db, &id, &uris).await?;
-    audit(&state, &req, &staff, AuditEvent::ApplicationAdded, &format!("{name} ({ikey}) by {}", staff.user.username))
-        .await?;
+    let mut detail = format!("{name} ({ikey}) by {}", staff.user.username);
+    if form.kind == ADMIN_API {
+        store::applications::set_permissions(&state.db, &id, &granted.as_stored()).await?;
+        detail.push_str(&format!("; Admin API permissions: {}", granted.as_stored()));
+    }
+    audit(&state, &req, &staff, AuditEvent::ApplicationAdded, &detail).await?;
     html(StatusCode::OK, &keys_page(&state, &staff, name, ikey, skey))
 }
 

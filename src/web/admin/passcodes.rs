@@ -2,23 +2,21 @@
 //! (default: one use, one hour; a reason is required). Shown once, stored only as a salted keyed
 //! hash, audit-logged, and the user is told by email.
 
-use crate::domain::AuditEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::users::audit;
 use super::{Nav, Staff};
-use crate::channels::mail::Mail;
 use crate::clock::now;
 use crate::csrf_form;
-use crate::factors::codes::{self, TEMPORARY_CODE_DIGITS};
-use crate::store::{self, one_time_codes::NewCode, users::UserRow};
+use crate::factors::codes;
+use crate::signin::bypass::{Issue, Issuer};
+use crate::store::users::UserRow;
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::AppError;
-use crate::web::html;
 use crate::web::state::AppState;
+use crate::web::{client_ip, html};
 
 pub const MAX_USES: i64 = 10;
 pub const MAX_COUNT: usize = 10;
@@ -112,49 +110,13 @@ pub async fn passcode_post(
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let t = now();
-    let expires_at = t + hours * 3600;
-    let mut issued = Vec::with_capacity(count);
-    for _ in 0..count {
-        let code = codes::random_digits(TEMPORARY_CODE_DIGITS);
-        let salt = codes::new_salt();
-        let new = NewCode {
-            user_id: &user.id,
-            kind: "helpdesk",
-            salt: &salt,
-            code_hash: &codes::hash(&state.keys, &salt, &code),
-            uses,
-            expires_at,
-            issued_by: Some(&staff.user.id),
-            not_before: None,
-            reason: &reason,
-        };
-        store::one_time_codes::insert(&state.db, new, t).await?;
-        issued.push(codes::display(&code));
-    }
-    let detail =
-        format!("{count} passcode(s), {uses} use(s) each, {hours} hour(s), by {}: {reason}", staff.user.username);
-    audit(&state, &req, &staff, &user, AuditEvent::BypassIssued, &detail).await?;
-    let body = format!(
-        "Hello {name},\n\nThe help desk issued {count} temporary passcode(s) for your account on {when} ({reason}). \
-         Each works {uses} time(s) until {until}.\n\nIf you did not ask for it, contact {help} now.\n\n— {product} for {inst}\n",
-        name = user.display_name,
-        when = crate::clock::format(t),
-        until = crate::clock::format(expires_at),
-        help = state.settings.institution.help_desk,
-        product = state.settings.institution.product_name,
-        inst = state.settings.institution.name,
-    );
-    let subject = format!("A temporary passcode was issued for your {} account", state.settings.institution.name);
-    state
-        .mailer
-        .queue(
-            &state.db,
-            &state.keys,
-            Mail { to: &user.email, subject: &subject, body: &body, user_id: Some(&user.id) },
-            t,
-        )
-        .await?;
+    let expires_at = now() + hours * 3600;
+    let ip = client_ip(&req);
+    let by =
+        Issuer { staff_id: Some(&staff.user.id), name: &staff.user.username, application: None, ip: ip.as_deref() };
+    let issue = Issue { count, uses, expires_at, reason: &reason };
+    let issued = state.issue_temporary_passcodes(&user, &by, &issue).await?;
+    let issued = issued.iter().map(|c| codes::display(c)).collect();
     let page = IssuedPage {
         chrome: staff.chrome(&state),
         nav,

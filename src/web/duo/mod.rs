@@ -1,6 +1,8 @@
 //! Duo-compatible APIs for applications: Auth API v2 (`/auth/v2/…`, signed requests v2 and v5)
-//! and the Universal Prompt (`/oauth/v1/…`), with Duo's response envelopes and rate limit.
+//! and the Universal Prompt (`/oauth/v1/…`), with Duo's response envelopes and rate limit; the
+//! Admin API (`/admin/v1/…`, `/admin/v2/…`) in `admin/`.
 
+mod admin;
 mod auth;
 pub(crate) mod authorize;
 mod devices;
@@ -29,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/v1/authorize", super::get().to(authorize::authorize_get))
         .route("/oauth/v1/continue", super::get().to(authorize::continue_get))
         .route("/oauth/v1/token", web::post().to(universal::token_post));
+    admin::routes(cfg);
 }
 
 /// `{"stat":"OK","response":…}`
@@ -92,7 +95,7 @@ impl Fail {
 
 impl From<crate::store::StoreError> for Fail {
     fn from(e: crate::store::StoreError) -> Self {
-        tracing::error!(error = %e, "Auth API request failed");
+        tracing::error!(error = %e, "Duo API request failed");
         Fail::internal()
     }
 }
@@ -100,7 +103,7 @@ impl From<crate::store::StoreError> for Fail {
 impl Fail {
     /// The core failed (the database, a sealed value): logged, answered as Duo's internal error.
     pub fn from_core(e: crate::signin::Error) -> Self {
-        tracing::error!(error = %e, "Auth API request failed");
+        tracing::error!(error = %e, "Duo API request failed");
         Fail::internal()
     }
 }

@@ -14,6 +14,8 @@ use crate::web::state::AppState;
 
 /// The kind of application whose keys sign Auth API requests.
 pub const AUTH_API: &str = "auth-api";
+/// The kind of application whose keys sign Admin API requests.
+pub const ADMIN_API: &str = "admin-api";
 
 /// A verified request: which application, and its parameters.
 pub struct Signed {
@@ -25,6 +27,19 @@ impl Signed {
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
+
+    /// Every value of a repeated parameter (`next_offset=…&next_offset=…`), in the order sent.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+fn text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
 }
 
 fn decode(text: &str) -> Vec<(String, String)> {
@@ -35,7 +50,14 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// A request signed with the keys of an Auth API application.
 pub async fn verify(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<Signed, Fail> {
+    verify_for(req, body, state, AUTH_API).await
+}
+
+/// A request signed with the keys of an application of `kind`: the keys of another kind sign
+/// nothing here (an Auth API key on the Admin API gets the same 401 as an unknown key).
+pub async fn verify_for(req: &HttpRequest, body: &[u8], state: &AppState, kind: &str) -> Result<Signed, Fail> {
     let bad = || Fail::unauthorized("Invalid signature in request credentials");
     // The signed date: X-Duo-Date when present, else Date (the raw text is what was signed).
     let date = header(req, "x-duo-date")
@@ -49,10 +71,8 @@ pub async fn verify(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<
     }
     let (ikey, sig) = signature::parse_authorization(authorization).ok_or_else(bad)?;
     // Keys of another kind of application (a Universal Prompt web application) sign nothing here.
-    let app = store::applications::by_integration_key(&state.db, &ikey)
-        .await?
-        .filter(|a| a.kind == AUTH_API)
-        .ok_or_else(bad)?;
+    let app =
+        store::applications::by_integration_key(&state.db, &ikey).await?.filter(|a| a.kind == kind).ok_or_else(bad)?;
     let secret = state.keys.open(&format!("app-secret:{}", app.id), &app.secret_key).map_err(|_| Fail::internal())?;
     let secret = String::from_utf8(secret.to_vec()).map_err(|_| Fail::internal())?;
 
@@ -92,12 +112,15 @@ pub async fn verify(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<
             return Err(Fail::invalid("the body must be a JSON object"));
         };
         for (k, v) in map {
-            let text = match v {
-                Value::String(s) => s,
-                Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            params.push((k, text));
+            match v {
+                // A list (Duo's `next_offset`) is the same parameter repeated.
+                Value::Array(items) => {
+                    for item in items {
+                        params.push((k.clone(), text(item)));
+                    }
+                }
+                other => params.push((k, text(other))),
+            }
         }
     }
     Ok(Signed { app, params })
