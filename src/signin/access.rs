@@ -41,8 +41,24 @@ pub struct Access {
 }
 
 impl SignIn {
-    /// The rules saved for an application scope (rules that no longer parse are skipped, with a warning).
+    /// The rules saved for an application scope (rules that no longer parse are skipped, with a
+    /// warning). Read at most once per `POLICY_TTL` per instance, like the policy: a change saved
+    /// here is seen at once (`forget_policy`), one saved on another instance within the TTL.
     pub async fn application_rules(&self, scope: &str) -> Result<ApplicationRules, StoreError> {
+        if let Ok(cache) = self.application_rules_cache.lock()
+            && let Some((at, rules)) = cache.get(scope)
+            && at.elapsed() < super::POLICY_TTL
+        {
+            return Ok(rules.clone());
+        }
+        let found = self.read_application_rules(scope).await?;
+        if let Ok(mut cache) = self.application_rules_cache.lock() {
+            cache.insert(scope.to_string(), (std::time::Instant::now(), found.clone()));
+        }
+        Ok(found)
+    }
+
+    async fn read_application_rules(&self, scope: &str) -> Result<ApplicationRules, StoreError> {
         let mut found = ApplicationRules::default();
         for row in store::application_policies::of_application(&self.db, scope).await? {
             let rules = if row.group_name.is_empty() {

@@ -73,13 +73,27 @@ pub struct SignIn {
     pub locator: Arc<crate::geoip::Locator>,
     /// The last policy read and when (see `policy`).
     policy_cache: Arc<Mutex<Option<(Instant, Policy)>>>,
+    /// Each application's access rules as last read, and when (see `access::application_rules`).
+    pub(crate) application_rules_cache:
+        Arc<Mutex<std::collections::HashMap<String, (Instant, access::ApplicationRules)>>>,
 }
 
 impl SignIn {
     pub fn new(db: Db, keys: Keys, settings: Arc<Settings>, public_url: Url, channels: Channels) -> Self {
         let Channels { mailer, phones, shutdown } = channels;
         let locator = Arc::new(crate::geoip::Locator::new(&settings.geoip));
-        Self { db, keys, settings, mailer, phones, shutdown, public_url, locator, policy_cache: Default::default() }
+        Self {
+            db,
+            keys,
+            settings,
+            mailer,
+            phones,
+            shutdown,
+            public_url,
+            locator,
+            policy_cache: Default::default(),
+            application_rules_cache: Default::default(),
+        }
     }
 
     /// The time now (the server's clock; see `crate::clock`).
@@ -113,6 +127,9 @@ impl SignIn {
     pub fn forget_policy(&self) {
         if let Ok(mut cache) = self.policy_cache.lock() {
             *cache = None;
+        }
+        if let Ok(mut cache) = self.application_rules_cache.lock() {
+            cache.clear();
         }
     }
 }

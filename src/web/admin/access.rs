@@ -216,6 +216,7 @@ pub async fn level_post(
     let ip = client_ip(&req);
     let entries: Vec<(&str, String)> = rules.entries();
     store::application_policies::replace(&state.db, &q.app, group, &entries, &staff.user.id, t).await?;
+    state.forget_policy();
     let whose =
         if group.is_empty() { application.name.clone() } else { format!("group {group} at {}", application.name) };
     for key in KEYS {
