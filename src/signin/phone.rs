@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::channels::telephony::{CallOutcome, PhoneError};
+use crate::channels::telephony::{CallOutcome, PhoneError, Recipient};
 use crate::domain::policy::Method;
 use crate::domain::{AuditEvent, DeviceKind, PhoneNumber};
 use crate::store::attempts::{Check, Consume};
@@ -64,7 +64,8 @@ impl SignIn {
         };
         let number = PhoneNumber::from_e164(&phone.phone).map_err(|e| Error::Other(e.to_string()))?;
         let user = caller.user;
-        Ok(match self.phones.send_codes(&user.id, &user.username, &number, PURPOSE, self.now()).await {
+        let to_whom = Recipient { user_id: &user.id, username: &user.username, device_id: Some(&phone.id) };
+        Ok(match self.phones.send_codes(to_whom, &number, PURPOSE, self.now()).await {
             Ok(()) => Ok(()),
             Err(PhoneError::Store(e)) => return Err(e.into()),
             Err(e) => Err(PhoneRefusal::Channel(e)),
@@ -83,7 +84,8 @@ impl SignIn {
         };
         let number = PhoneNumber::from_e164(&phone.phone).map_err(|e| Error::Other(e.to_string()))?;
         let (user, ext) = (caller.user, phone.phone_extension.as_deref());
-        Ok(match self.phones.start_call(&user.id, &user.username, &number, ext, PURPOSE, self.now()).await {
+        let to_whom = Recipient { user_id: &user.id, username: &user.username, device_id: Some(&phone.id) };
+        Ok(match self.phones.start_call(to_whom, &number, ext, PURPOSE, self.now()).await {
             Ok(id) => Ok(id),
             Err(PhoneError::Store(e)) => return Err(e.into()),
             Err(e) => Err(PhoneRefusal::Channel(e)),

@@ -38,13 +38,15 @@ pub struct NewCall<'a> {
     pub provider: &'a str,
     pub script: &'a str,
     pub expires_at: i64,
+    /// The device called (none when a number is being verified at enrolment).
+    pub device_id: Option<&'a str>,
 }
 
 pub async fn insert(db: &Db, keys: &Keys, c: NewCall<'_>, now: i64) -> Result<(), StoreError> {
     let to = phone_numbers::seal(keys, Some(c.user_id), c.to_number)?;
     sqlx::query(
-        "INSERT INTO phone_calls (id, user_id, to_number, purpose, provider, script, status, created_at, updated_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'ringing', $7, $8, $9)",
+        "INSERT INTO phone_calls (id, user_id, to_number, purpose, provider, script, status, created_at, updated_at, \
+         expires_at, device_id) VALUES ($1, $2, $3, $4, $5, $6, 'ringing', $7, $8, $9, $10)",
     )
     .bind(c.id)
     .bind(c.user_id)
@@ -55,6 +57,7 @@ pub async fn insert(db: &Db, keys: &Keys, c: NewCall<'_>, now: i64) -> Result<()
     .bind(now)
     .bind(now)
     .bind(c.expires_at)
+    .bind(c.device_id)
     .execute(db.writes())
     .await?;
     Ok(())
@@ -117,7 +120,19 @@ pub(crate) async fn consume_answered_on(
     .bind(user_id)
     .execute(&mut *c)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    // The phone that answered was just used.
+    sqlx::query(
+        "UPDATE devices SET last_used_at = $1 WHERE user_id = $2 AND id IN (SELECT device_id FROM phone_calls WHERE id = $3)",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(true)
 }
 
 /// Calls the simulator is ringing or rang recently, newest first.

@@ -9,6 +9,7 @@ use crate::secrets::new_id;
 pub async fn insert_batch(
     db: &Db,
     user_id: &str,
+    device_id: Option<&str>,
     purpose: &str,
     hashes: &[String],
     now: i64,
@@ -17,7 +18,8 @@ pub async fn insert_batch(
     let mut tx = db.writes().begin().await?;
     for hash in hashes {
         sqlx::query(
-            "INSERT INTO phone_codes (id, user_id, code_hash, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO phone_codes (id, user_id, code_hash, purpose, created_at, expires_at, device_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new_id())
         .bind(user_id)
@@ -25,6 +27,7 @@ pub async fn insert_batch(
         .bind(purpose)
         .bind(now)
         .bind(expires_at)
+        .bind(device_id)
         .execute(&mut *tx)
         .await?;
     }
@@ -57,7 +60,21 @@ pub(crate) async fn consume_on(
     .bind(now)
     .execute(&mut *c)
     .await?;
-    Ok(done.rows_affected() >= 1)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    // The phone the code was texted to was just used.
+    sqlx::query(
+        "UPDATE devices SET last_used_at = $1 WHERE user_id = $2 AND id IN \
+         (SELECT device_id FROM phone_codes WHERE user_id = $2 AND purpose = $3 AND code_hash = $4)",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(purpose)
+    .bind(hash)
+    .execute(&mut *c)
+    .await?;
+    Ok(true)
 }
 
 /// True when the user has an unexpired, unused code (so "Enter a Passcode" may mention texts).

@@ -219,7 +219,19 @@ pub(crate) async fn consume_on(
     .bind(session.unwrap_or(""))
     .execute(&mut *c)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    // The device that approved was just used.
+    sqlx::query(
+        "UPDATE devices SET last_used_at = $1 WHERE user_id = $2 AND id IN (SELECT device_id FROM push_requests WHERE id = $3)",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(true)
 }
 
 /// True when this caller's update settled the request; waiters on it are then woken.

@@ -32,6 +32,7 @@ mod import;
 mod instances;
 mod invitations;
 mod key_rotation;
+mod last_used;
 mod layers;
 mod login;
 mod logs;

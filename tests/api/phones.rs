@@ -45,11 +45,11 @@ pub(crate) async fn mobile_only_user(app: &TestApp, username: &str, action: &str
 }
 
 /// Codes texted to `number` since `before` was read.
-async fn fresh_codes(app: &TestApp, number: &str, before: &[String]) -> Vec<String> {
+pub(crate) async fn fresh_codes(app: &TestApp, number: &str, before: &[String]) -> Vec<String> {
     app.texted_codes(number).await.into_iter().filter(|c| !before.contains(c)).collect()
 }
 
-async fn ringing_call(app: &TestApp, user_id: &str) -> String {
+pub(crate) async fn ringing_call(app: &TestApp, user_id: &str) -> String {
     let calls = twofold::store::phone_calls::recent_simulated(&app.db, &app.keys, 10).await.unwrap();
     calls.into_iter().find(|c| c.user_id == user_id && c.status == "ringing").expect("a ringing call").id
 }

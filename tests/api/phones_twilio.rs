@@ -94,7 +94,7 @@ async fn texts_go_to_the_messages_api_with_basic_auth_and_the_exact_fields() {
     let (carrier, base) = start_carrier();
     let app = twilio_app(&base).await;
     let user = app.add_user("ada").await;
-    phones(&app).send_codes(&user.id, "ada", &number(), "login", now()).await.unwrap();
+    phones(&app).send_codes(ada(&user.id), &number(), "login", now()).await.unwrap();
     let seen = carrier.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "one request, no retry");
     assert_eq!(seen[0].path, format!("/2010-04-01/Accounts/{SID}/Messages.json"));
@@ -115,7 +115,7 @@ async fn calls_carry_twiml_gather_and_webhooks_under_the_public_url() {
     let (carrier, base) = start_carrier();
     let app = twilio_app(&base).await;
     let user = app.add_user("ada").await;
-    let id = phones(&app).start_call(&user.id, "ada", &number(), Some("42"), "login", now()).await.unwrap();
+    let id = phones(&app).start_call(ada(&user.id), &number(), Some("42"), "login", now()).await.unwrap();
     let seen = carrier.seen.lock().unwrap().clone();
     assert_eq!(seen[0].path, format!("/2010-04-01/Accounts/{SID}/Calls.json"));
     let twiml = value(&seen[0].form, "Twiml");
@@ -137,12 +137,12 @@ async fn a_carrier_failure_or_timeout_is_reported_once_without_a_retry() {
     let app = twilio_app(&base).await;
     let user = app.add_user("ada").await;
     *carrier.status.lock().unwrap() = 503;
-    let err = phones(&app).send_codes(&user.id, "ada", &number(), "login", now()).await.unwrap_err();
+    let err = phones(&app).send_codes(ada(&user.id), &number(), "login", now()).await.unwrap_err();
     assert!(matches!(err, PhoneError::Carrier(CarrierError::Unavailable(503))), "{err:?}");
     assert_eq!(carrier.seen.lock().unwrap().len(), 1, "a request that reached the carrier is never repeated");
     *carrier.status.lock().unwrap() = 201;
     *carrier.delay_ms.lock().unwrap() = 2500;
-    let err = phones(&app).start_call(&user.id, "ada", &number(), None, "login", now()).await.unwrap_err();
+    let err = phones(&app).start_call(ada(&user.id), &number(), None, "login", now()).await.unwrap_err();
     assert!(matches!(err, PhoneError::Carrier(CarrierError::Timeout)), "{err:?}");
     assert_eq!(carrier.seen.lock().unwrap().len(), 2);
     let events = app.audit_events(&user.id).await;
@@ -159,7 +159,7 @@ async fn an_unreachable_carrier_is_tried_a_bounded_number_of_times() {
     drop(closed);
     let app = twilio_app(&base).await;
     let user = app.add_user("ada").await;
-    let err = phones(&app).send_codes(&user.id, "ada", &number(), "login", now()).await.unwrap_err();
+    let err = phones(&app).send_codes(ada(&user.id), &number(), "login", now()).await.unwrap_err();
     assert!(matches!(err, PhoneError::Carrier(CarrierError::Unreachable(_))), "{err:?}");
 }
 
@@ -195,7 +195,7 @@ async fn webhooks_are_accepted_only_with_the_carriers_signature_over_the_public_
     let (_carrier, base) = start_carrier();
     let app = twilio_app(&base).await;
     let user = app.add_user("ada").await;
-    let id = phones(&app).start_call(&user.id, "ada", &number(), None, "login", now()).await.unwrap();
+    let id = phones(&app).start_call(ada(&user.id), &number(), None, "login", now()).await.unwrap();
     let path = format!("/telephony/twilio/gather/{id}");
     let url = format!("{}{path}", app.address);
     let form = [("CallSid", "CA0000000001"), ("Digits", "1"), ("From", "+12045550100"), ("To", "+12045550123")];
@@ -244,10 +244,15 @@ async fn a_busy_line_reported_by_the_status_webhook_ends_the_call() {
     let (_carrier, base) = start_carrier();
     let app = twilio_app(&base).await;
     let user = app.add_user("ada").await;
-    let id = phones(&app).start_call(&user.id, "ada", &number(), None, "login", now()).await.unwrap();
+    let id = phones(&app).start_call(ada(&user.id), &number(), None, "login", now()).await.unwrap();
     let path = format!("/telephony/twilio/status/{id}");
     let form = [("CallSid", "CA0000000001"), ("CallStatus", "busy")];
     let sig = signature::compute(TOKEN, &format!("{}{path}", app.address), &owned(&form));
     assert_eq!(webhook(&app, &path, &form, Some(&sig)).await, 204);
     assert_eq!(twofold::store::phone_calls::by_id(&app.db, &app.keys, &id).await.unwrap().unwrap().status, "busy");
+}
+
+/// Ada, as the recipient of a text or call (no device: as when a number is being verified).
+fn ada(user_id: &str) -> twofold::channels::telephony::Recipient<'_> {
+    twofold::channels::telephony::Recipient { user_id, username: "ada", device_id: None }
 }

@@ -6,7 +6,7 @@ pub mod signature;
 pub mod simulator;
 pub mod twilio;
 
-pub use phones::{CallOutcome, PhoneError, Phones};
+pub use phones::{CallOutcome, PhoneError, Phones, Recipient};
 
 use futures_util::future::BoxFuture;
 

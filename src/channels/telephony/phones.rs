@@ -74,6 +74,15 @@ struct CallScript<'a> {
     fraud_key: &'a str,
 }
 
+/// Whom a text or call is for: the user, and the device it goes to (none while a number is being
+/// verified at enrolment), so a sign-in with it shows on that device's "Last used".
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
+    pub user_id: &'a str,
+    pub username: &'a str,
+    pub device_id: Option<&'a str>,
+}
+
 pub struct Phones {
     carrier: Box<dyn Telephony>,
     settings: TelephonySettings,
@@ -161,18 +170,18 @@ impl Phones {
     /// "Text Me": a batch of single-use passcodes, stored as keyed hashes before the text leaves.
     pub async fn send_codes(
         &self,
-        user_id: &str,
-        username: &str,
+        to_whom: Recipient<'_>,
         to: &PhoneNumber,
         purpose: &str,
         now: i64,
     ) -> Result<(), PhoneError> {
+        let Recipient { user_id, username, device_id } = to_whom;
         self.spend(user_id, username, to, "sms", now).await?;
         let batch = self.settings.sms_batch_size.max(1) as usize;
         let codes: Vec<String> = (0..batch).map(|_| random_digits(CODE_DIGITS)).collect();
         let hashes: Vec<String> = codes.iter().map(|c| self.code_hash(user_id, c)).collect();
         let expires = now + i64::from(self.settings.code_minutes) * 60;
-        store::phone_codes::insert_batch(&self.db, user_id, purpose, &hashes, now, expires).await?;
+        store::phone_codes::insert_batch(&self.db, user_id, device_id, purpose, &hashes, now, expires).await?;
         let body = SmsCodes { institution: &self.institution, codes: &codes, minutes: self.settings.code_minutes }
             .render()
             .map_err(|e| CarrierError::Misconfigured(e.to_string()))?;
@@ -226,13 +235,13 @@ impl Phones {
     /// "Call Me" / "Call me to verify": records the call, then asks the carrier to place it.
     pub async fn start_call(
         &self,
-        user_id: &str,
-        username: &str,
+        to_whom: Recipient<'_>,
         to: &PhoneNumber,
         extension: Option<&str>,
         purpose: &str,
         now: i64,
     ) -> Result<String, PhoneError> {
+        let Recipient { user_id, username, device_id } = to_whom;
         self.spend(user_id, username, to, "call", now).await?;
         let script =
             CallScript { institution: &self.institution, username, purpose, fraud_key: &self.settings.fraud_key }
@@ -249,6 +258,7 @@ impl Phones {
             provider: self.carrier.provider(),
             script,
             expires_at,
+            device_id,
         };
         store::phone_calls::insert(&self.db, &self.keys, call, now).await?;
         match self.carrier.place_call(OutgoingCall { id: &id, to, extension, script }).await {

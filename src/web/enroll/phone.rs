@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::channels::telephony::CallOutcome;
+use crate::channels::telephony::{CallOutcome, Recipient};
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::phone::{country_name, parse_extension};
@@ -227,11 +227,13 @@ pub async fn verify_post(
     let (number, wp) = wizard_number(&state, &row).await?;
     let landline = kind_of(&row)? == DeviceKind::Landline;
     let (user, t) = (&auth.user, now());
+    // No device yet: the number is being verified.
+    let to_whom = Recipient { user_id: &user.id, username: &user.username, device_id: None };
     let sent = match form.0.action.as_str() {
-        "text" if !landline => state.phones.send_codes(&user.id, &user.username, &number, PURPOSE, t).await.map(|_| ()),
+        "text" if !landline => state.phones.send_codes(to_whom, &number, PURPOSE, t).await.map(|_| ()),
         "call" => {
             let ext = wp.phone_extension.as_deref();
-            match state.phones.start_call(&user.id, &user.username, &number, ext, PURPOSE, t).await {
+            match state.phones.start_call(to_whom, &number, ext, PURPOSE, t).await {
                 Ok(id) => Ok(phone_devices::set_wizard_call(&state.db, &row.id, &id).await?),
                 Err(e) => Err(e),
             }
