@@ -211,9 +211,10 @@ async fn processes_starting_together_on_a_new_database_agree_on_one_data_key() {
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         tx.rollback().await.unwrap();
     }
+    // Every process has finished before the database is read again.
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     let (_, keys) = twofold::app::open(&settings).await.unwrap();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
+    for out in outputs {
         assert!(out.status.success(), "{}", stderr(&out));
         let printed = stdout(&out);
         let field = |name: &str| {
