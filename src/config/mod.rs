@@ -4,6 +4,7 @@
 mod metrics;
 
 pub use metrics::MetricsSettings;
+pub mod directory;
 pub mod geoip;
 pub mod push;
 pub mod radius;
@@ -79,6 +80,9 @@ pub struct Settings {
     /// GeoIP databases for the location rules (docs/policy.md); none by default.
     #[serde(default)]
     pub geoip: geoip::GeoipSettings,
+    /// The LDAP/Active Directory directory (docs/directory.md); off until `directory.url` is set.
+    #[serde(default)]
+    pub directory: directory::DirectorySettings,
     #[serde(default)]
     pub http: HttpSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
@@ -248,6 +252,7 @@ impl Default for Settings {
             push: push::PushSettings::default(),
             radius: radius::RadiusSettings::default(),
             geoip: geoip::GeoipSettings::default(),
+            directory: directory::DirectorySettings::default(),
             http: HttpSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
@@ -308,6 +313,8 @@ impl Settings {
         load::from_file("previous_master_key_file", &mut self.previous_master_key, &self.previous_master_key_file)?;
         load::from_file("database_url_file", &mut self.database_url, &self.database_url_file)?;
         load::from_file("mail.smtp_password_file", &mut self.mail.smtp_password, &self.mail.smtp_password_file)?;
+        let directory = &mut self.directory;
+        load::from_file("directory.bind_password_file", &mut directory.bind_password, &directory.bind_password_file)?;
         if let Some(path) = &self.telephony.auth_token_file {
             if !self.telephony.auth_token.is_empty() {
                 return Err(invalid("telephony.auth_token_file", "set either the value or the file, not both"));
@@ -400,6 +407,7 @@ impl Settings {
         self.telephony.validate(self.public_url()?.as_ref())?;
         self.radius.validate()?;
         self.geoip.validate()?;
+        self.directory.validate()?;
         Ok(())
     }
 

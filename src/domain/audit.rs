@@ -94,10 +94,11 @@ pub enum AuditEvent {
     VerificationPushSent,
     UserProvisioned,
     UsersImported,
+    DirectorySynced,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 90] = [
+    pub const ALL: [AuditEvent; 91] = [
         AuditEvent::AccessDenied,
         AuditEvent::AccessWithoutMfa,
         AuditEvent::AccountLocked,
@@ -188,6 +189,7 @@ impl AuditEvent {
         AuditEvent::VerificationPushSent,
         AuditEvent::UserProvisioned,
         AuditEvent::UsersImported,
+        AuditEvent::DirectorySynced,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -282,6 +284,7 @@ impl AuditEvent {
             AuditEvent::VerificationPushSent => "helpdesk.verification_push_sent",
             AuditEvent::UserProvisioned => "user.provisioned",
             AuditEvent::UsersImported => "users.imported",
+            AuditEvent::DirectorySynced => "directory.synced",
         }
     }
 

@@ -118,6 +118,15 @@ pub async fn login_post(
             page.username = user.username.clone();
             return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
         }
+        PasswordVerdict::DirectoryRefused(user, refusal) => {
+            let mut page = retry_page(crate::words::directory_refusal(&state.signin, refusal));
+            page.username = user.username.clone();
+            return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
+        }
+        PasswordVerdict::DirectoryUnavailable => {
+            let page = retry_page(crate::words::DIRECTORY_UNAVAILABLE.into());
+            return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::SERVICE_UNAVAILABLE));
+        }
     };
     portal_access(&state, &user, ip.as_deref()).await?;
     session.begin_password(&user.id, t)?;

@@ -103,12 +103,15 @@ fn each_layer_imports_only_the_layers_below_it() {
         // The location databases (read-only lookups for the access rules).
         ("geoip", &["config", "domain"]),
         ("channels", &["clock", "config", "domain", "factors", "policy", "secrets", "shutdown", "store"]),
+        // The LDAP/AD directory: password checks for the core, and the sync.
+        ("directory", &["clock", "config", "domain", "secrets", "shutdown", "store"]),
         (
             "signin",
             &[
                 "channels",
                 "clock",
                 "config",
+                "directory",
                 "domain",
                 "factors",
                 "geoip",
