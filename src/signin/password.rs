@@ -46,6 +46,14 @@ pub enum PasswordVerdict {
     DirectoryUnavailable,
 }
 
+/// A directory user synced at their first sign-in.
+enum Newcomer {
+    Synced(Box<UserRow>),
+    /// The sync ran but gave no directory account of that name.
+    NotTaken,
+    Failed,
+}
+
 /// What the directory said of a password, for `SignIn::password`.
 enum Outside {
     /// Not a directory account (or no directory): the local password decides.
@@ -196,27 +204,48 @@ impl SignIn {
                 return Ok((Outside::Unavailable, user));
             }
         };
-        let user = match (check, user) {
+        let (user, refusal) = match (check, user) {
             (Check::Refused(Refusal::WrongPassword), user) => return Ok((Outside::Wrong, user)),
-            (Check::Refused(refusal), Some(u)) => return Ok((Outside::Refused(u, refusal), None)),
-            (Check::Refused(_), None) => return Ok((Outside::Wrong, None)),
-            (Check::Accepted(_), Some(u)) => u,
-            (Check::Accepted(_), None) => {
-                let options = crate::directory::sync::Options { user: Some(name.clone()), dry_run: false };
-                let allowed = &self.settings.telephony.allowed_countries;
-                let quiet = |_: usize, _: usize| {};
-                if let Err(e) = directory.sync(&self.db, &self.keys, allowed, &options, t, &quiet).await {
-                    tracing::warn!(error = %e, "could not sync a new directory user at sign-in");
-                    return Ok((Outside::Unavailable, None));
-                }
-                let Ok(parsed) = Username::parse(&name) else { return Ok((Outside::Wrong, None)) };
-                match store::users::by_username(&self.db, &parsed).await? {
-                    Some(u) if u.source() == Source::Directory => u,
-                    // Outside the synced group, or the name belongs to another account.
-                    other => return Ok((Outside::Wrong, other)),
+            (Check::Refused(refusal), Some(u)) => (u, Some(refusal)),
+            (Check::Accepted(_), Some(u)) => (u, None),
+            (check, None) => {
+                let refusal = match check {
+                    Check::Refused(refusal) => Some(refusal),
+                    Check::Accepted(_) => None,
+                };
+                match self.sync_newcomer(directory, &name, t).await? {
+                    Newcomer::Synced(u) => (*u, refusal),
+                    Newcomer::NotTaken => return Ok((Outside::Wrong, None)),
+                    Newcomer::Failed if refusal.is_some() => return Ok((Outside::Wrong, None)),
+                    Newcomer::Failed => return Ok((Outside::Unavailable, None)),
                 }
             }
         };
-        Ok((Outside::Right(user), None))
+        Ok(match refusal {
+            Some(refusal) => (Outside::Refused(user, refusal), None),
+            None => (Outside::Right(user), None),
+        })
+    }
+
+    /// A user the directory has and Twofold does not yet: synced now (alone).
+    async fn sync_newcomer(
+        &self,
+        directory: &crate::directory::Directory,
+        name: &str,
+        t: i64,
+    ) -> Result<Newcomer, Error> {
+        let options = crate::directory::sync::Options { user: Some(name.to_string()), dry_run: false };
+        let allowed = &self.settings.telephony.allowed_countries;
+        let quiet = |_: usize, _: usize| {};
+        if let Err(e) = directory.sync(&self.db, &self.keys, allowed, &options, t, &quiet).await {
+            tracing::warn!(error = %e, "could not sync a new directory user at sign-in");
+            return Ok(Newcomer::Failed);
+        }
+        let Ok(parsed) = Username::parse(name) else { return Ok(Newcomer::NotTaken) };
+        Ok(match store::users::by_username(&self.db, &parsed).await? {
+            Some(u) if u.source() == Source::Directory => Newcomer::Synced(Box::new(u)),
+            // Outside the synced group, or the name belongs to another account.
+            _ => Newcomer::NotTaken,
+        })
     }
 }

@@ -241,3 +241,41 @@ async fn the_console_shows_each_source_and_syncs_now() {
     let own = admin.post_form(&format!("/admin/users/{}/sync", user.id), &[]).await;
     assert_eq!(own.status(), 409, "a local account has nothing to sync");
 }
+
+#[tokio::test]
+async fn radius_asks_the_directory_for_the_password_and_says_why_one_is_refused() {
+    use twofold::domain::radius::Mode;
+    let slapd = Slapd::start(&people()).await;
+    let app = crate::radius::radius_app_with(|c| c.mode = Mode::Challenge, |s| slapd.configure(s)).await;
+    let wrong = crate::radius::ask(&app, "ada", "not-her-password", &[]).await;
+    assert_eq!(crate::radius::code(&wrong), "Access-Reject", "{wrong}");
+    assert_eq!(wrong["reply_message"], "Wrong username or password.");
+    let right = crate::radius::ask(&app, "ada", "ada-pw", &[]).await;
+    assert_ne!(right["reply_message"], "Wrong username or password.", "the directory's password passed: {right}");
+    assert_eq!(account(&app, "ada").await.source, "directory", "synced at the first sign-in");
+    let expired = crate::radius::ask(&app, "old", "old-pw", &[]).await;
+    assert_eq!(crate::radius::code(&expired), "Access-Reject", "{expired}");
+    assert!(
+        expired["reply_message"].as_str().unwrap_or_default().starts_with("Your password has expired"),
+        "{expired}"
+    );
+}
+
+#[tokio::test]
+async fn one_instance_at_a_time_holds_the_sync_lease() {
+    let (_slapd, app) = directory_app().await;
+    let db = &app.db;
+    let t = crate::helpers::now();
+    assert!(store::directory::take_lease(db, "directory-sync", "one", t + 3600, t).await.unwrap());
+    assert!(!store::directory::take_lease(db, "directory-sync", "two", t + 3600, t).await.unwrap());
+    // A sync asked for meanwhile (the console, the CLI, another instance's schedule) waits its turn.
+    let countries = &app.settings.telephony.allowed_countries;
+    let quiet = |_: usize, _: usize| {};
+    let run = directory(&app).sync_leased(db, &app.keys, countries, &Options::default(), "test", &quiet).await;
+    assert!(matches!(run, Ok(Run::Busy)), "{run:?}");
+    store::directory::release_lease(db, "directory-sync", "one", "done", t).await.unwrap();
+    assert_eq!(sync(&app).await.created, 6);
+    // A lease a crashed instance left behind lapses.
+    assert!(store::directory::take_lease(db, "directory-sync", "three", t + 10, t).await.unwrap());
+    assert!(store::directory::take_lease(db, "directory-sync", "four", t + 3600, t + 11).await.unwrap());
+}
