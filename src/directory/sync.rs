@@ -182,20 +182,15 @@ fn plan(
             }
             seen[i] = true;
         }
-        let email = user.email.as_deref().and_then(|e| Email::parse(e).ok());
-        let email = email.map(|e| e.as_str().to_string()).unwrap_or_default();
-        let display = user.display_name.as_deref().and_then(|d| DisplayName::parse(d).ok());
-        let display = display.map(|d| d.as_str().to_string()).unwrap_or_else(|| name.to_string());
-        let mobile = user.mobile.as_deref().and_then(|m| PhoneNumber::parse(m, "", allowed_countries).ok());
-        let mobile = mobile.map(|m| m.e164().to_string());
         let member_of = groups.names_of(&user.dn);
         let active = !user.disabled;
+        // Of what the directory said, before any parsing: an unchanged user costs a hash.
         let print = fingerprint(&[
             name,
-            &display,
-            &email,
+            user.display_name.as_deref().unwrap_or(""),
+            user.email.as_deref().unwrap_or(""),
             &user.external_id,
-            mobile.as_deref().unwrap_or(""),
+            user.mobile.as_deref().unwrap_or(""),
             &member_of.join("\n"),
             if active { "active" } else { "disabled" },
         ]);
@@ -207,6 +202,12 @@ fn plan(
             summary.unchanged += 1;
             continue;
         }
+        let email = user.email.as_deref().and_then(|e| Email::parse(e).ok());
+        let email = email.map(|e| e.as_str().to_string()).unwrap_or_default();
+        let display = user.display_name.as_deref().and_then(|d| DisplayName::parse(d).ok());
+        let display = display.map(|d| d.as_str().to_string()).unwrap_or_else(|| name.to_string());
+        let mobile = user.mobile.as_deref().and_then(|m| PhoneNumber::parse(m, "", allowed_countries).ok());
+        let mobile = mobile.map(|m| m.e164().to_string());
         match existing {
             None => summary.created += 1,
             Some(k) if k.status == "active" && !active => summary.disabled += 1,
