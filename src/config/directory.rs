@@ -151,3 +151,58 @@ impl DirectorySettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Settings;
+    use super::*;
+
+    fn directory() -> DirectorySettings {
+        DirectorySettings {
+            url: "ldaps://dc1.example.edu".into(),
+            bind_dn: "CN=svc,DC=example,DC=edu".into(),
+            bind_password: Some("secret".into()),
+            base_dn: "DC=example,DC=edu".into(),
+            ..DirectorySettings::default()
+        }
+    }
+
+    fn refused(edit: impl FnOnce(&mut DirectorySettings), key: &str) {
+        let mut d = directory();
+        edit(&mut d);
+        let err = d.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
+
+    #[test]
+    fn a_directory_needs_tls_a_base_and_a_service_account() {
+        directory().validate().unwrap();
+        DirectorySettings::default().validate().unwrap();
+        refused(|d| d.url = "ldap://dc1.example.edu".into(), "directory.url");
+        refused(|d| d.starttls = true, "directory.starttls");
+        refused(|d| d.url = "http://dc1".into(), "directory.url");
+        refused(|d| d.base_dn.clear(), "directory.base_dn");
+        refused(|d| d.bind_password = None, "directory.bind_dn");
+        refused(|d| d.page_size = 0, "directory.page_size");
+        refused(|d| d.ca_file = Some("/nonexistent/ca.pem".into()), "directory.ca_file");
+        let mut d = directory();
+        d.url = "ldap://dc1.example.edu".into();
+        d.starttls = true;
+        d.validate().unwrap();
+    }
+
+    #[test]
+    fn the_bind_password_comes_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bind-password");
+        std::fs::write(&file, "from-the-file\n").unwrap();
+        let directory = DirectorySettings { bind_password: None, bind_password_file: Some(file), ..directory() };
+        let mut s = Settings { directory, ..Settings::default() };
+        s.secrets_from_files().unwrap();
+        assert_eq!(s.directory.bind_password.as_deref(), Some("from-the-file"));
+        s.validate().unwrap();
+        s.directory.bind_password_file = Some(dir.path().join("bind-password"));
+        let err = s.secrets_from_files().unwrap_err().to_string();
+        assert!(err.contains("directory.bind_password_file"), "{err}");
+    }
+}
