@@ -66,6 +66,24 @@ impl DirUser {
     }
 }
 
+/// The values of a multi-valued attribute, whole or ranged: Active Directory answers at most 1500
+/// values at a time, under `member;range=0-1499` (then `member;range=1500-*` is asked, and so on).
+pub fn values(entry: &SearchEntry, name: &str) -> Vec<String> {
+    let ranged = format!("{};range=", name.to_ascii_lowercase());
+    let matches = |k: &String| k.eq_ignore_ascii_case(name) || k.to_ascii_lowercase().starts_with(&ranged);
+    entry.attrs.iter().filter(|(k, _)| matches(k)).flat_map(|(_, v)| v.iter().cloned()).collect()
+}
+
+/// When `entry` holds one range of `name` that is not the last, where the next range starts.
+pub fn next_range(entry: &SearchEntry, name: &str) -> Option<usize> {
+    let ranged = format!("{};range=", name.to_ascii_lowercase());
+    entry.attrs.keys().find_map(|k| {
+        let range = k.to_ascii_lowercase().strip_prefix(&ranged)?.to_string();
+        let (_, end) = range.split_once('-')?;
+        end.parse::<usize>().ok().map(|end| end + 1)
+    })
+}
+
 /// A DN compared as the directory would, near enough: case and spaces after commas ignored.
 pub fn dn_key(dn: &str) -> String {
     dn.split(',').map(|part| part.trim().to_lowercase()).collect::<Vec<_>>().join(",")
@@ -88,15 +106,12 @@ impl Groups {
         self.names.insert(dn, name);
     }
 
-    pub fn from_entry(&mut self, a: &DirectoryAttributes, entry: &SearchEntry) {
+    /// A group entry; `more`: members read in further ranges (Active Directory's large groups).
+    pub fn from_entry(&mut self, a: &DirectoryAttributes, entry: &SearchEntry, more: Vec<String>) {
         let name = first(entry, &a.group_name).unwrap_or_else(|| entry.dn.clone());
-        let members = entry
-            .attrs
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&a.group_member))
-            .map(|(_, v)| v.as_slice())
-            .unwrap_or_default();
-        self.add(&entry.dn, name, members);
+        let mut members = values(entry, &a.group_member);
+        members.extend(more);
+        self.add(&entry.dn, name, &members);
     }
 
     /// The DNs of every group `dn` belongs to, directly or through other groups (cycles end).
@@ -140,6 +155,26 @@ mod tests {
         assert!(groups.is_member("uid=ada,ou=people,dc=x", "CN=Students,OU=groups,DC=x"));
         assert_eq!(groups.names_of("uid=bob,dc=x"), vec!["a", "b"]);
         assert!(groups.names_of("uid=nobody,dc=x").is_empty());
+    }
+
+    #[test]
+    fn ranged_values_are_read_and_the_next_range_asked_for() {
+        let entry = |key: &str, values: &[&str]| {
+            let mut attrs = HashMap::new();
+            attrs.insert(key.to_string(), values.iter().map(|v| v.to_string()).collect());
+            attrs.insert("cn".to_string(), vec!["big".to_string()]);
+            SearchEntry { dn: "cn=big,dc=x".into(), attrs, bin_attrs: HashMap::new() }
+        };
+        let first = entry("member;range=0-1499", &["uid=a,dc=x", "uid=b,dc=x"]);
+        assert_eq!(values(&first, "member"), ["uid=a,dc=x", "uid=b,dc=x"]);
+        assert_eq!(next_range(&first, "member"), Some(1500));
+        let last = entry("member;range=1500-*", &["uid=c,dc=x"]);
+        assert_eq!(next_range(&last, "member"), None);
+        let whole = entry("member", &["uid=a,dc=x"]);
+        assert_eq!((values(&whole, "Member").len(), next_range(&whole, "member")), (1, None));
+        let mut groups = Groups::default();
+        groups.from_entry(&DirectoryAttributes::default(), &first, values(&last, "member"));
+        assert!(groups.is_member("uid=c,dc=x", "cn=big,dc=x"));
     }
 
     #[test]

@@ -77,10 +77,15 @@ impl Directory {
         let attrs = vec![a.group_name.clone(), a.group_member.clone()];
         let mut search =
             ldap.streaming_search_with(paged(s.page_size), &s.base_dn, Scope::Subtree, &s.group_filter, attrs).await?;
+        let mut entries = Vec::new();
         while let Some(entry) = search.next().await? {
-            groups.from_entry(a, &SearchEntry::construct(entry));
+            entries.push(SearchEntry::construct(entry));
         }
         search.finish().await.success()?;
+        for entry in entries {
+            let more = self.more_members(&mut ldap, &entry).await?;
+            groups.from_entry(a, &entry, more);
+        }
         let mut users = Vec::new();
         let filter = self.user_filter(only);
         let attrs = super::entries::user_attributes(s);
@@ -97,6 +102,22 @@ impl Directory {
             users.retain(|u| groups.is_member(&u.dn, group));
         }
         Ok((users, groups))
+    }
+
+    /// The members of a large Active Directory group past the first range (none elsewhere).
+    async fn more_members(&self, ldap: &mut ldap3::Ldap, entry: &SearchEntry) -> Result<Vec<String>, DirectoryError> {
+        let name = &self.settings.attributes.group_member;
+        let mut more = Vec::new();
+        let mut next = super::entries::next_range(entry, name);
+        while let Some(start) = next {
+            let attr = vec![format!("{name};range={start}-*")];
+            let (found, _) = ldap.search(&entry.dn, Scope::Base, "(objectClass=*)", attr).await?.success()?;
+            let Some(part) = found.into_iter().next().map(SearchEntry::construct) else { break };
+            let values = super::entries::values(&part, name);
+            next = super::entries::next_range(&part, name).filter(|_| !values.is_empty());
+            more.extend(values);
+        }
+        Ok(more)
     }
 
     /// One sync. `progress(done, total)` is called as the accounts are written.
