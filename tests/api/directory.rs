@@ -74,6 +74,12 @@ async fn the_portal_checks_directory_passwords_and_says_why_one_is_refused() {
     assert_eq!((ada.source.as_str(), ada.display_name.as_str()), ("directory", "Ada Lovelace"));
     assert_eq!(store::import::groups_of(&app.db, &ada.id).await.unwrap(), ["physics", "students"]);
 
+    // The directory's mobile number is filled in at the wizard's phone step (verified as any other).
+    assert_eq!(location(&app.post_form("/enroll/start", &[]).await), "/enroll/device-type");
+    assert_eq!(location(&app.post_form("/enroll/device-type", &[("kind", "mobile")]).await), "/enroll/phone");
+    let page = app.get_html("/enroll/phone").await;
+    assert!(page.contains("value=\"+1 204-474-8600\""), "{page}");
+
     let fresh = app.other_browser();
     let (status, page) = refused(&fresh, "ada", "not-her-password").await;
     assert_eq!(status, 401);
