@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 
 use super::entries::{DirUser, Groups};
 use super::{Directory, DirectoryError};
-use crate::domain::{DisplayName, Email, PhoneNumber, Username};
+use crate::domain::{AuditEvent, DisplayName, Email, PhoneNumber, Username};
 use crate::secrets::{Keys, new_id};
+use crate::store::audit::{Event, Outcome};
 use crate::store::{self, Db, directory::Write, phone_numbers, users::Source};
 
 /// The lease's name in `job_leases`.
@@ -144,8 +145,14 @@ impl Directory {
             store::directory::write(db, chunk, now).await?;
             progress((i * 250 + chunk.len()).min(total), total);
         }
-        store::directory::disable(db, &plan.disables).await?;
+        let ids: Vec<String> = plan.disables.iter().map(|(id, _, _)| id.clone()).collect();
+        store::directory::disable(db, &ids).await?;
         progress(total, total);
+        // Each account the sync disabled is in its audit trail, with why.
+        for (id, name, why) in plan.disabled.iter().chain(&plan.disables) {
+            let e = Event::new(AuditEvent::UserDisabled, Outcome::Info).user(id, name).detail(why);
+            store::audit::record(db, e, now).await?;
+        }
         summary.dry_run = false;
         Ok(summary)
     }
@@ -153,7 +160,10 @@ impl Directory {
 
 struct Plan {
     writes: Vec<Write>,
-    disables: Vec<String>,
+    /// (id, username, why) of the accounts to disable because the directory no longer has them.
+    disables: Vec<(String, String, &'static str)>,
+    /// (id, username, why) of the accounts written as disabled (disabled in the directory).
+    disabled: Vec<(String, String, &'static str)>,
     summary: Summary,
 }
 
@@ -187,6 +197,7 @@ fn plan(
     let mut seen = vec![false; known.len()];
     let mut summary = Summary { seen: users.len(), dry_run, ..Summary::default() };
     let mut writes = Vec::new();
+    let mut disabled = Vec::new();
     for user in users {
         let Ok(username) = Username::parse(&user.username) else {
             summary.skipped.push(format!("{}: not a valid username", user.username));
@@ -231,7 +242,10 @@ fn plan(
         let mobile = mobile.map(|m| m.e164().to_string());
         match existing {
             None => summary.created += 1,
-            Some(k) if k.status == "active" && !active => summary.disabled += 1,
+            Some(k) if k.status == "active" && !active => {
+                summary.disabled += 1;
+                disabled.push((k.id.clone(), name.to_string(), "by the directory sync: disabled in the directory"));
+            }
             Some(_) => summary.updated += 1,
         }
         let id = existing.map(|k| k.id.clone()).unwrap_or_else(new_id);
@@ -254,12 +268,13 @@ fn plan(
         });
     }
     let mut disables = Vec::new();
+    let gone = "by the directory sync: gone from the directory or the synced group";
     for (i, k) in known.iter().enumerate() {
         let in_question = only.is_none_or(|name| name == k.username);
         if k.source == directory && !seen[i] && in_question && k.status == "active" {
             summary.disabled += 1;
-            disables.push(k.id.clone());
+            disables.push((k.id.clone(), k.username.clone(), gone));
         }
     }
-    Ok(Plan { writes, disables, summary })
+    Ok(Plan { writes, disables, disabled, summary })
 }

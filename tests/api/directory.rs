@@ -143,6 +143,8 @@ async fn a_sync_creates_updates_and_disables_accounts_and_a_dry_run_changes_noth
     assert_eq!(account(&app, "ada").await.display_name, "Ada King");
     let bob = account(&app, "bob").await;
     assert!(!bob.is_active(), "disabled, never deleted");
+    let events = app.audit_events(&bob.id).await;
+    assert!(events.contains(&("user.disabled".into(), "info".into())), "{events:?}");
 
     // Only the members of students (nested groups followed) are synced.
     let mut settings = app.settings.directory.clone();
