@@ -134,6 +134,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // A directory whose CA file does not read stops the start, not a sign-in.
+        crate::directory::Directory::new(&settings.directory)?;
         let (db, keys) = open(&settings).await?;
         let listener =
             TcpListener::bind(settings.bind_addr()?).with_context(|| format!("binding {}", settings.bind))?;
@@ -184,6 +186,10 @@ impl Application {
         let server = server(state.clone(), listener)?;
         let metrics_server = metrics_listener.map(|l| metrics_server(state.clone(), l)).transpose()?;
         spawn_housekeeping(state.db.clone(), &state.shutdown);
+        if let Some(directory) = state.directory.clone() {
+            let countries = state.settings.telephony.allowed_countries.clone();
+            directory.spawn_schedule(state.db.clone(), state.keys.clone(), countries, &state.shutdown);
+        }
         Ok(Self { port: address.port(), metrics_port, radius_port, server, metrics_server, state, setup_link })
     }
 

@@ -19,6 +19,7 @@ use crate::store::{
 };
 
 mod apps;
+mod directory;
 mod health;
 mod key;
 
@@ -50,6 +51,9 @@ pub enum Command {
     /// Manage the hardware-token inventory.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The LDAP/Active Directory directory: `directory sync [--user NAME] [--dry-run]`.
+    #[command(subcommand)]
+    Directory(directory::DirectoryCommand),
     /// Manage the master key.
     #[command(subcommand)]
     Key(key::KeyCommand),
@@ -171,6 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(cmd) => apps::run(settings, cmd).await,
         Command::Token(TokenCommand::Import { file, dry_run }) => token_import(&settings, &file, dry_run).await,
         Command::Key(cmd) => key::run(&settings, cmd).await,
+        Command::Directory(cmd) => directory::run(&settings, cmd).await,
         Command::Healthcheck => health::check(&settings).await,
     }
 }
@@ -218,6 +223,7 @@ fn print_user(u: &UserRow, devices: i64) {
     println!("Status:        {}{}", u.status, if u.locked_at.is_some() { " (locked out)" } else { "" });
     println!("Devices:       {devices}");
     println!("Password:      {}", if u.password_hash.is_some() { "set" } else { "not set" });
+    println!("Source:        {}", u.source().label());
     println!("Created:       {}", crate::clock::format(u.created_at));
     println!("Last login:    {}", u.last_login_at.map(crate::clock::format).unwrap_or_else(|| "never".into()));
 }
@@ -249,7 +255,15 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
             let Some(role) = Role::parse(&role) else { bail!("unknown role `{role}`") };
             let password_hash =
                 if password_stdin { Some(crate::passwords::hash(&read_password_stdin()?)?) } else { None };
-            let new = NewUser { username: &username, email: &email, display_name: &display_name, password_hash, role };
+            let source = store::users::Source::Local;
+            let new = NewUser {
+                username: &username,
+                email: &email,
+                display_name: &display_name,
+                password_hash,
+                role,
+                source,
+            };
             let user = match store::users::insert(&db, new, t).await {
                 Ok(u) => u,
                 Err(StoreError::Conflict) => bail!("a user named {} already exists", username.as_str()),
@@ -357,6 +371,14 @@ async fn import(settings: &Settings, file: &std::path::Path, dry_run: bool) -> a
         }
     };
     let (db, keys) = open(settings).await?;
+    let owned = store::import::owned_elsewhere(&db, &rows).await?;
+    if !owned.is_empty() {
+        for e in &owned {
+            eprintln!("line {}: {}", e.line, e.message);
+        }
+        db.close().await;
+        bail!("{} problem(s) in {}; nothing was imported", owned.len(), file.display());
+    }
     if dry_run {
         let counts = store::import::preview(&db, &rows).await?;
         println!("Would create {} user(s) and update {}. Nothing was changed.", counts.created, counts.updated);

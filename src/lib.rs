@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod data_key;
+pub mod directory;
 pub mod domain;
 pub mod duo;
 pub mod factors;

@@ -69,3 +69,27 @@ pub fn phone_problem(e: &PhoneError) -> Option<String> {
         PhoneError::Store(_) => None,
     }
 }
+
+/// Why the directory (LDAP/Active Directory) refused a password that it owns; the same words at
+/// the portal's "Log in" and over RADIUS. A wrong password is not here: it reads as any other.
+pub fn directory_refusal(core: &SignIn, refusal: crate::signin::password::Refusal) -> String {
+    use crate::signin::password::Refusal;
+    let help = &core.settings.institution.help_desk;
+    match refusal {
+        Refusal::WrongPassword => "Incorrect username or password. Check them and try again.".to_string(),
+        Refusal::PasswordExpired => {
+            format!("Your password has expired. Change it with your institution's password tool, or contact {help}.")
+        }
+        Refusal::MustChangePassword => format!(
+            "You must change your password before you can sign in. Change it with your institution's password tool, or contact {help}."
+        ),
+        Refusal::Disabled => format!("Your account is disabled in the directory. Contact {help} for help."),
+        Refusal::Locked => format!(
+            "Your account is locked in the directory after too many wrong passwords. Wait, then try again, or contact {help}."
+        ),
+    }
+}
+
+/// The directory that checks this account's password did not answer.
+pub const DIRECTORY_UNAVAILABLE: &str =
+    "Your password cannot be checked right now (the directory does not answer). Try again in a few minutes.";

@@ -4,6 +4,7 @@
 mod metrics;
 
 pub use metrics::MetricsSettings;
+pub mod directory;
 pub mod geoip;
 pub mod openid;
 pub mod push;
@@ -83,6 +84,9 @@ pub struct Settings {
     /// GeoIP databases for the location rules (docs/policy.md); none by default.
     #[serde(default)]
     pub geoip: geoip::GeoipSettings,
+    /// The LDAP/Active Directory directory (docs/directory.md); off until `directory.url` is set.
+    #[serde(default)]
+    pub directory: directory::DirectorySettings,
     #[serde(default)]
     pub http: HttpSettings,
     /// Log filter in `tracing` syntax, e.g. `info` or `twofold=debug,info`.
@@ -253,6 +257,7 @@ impl Default for Settings {
             radius: radius::RadiusSettings::default(),
             geoip: geoip::GeoipSettings::default(),
             openid: openid::OpenidSettings::default(),
+            directory: directory::DirectorySettings::default(),
             http: HttpSettings::default(),
             mail: MailSettings {
                 mode: MailMode::Simulator,
@@ -313,6 +318,8 @@ impl Settings {
         load::from_file("previous_master_key_file", &mut self.previous_master_key, &self.previous_master_key_file)?;
         load::from_file("database_url_file", &mut self.database_url, &self.database_url_file)?;
         load::from_file("mail.smtp_password_file", &mut self.mail.smtp_password, &self.mail.smtp_password_file)?;
+        let directory = &mut self.directory;
+        load::from_file("directory.bind_password_file", &mut directory.bind_password, &directory.bind_password_file)?;
         if let Some(path) = &self.telephony.auth_token_file {
             if !self.telephony.auth_token.is_empty() {
                 return Err(invalid("telephony.auth_token_file", "set either the value or the file, not both"));
@@ -406,6 +413,7 @@ impl Settings {
         self.radius.validate()?;
         self.geoip.validate()?;
         self.openid.validate()?;
+        self.directory.validate()?;
         Ok(())
     }
 

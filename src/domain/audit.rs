@@ -100,10 +100,11 @@ pub enum AuditEvent {
     UserGroupsChanged,
     PhoneCreated,
     PhoneDeleted,
+    DirectorySynced,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 96] = [
+    pub const ALL: [AuditEvent; 97] = [
         AuditEvent::AccessDenied,
         AuditEvent::AccessWithoutMfa,
         AuditEvent::AccountLocked,
@@ -200,6 +201,7 @@ impl AuditEvent {
         AuditEvent::UserGroupsChanged,
         AuditEvent::PhoneCreated,
         AuditEvent::PhoneDeleted,
+        AuditEvent::DirectorySynced,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -300,6 +302,7 @@ impl AuditEvent {
             AuditEvent::UserGroupsChanged => "user.groups_changed",
             AuditEvent::PhoneCreated => "phone.created",
             AuditEvent::PhoneDeleted => "phone.deleted",
+            AuditEvent::DirectorySynced => "directory.synced",
         }
     }
 

@@ -99,6 +99,12 @@ pub async fn decide(core: &SignIn, asked: &Asked<'_>) -> Result<Decision, Error>
                 return Ok(reject(None, "password", "Too many failed sign-ins. Wait a few minutes, then try again."));
             }
             PasswordVerdict::Disabled(user) => return Ok(reject(Some(user), "password", DISABLED)),
+            PasswordVerdict::DirectoryRefused(user, refusal) => {
+                return Ok(reject(Some(user), "password", &crate::words::directory_refusal(core, refusal)));
+            }
+            PasswordVerdict::DirectoryUnavailable => {
+                return Ok(reject(None, "password", crate::words::DIRECTORY_UNAVAILABLE));
+            }
         },
         None => {
             let user = match Username::parse(&asked.user_name) {

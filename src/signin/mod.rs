@@ -71,6 +71,9 @@ pub struct SignIn {
     pub public_url: Url,
     /// Where requests come from (the GeoIP databases of `[geoip]`, if any).
     pub locator: Arc<crate::geoip::Locator>,
+    /// The LDAP/AD directory of `[directory]`, if one is configured: it checks the passwords of
+    /// the accounts it owns.
+    pub directory: Option<crate::directory::Directory>,
     /// The last policy read and when (see `policy`).
     policy_cache: Arc<Mutex<Option<(Instant, Policy)>>>,
     /// Each application's access rules as last read, and when (see `access::application_rules`).
@@ -82,6 +85,11 @@ impl SignIn {
     pub fn new(db: Db, keys: Keys, settings: Arc<Settings>, public_url: Url, channels: Channels) -> Self {
         let Channels { mailer, phones, shutdown } = channels;
         let locator = Arc::new(crate::geoip::Locator::new(&settings.geoip));
+        // `app::Application::build` opened it once already, so a bad CA file stopped the start.
+        let directory = crate::directory::Directory::new(&settings.directory).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the directory is not usable");
+            None
+        });
         Self {
             db,
             keys,
@@ -91,6 +99,7 @@ impl SignIn {
             shutdown,
             public_url,
             locator,
+            directory,
             policy_cache: Default::default(),
             application_rules_cache: Default::default(),
         }

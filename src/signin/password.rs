@@ -3,10 +3,15 @@
 //! username and per address, so a burst of parallel guesses gets no more checks than the limit.
 //! The answer is the same for unknown usernames and wrong passwords.
 
+use crate::directory::Check;
+pub use crate::directory::Refusal;
 use crate::domain::{AuditEvent, Role, Username};
 use crate::passwords;
 use crate::store::audit::{Event, Outcome};
-use crate::store::{self, users::UserRow};
+use crate::store::{
+    self,
+    users::{Source, UserRow},
+};
 
 use super::{Error, SignIn};
 
@@ -34,6 +39,29 @@ pub enum PasswordVerdict {
     Throttled,
     /// The password was right, but the account is disabled.
     Disabled(UserRow),
+    /// The directory refused the account's password for a reason the user should hear (expired,
+    /// must be changed, disabled or locked there); see `words::directory_refusal`.
+    DirectoryRefused(UserRow, Refusal),
+    /// The account's password is the directory's, and the directory did not answer.
+    DirectoryUnavailable,
+}
+
+/// A directory user synced at their first sign-in.
+enum Newcomer {
+    Synced(Box<UserRow>),
+    /// The sync ran but gave no directory account of that name.
+    NotTaken,
+    Failed,
+}
+
+/// What the directory said of a password, for `SignIn::password`.
+enum Outside {
+    /// Not a directory account (or no directory): the local password decides.
+    No,
+    Right(UserRow),
+    Wrong,
+    Refused(UserRow, Refusal),
+    Unavailable,
 }
 
 /// The username as a guess names it (normalised when it parses, so "Ada" and "ada" count together).
@@ -105,10 +133,27 @@ impl SignIn {
         let Some(reserved) = self.reserve_guess(Purpose::Login, typed, ip, trusted).await? else {
             return Ok(PasswordVerdict::Throttled);
         };
-        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-        let right = passwords::verify_blocking(password, stored).await.map_err(|e| Error::Other(e.to_string()))?;
-        let allowed = |u: &UserRow| self.settings.login.local_passwords || u.role() == Role::Admin;
         let t = self.now();
+        let (user, right) = match self.directory_password(typed, user, &password, t).await? {
+            (Outside::No, user) => {
+                let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+                let right =
+                    passwords::verify_blocking(password, stored).await.map_err(|e| Error::Other(e.to_string()))?;
+                (user, right)
+            }
+            (Outside::Right(user), _) => (Some(user), true),
+            (Outside::Wrong, user) => (user, false),
+            (Outside::Refused(user, refusal), _) => {
+                let e = Event::new(AuditEvent::LoginPassword, Outcome::Failure).ip(ip).detail(refusal.describe());
+                store::audit::record(&self.db, e.user(&user.id, &user.username), t).await?;
+                return Ok(PasswordVerdict::DirectoryRefused(user, refusal));
+            }
+            (Outside::Unavailable, _) => return Ok(PasswordVerdict::DirectoryUnavailable),
+        };
+        // The local-passwords switch is about local passwords; the directory's are not.
+        let allowed = |u: &UserRow| {
+            self.settings.login.local_passwords || u.role() == Role::Admin || u.source() == Source::Directory
+        };
         let event = |u: Option<&UserRow>, outcome, detail: &str| {
             let mut e = Event::new(AuditEvent::LoginPassword, outcome).ip(ip).detail(detail);
             if let Some(u) = u {
@@ -131,5 +176,76 @@ impl SignIn {
         }
         store::audit::record_entry(&self.db, event(Some(&user), Outcome::Success, ""), t).await?;
         Ok(PasswordVerdict::Accepted(user))
+    }
+
+    /// The directory's word on a password, when the account is the directory's, or when no
+    /// account has the name and the directory has it (then that one user is synced first, so a
+    /// newcomer need not wait for the next scheduled sync). `Outside::No` otherwise.
+    async fn directory_password(
+        &self,
+        typed: &str,
+        user: Option<UserRow>,
+        password: &str,
+        t: i64,
+    ) -> Result<(Outside, Option<UserRow>), Error> {
+        let Some(directory) = &self.directory else { return Ok((Outside::No, user)) };
+        let name = match &user {
+            Some(u) if u.source() == Source::Directory => u.username.clone(),
+            None => match Username::parse(typed) {
+                Ok(name) => name.as_str().to_string(),
+                Err(_) => return Ok((Outside::No, user)),
+            },
+            Some(_) => return Ok((Outside::No, user)),
+        };
+        let check = match directory.check_password(&name, password).await {
+            Ok(check) => check,
+            Err(e) => {
+                tracing::warn!(error = %e, "the directory did not answer a password check");
+                return Ok((Outside::Unavailable, user));
+            }
+        };
+        let (user, refusal) = match (check, user) {
+            (Check::Refused(Refusal::WrongPassword), user) => return Ok((Outside::Wrong, user)),
+            (Check::Refused(refusal), Some(u)) => (u, Some(refusal)),
+            (Check::Accepted(_), Some(u)) => (u, None),
+            (check, None) => {
+                let refusal = match check {
+                    Check::Refused(refusal) => Some(refusal),
+                    Check::Accepted(_) => None,
+                };
+                match self.sync_newcomer(directory, &name, t).await? {
+                    Newcomer::Synced(u) => (*u, refusal),
+                    Newcomer::NotTaken => return Ok((Outside::Wrong, None)),
+                    Newcomer::Failed if refusal.is_some() => return Ok((Outside::Wrong, None)),
+                    Newcomer::Failed => return Ok((Outside::Unavailable, None)),
+                }
+            }
+        };
+        Ok(match refusal {
+            Some(refusal) => (Outside::Refused(user, refusal), None),
+            None => (Outside::Right(user), None),
+        })
+    }
+
+    /// A user the directory has and Twofold does not yet: synced now (alone).
+    async fn sync_newcomer(
+        &self,
+        directory: &crate::directory::Directory,
+        name: &str,
+        t: i64,
+    ) -> Result<Newcomer, Error> {
+        let options = crate::directory::sync::Options { user: Some(name.to_string()), dry_run: false };
+        let allowed = &self.settings.telephony.allowed_countries;
+        let quiet = |_: usize, _: usize| {};
+        if let Err(e) = directory.sync(&self.db, &self.keys, allowed, &options, t, &quiet).await {
+            tracing::warn!(error = %e, "could not sync a new directory user at sign-in");
+            return Ok(Newcomer::Failed);
+        }
+        let Ok(parsed) = Username::parse(name) else { return Ok(Newcomer::NotTaken) };
+        Ok(match store::users::by_username(&self.db, &parsed).await? {
+            Some(u) if u.source() == Source::Directory => Newcomer::Synced(Box::new(u)),
+            // Outside the synced group, or the name belongs to another account.
+            _ => Newcomer::NotTaken,
+        })
     }
 }

@@ -2,7 +2,7 @@
 //! updated (name, email, groups, facts); new ones are created without a password.
 
 use super::{Db, StoreError};
-use crate::domain::import::ImportRow;
+use crate::domain::import::{ImportRow, LineError};
 use crate::secrets::new_id;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,30 @@ pub async fn preview(db: &Db, rows: &[ImportRow]) -> Result<Counts, StoreError> 
         if found.is_some() { counts.updated += 1 } else { counts.created += 1 }
     }
     Ok(counts)
+}
+
+/// Rows naming an account whose source owns its name, email and groups (the directory, SCIM):
+/// an import may not edit those, so each is a problem on its line.
+pub async fn owned_elsewhere(db: &Db, rows: &[ImportRow]) -> Result<Vec<LineError>, StoreError> {
+    let mut errors = Vec::new();
+    for row in rows {
+        let found: Option<(String,)> = sqlx::query_as("SELECT source FROM users WHERE username = $1")
+            .bind(row.username.as_str())
+            .fetch_optional(db.pool())
+            .await?;
+        if let Some((source,)) = found {
+            let source = super::users::Source::parse(&source);
+            if source.owns_profile() {
+                let message = format!(
+                    "{} comes from the {}, which owns its name, email and groups: change them there",
+                    row.username.as_str(),
+                    source.label()
+                );
+                errors.push(LineError { line: row.line, message });
+            }
+        }
+    }
+    Ok(errors)
 }
 
 /// Writes every row, or nothing. `hash_fact(user_id, fact, value)` gives the stored form of a fact.

@@ -11,6 +11,7 @@ pub mod backup_codes;
 pub mod change_reports;
 pub mod changes;
 pub mod devices;
+pub mod directory;
 pub mod enrollments;
 pub mod fraud_reports;
 pub mod held_uploads;

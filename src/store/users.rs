@@ -22,6 +22,10 @@ pub struct UserRow {
     pub last_login_at: Option<i64>,
     /// When the first device was stored (never reset).
     pub enrolled_at: Option<i64>,
+    /// Where the account comes from: `local`, `directory`, `scim` or `oidc` (see [`Source`]).
+    pub source: String,
+    /// The source's stable identifier of the account, when it has one.
+    pub external_id: Option<String>,
 }
 
 impl UserRow {
@@ -32,6 +36,56 @@ impl UserRow {
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::User)
     }
+
+    pub fn source(&self) -> Source {
+        Source::parse(&self.source)
+    }
+}
+
+/// Where an account comes from. A source other than `Local` owns the account's name, email and
+/// groups (the console refuses to edit them); `Directory` also owns its password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Local,
+    Directory,
+    Scim,
+    Oidc,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Local => "local",
+            Source::Directory => "directory",
+            Source::Scim => "scim",
+            Source::Oidc => "oidc",
+        }
+    }
+
+    /// Unknown values read as `Local` (nothing is refused for them).
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "directory" => Source::Directory,
+            "scim" => Source::Scim,
+            "oidc" => Source::Oidc,
+            _ => Source::Local,
+        }
+    }
+
+    /// How the console names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Local => "Local",
+            Source::Directory => "Directory (LDAP/AD)",
+            Source::Scim => "SCIM",
+            Source::Oidc => "OpenID Connect",
+        }
+    }
+
+    /// Whether the source owns the name, email and groups (local edits are refused).
+    pub fn owns_profile(self) -> bool {
+        matches!(self, Source::Directory | Source::Scim)
+    }
 }
 
 pub struct NewUser<'a> {
@@ -40,10 +94,11 @@ pub struct NewUser<'a> {
     pub display_name: &'a DisplayName,
     pub password_hash: Option<String>,
     pub role: Role,
+    pub source: Source,
 }
 
 const COLUMNS: &str = "id, username, email, display_name, password_hash, role, status, failed_attempts, \
-                       locked_at, created_at, last_login_at, enrolled_at";
+                       locked_at, created_at, last_login_at, enrolled_at, source, external_id";
 
 pub async fn insert(db: &Db, new: NewUser<'_>, now: i64) -> Result<UserRow, StoreError> {
     let mut conn = db.writes().acquire().await?;
@@ -60,8 +115,8 @@ pub(crate) async fn insert_on(
 ) -> Result<String, StoreError> {
     let id = new_id();
     sqlx::query(
-        "INSERT INTO users (id, username, email, display_name, password_hash, role, status, failed_attempts, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, $7)",
+        "INSERT INTO users (id, username, email, display_name, password_hash, role, status, failed_attempts, created_at, source) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, $7, $8)",
     )
     .bind(&id)
     .bind(new.username.as_str())
@@ -70,6 +125,7 @@ pub(crate) async fn insert_on(
     .bind(new.password_hash)
     .bind(new.role.as_str())
     .bind(now)
+    .bind(new.source.as_str())
     .execute(&mut *conn)
     .await
     .map_err(StoreError::from_insert)?;

@@ -118,6 +118,15 @@ pub async fn login_post(
             page.username = user.username.clone();
             return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
         }
+        PasswordVerdict::DirectoryRefused(user, refusal) => {
+            let mut page = retry_page(crate::words::directory_refusal(&state.signin, refusal));
+            page.username = user.username.clone();
+            return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::FORBIDDEN));
+        }
+        PasswordVerdict::DirectoryUnavailable => {
+            let page = retry_page(crate::words::DIRECTORY_UNAVAILABLE.into());
+            return Ok(render_login(page, &session.csrf_token()?, actix_web::http::StatusCode::SERVICE_UNAVAILABLE));
+        }
     };
     // A sign-in an OpenID application asked for continues to it (its rules, then the prompt).
     if let Some(waiting) = app_flow::take_waiting(&session) {

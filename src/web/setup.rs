@@ -125,6 +125,7 @@ pub async fn setup_post(
         display_name: &display_name,
         password_hash: Some(hash),
         role: Role::Admin,
+        source: store::users::Source::Local,
     };
     let t = now();
     let id = match store::setup_tokens::create_first_admin(&state.db, &state.keys.hash_token(&token), admin, t).await {

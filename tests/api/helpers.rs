@@ -278,6 +278,7 @@ impl TestApp {
             display_name: &display,
             password_hash: Some(hash),
             role: Role::User,
+            source: store::users::Source::Local,
         };
         let user = store::users::insert(&self.db, new, now()).await.expect("insert user");
         TestUser { id: user.id }

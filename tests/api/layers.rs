@@ -105,12 +105,15 @@ fn each_layer_imports_only_the_layers_below_it() {
         // The OpenID provider's keys, claims and Entra's hints (its door is web::openid).
         ("openid", &["config", "domain", "secrets", "store"]),
         ("channels", &["clock", "config", "domain", "factors", "policy", "secrets", "shutdown", "store"]),
+        // The LDAP/AD directory: password checks for the core, and the sync.
+        ("directory", &["clock", "config", "domain", "secrets", "shutdown", "store"]),
         (
             "signin",
             &[
                 "channels",
                 "clock",
                 "config",
+                "directory",
                 "domain",
                 "factors",
                 "geoip",

@@ -4,6 +4,7 @@ mod browser_steps;
 mod held;
 mod helpdesk_groups;
 mod helpers;
+mod slapd;
 mod soft_key;
 mod webdriver;
 
@@ -23,6 +24,7 @@ mod browser_tokens;
 mod browser_universal;
 mod browser_webauthn;
 mod cli;
+mod directory;
 mod doors;
 mod duo;
 mod duo_apps;

@@ -170,6 +170,13 @@ pub async fn upload_post(
             return html(StatusCode::UNPROCESSABLE_ENTITY, &p);
         }
     };
+    let owned = store::import::owned_elsewhere(&state.db, &rows).await?;
+    if !owned.is_empty() {
+        p.message =
+            Some(format!("{} problem(s) found. Nothing was imported; fix the file and upload it again.", owned.len()));
+        p.errors = owned;
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &p);
+    }
     let counts = store::import::preview(&state.db, &rows).await?;
     let id = crate::secrets::new_id();
     let t = now();

@@ -5,6 +5,7 @@ mod access;
 mod applications;
 mod audit;
 mod dashboard;
+mod directory;
 mod fraud;
 mod import;
 mod invitations;
@@ -25,6 +26,7 @@ pub use applications::{
 };
 pub use audit::{audit_csv_get, audit_get};
 pub use dashboard::dashboard_get;
+pub use directory::{sync_all_post as directory_sync_post, sync_user_post as directory_sync_user_post};
 pub use fraud::{fraud_get, fraud_post};
 pub use import::{commit_post as import_commit_post, import_get, upload_post as import_upload_post};
 pub use invitations::{group_invite_post, invitations_get, invite_post};
@@ -169,6 +171,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users", get().to(users_get))
         .route("/admin/users/{id}", get().to(user_get))
         .route("/admin/users/{id}/unlock", web::post().to(unlock_post))
+        .route("/admin/users/{id}/sync", web::post().to(directory_sync_user_post))
+        .route("/admin/directory/sync", web::post().to(directory_sync_post))
         .route("/admin/users/{id}/status", web::post().to(status_post))
         .route("/admin/users/{id}/invite", web::post().to(invite_post))
         .route("/admin/users/{id}/phone", web::post().to(phones::add_phone_post))

@@ -13,7 +13,7 @@ use crate::csrf_form;
 use crate::store::{
     self,
     audit::{Event, Outcome},
-    users::UserRow,
+    users::{Source, UserRow},
 };
 use crate::web::chrome::Chrome;
 use crate::web::csrf::CsrfForm;
@@ -31,6 +31,8 @@ pub struct UserListItem {
     pub email: String,
     pub status: &'static str,
     pub status_class: &'static str,
+    /// Where the account comes from (local, directory, SCIM, OpenID Connect).
+    pub source: &'static str,
 }
 
 #[derive(Template)]
@@ -42,6 +44,10 @@ struct UsersPage {
     /// The groups a help-desk member is limited to (empty: everyone).
     groups: Vec<String>,
     users: Vec<UserListItem>,
+    /// With a directory: the last sync's summary ("Sync now" is offered to administrators).
+    directory: Option<String>,
+    sync_started: bool,
+    is_admin: bool,
     total: i64,
     page: i64,
     pages: i64,
@@ -72,6 +78,11 @@ pub(super) struct UserPage {
     activity: Vec<ActivityItem>,
     tokens: Vec<super::user_tokens::TokenView>,
     can_change_status: bool,
+    /// How the console names the account's source, and whether the source owns its profile.
+    source: &'static str,
+    source_owned: bool,
+    /// "Sync now" for this user (a directory account, an administrator, a directory configured).
+    can_sync: bool,
     /// The staff member may act on this account (not their own, not staff of their role or higher).
     manageable: bool,
     /// For an administrator looking at a help-desk member: every group, ticked when the member
@@ -109,6 +120,8 @@ pub struct UsersQuery {
     q: String,
     #[serde(default)]
     page: Option<i64>,
+    #[serde(default)]
+    sync: Option<String>,
 }
 
 pub async fn users_get(
@@ -132,6 +145,7 @@ pub async fn users_get(
     let mut users = Vec::with_capacity(rows.len());
     for u in rows {
         let status = status_of(&state, &u).await?;
+        let source = u.source().label();
         users.push(UserListItem {
             id: u.id,
             username: u.username,
@@ -139,6 +153,7 @@ pub async fn users_get(
             email: u.email,
             status,
             status_class: status_class(status),
+            source,
         });
     }
     let page = UsersPage {
@@ -147,6 +162,9 @@ pub async fn users_get(
         q,
         groups: staff.groups.clone(),
         users,
+        directory: super::directory::last_sync(&state).await?,
+        sync_started: query.sync.as_deref() == Some("started"),
+        is_admin: staff.is_admin(),
         total,
         page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
@@ -203,6 +221,9 @@ pub(super) async fn user_page(
         activity,
         tokens: super::user_tokens::views(state, &user.id).await?,
         can_change_status: staff.is_admin() && staff.user.id != user.id,
+        source: user.source().label(),
+        source_owned: user.source().owns_profile(),
+        can_sync: staff.is_admin() && state.directory.is_some() && user.source() == Source::Directory,
         user,
         error,
     })

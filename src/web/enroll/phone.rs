@@ -106,15 +106,27 @@ async fn wizard_number(state: &AppState, row: &EnrollmentRow) -> Result<(PhoneNu
     Ok((number, wp))
 }
 
+/// The mobile number the user's source (the directory) knows, to fill in: it is only a
+/// suggestion, verified by a text like any typed number. `None` when there is none or it does
+/// not open.
+async fn suggested_number(state: &AppState, user_id: &str) -> Result<Option<PhoneNumber>, AppError> {
+    let Some(sealed) = crate::store::directory::phone_suggestion(&state.db, user_id).await? else { return Ok(None) };
+    let e164 = crate::store::phone_numbers::open(&state.keys, Some(user_id), &sealed).ok();
+    Ok(e164.and_then(|n| PhoneNumber::from_e164(&n).ok()))
+}
+
 pub async fn phone_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let row = at_step(&state, &auth, EnrollStep::Phone).await?;
+    let landline = kind_of(&row)? == DeviceKind::Landline;
+    let suggested = if landline { None } else { suggested_number(&state, &auth.user.id).await? };
+    let region = suggested.as_ref().map(|n| n.region().to_string()).unwrap_or_default();
     let page = PhonePage {
         chrome: chrome(&state, &auth),
         step: EnrollStep::Phone.number(),
         steps: EnrollStep::COUNT,
-        landline: kind_of(&row)? == DeviceKind::Landline,
-        countries: countries(&state.policy().await?.allowed_countries, ""),
-        number: String::new(),
+        landline,
+        countries: countries(&state.policy().await?.allowed_countries, &region),
+        number: suggested.map(|n| n.international().to_string()).unwrap_or_default(),
         extension: String::new(),
         error: None,
     };

@@ -61,6 +61,7 @@ pub async fn resolve(
                 display_name: &display_name,
                 password_hash: None,
                 role: Role::User,
+                source: store::users::Source::Oidc,
             };
             match store::users::insert(db, new, now).await {
                 Ok(user) => {

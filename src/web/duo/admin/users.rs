@@ -120,8 +120,14 @@ async fn new_user(state: &AppState, signed: &Signed) -> Result<UserRow, Fail> {
             .map_err(|_| Fail::missing("email (Twofold mails users their enrolment links)"))?,
     };
     let display = DisplayName::parse(signed.param("realname").unwrap_or(username.as_str())).map_err(bad)?;
-    let new =
-        NewUser { username: &username, email: &email, display_name: &display, password_hash: None, role: Role::User };
+    let new = NewUser {
+        username: &username,
+        email: &email,
+        display_name: &display,
+        password_hash: None,
+        role: Role::User,
+        source: store::users::Source::Local,
+    };
     match store::users::insert(&state.db, new, now()).await {
         Ok(u) => Ok(u),
         Err(StoreError::Conflict) => Err(Fail::invalid("a user with this username already exists")),
