@@ -18,6 +18,7 @@ pub mod openid;
 pub mod passwords;
 pub mod policy;
 pub mod radius;
+pub mod scim;
 pub mod secrets;
 pub mod shutdown;
 pub mod signin;

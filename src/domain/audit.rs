@@ -101,10 +101,16 @@ pub enum AuditEvent {
     PhoneCreated,
     PhoneDeleted,
     DirectorySynced,
+    ScimConnectorAdded,
+    ScimConnectorRotated,
+    ScimConnectorDeleted,
+    ScimGroupCreated,
+    ScimGroupUpdated,
+    ScimGroupDeleted,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 97] = [
+    pub const ALL: [AuditEvent; 103] = [
         AuditEvent::AccessDenied,
         AuditEvent::AccessWithoutMfa,
         AuditEvent::AccountLocked,
@@ -202,6 +208,12 @@ impl AuditEvent {
         AuditEvent::PhoneCreated,
         AuditEvent::PhoneDeleted,
         AuditEvent::DirectorySynced,
+        AuditEvent::ScimConnectorAdded,
+        AuditEvent::ScimConnectorRotated,
+        AuditEvent::ScimConnectorDeleted,
+        AuditEvent::ScimGroupCreated,
+        AuditEvent::ScimGroupUpdated,
+        AuditEvent::ScimGroupDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -303,6 +315,12 @@ impl AuditEvent {
             AuditEvent::PhoneCreated => "phone.created",
             AuditEvent::PhoneDeleted => "phone.deleted",
             AuditEvent::DirectorySynced => "directory.synced",
+            AuditEvent::ScimConnectorAdded => "scim.connector_added",
+            AuditEvent::ScimConnectorRotated => "scim.connector_rotated",
+            AuditEvent::ScimConnectorDeleted => "scim.connector_deleted",
+            AuditEvent::ScimGroupCreated => "scim.group_created",
+            AuditEvent::ScimGroupUpdated => "scim.group_updated",
+            AuditEvent::ScimGroupDeleted => "scim.group_deleted",
         }
     }
 

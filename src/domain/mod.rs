@@ -13,6 +13,7 @@ pub mod phone;
 pub mod policy;
 pub mod radius;
 mod return_path;
+pub mod scim;
 pub mod token;
 mod user;
 pub mod user_agent;

@@ -34,6 +34,8 @@ pub mod push_devices;
 pub mod push_requests;
 pub mod radius_clients;
 pub mod rate_limits;
+pub mod scim;
+pub mod scim_connectors;
 pub mod sessions;
 pub mod setup_tokens;
 pub mod staff_scopes;

@@ -21,6 +21,8 @@ const SMALL_BODY: usize = 64 * 1024;
 /// The console's CSV uploads (users, hardware tokens): 8 MB files and the form around them.
 const UPLOAD_BODY: usize = 9 * 1024 * 1024;
 const UPLOADS: [&str; 2] = ["/admin/import", "/admin/tokens"];
+/// SCIM requests may carry a whole group's members.
+pub(crate) const SCIM_BODY: usize = 2 * 1024 * 1024;
 /// Past the configured deadline, a large upload gets one more second per this many bytes.
 const SLOWEST_UPLOAD_BYTES_PER_SECOND: u64 = 64 * 1024;
 /// However large the body, no request may take longer to arrive than this.
@@ -73,7 +75,7 @@ impl ResponseError for BodyError {
 
 /// APIs answer in JSON, pages in HTML.
 fn is_api(path: &str) -> bool {
-    ["/auth/", "/oauth/", "/device/"].iter().any(|p| path.starts_with(p))
+    ["/auth/", "/oauth/", "/device/", "/scim/"].iter().any(|p| path.starts_with(p))
 }
 
 /// Reads the whole body (see the module's comment), then hands the request on with it.
@@ -85,7 +87,13 @@ pub async fn read_first(
         return next.call(req).await;
     }
     let json = is_api(req.path());
-    let cap = if UPLOADS.contains(&req.path()) { UPLOAD_BODY } else { SMALL_BODY };
+    let cap = if UPLOADS.contains(&req.path()) {
+        UPLOAD_BODY
+    } else if req.path().starts_with("/scim/") {
+        SCIM_BODY
+    } else {
+        SMALL_BODY
+    };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > cap as u64) {

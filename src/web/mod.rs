@@ -23,6 +23,7 @@ pub mod ops;
 pub(crate) mod phone;
 pub(crate) mod prompt;
 mod recover;
+mod scim;
 pub(crate) mod security_key;
 pub(crate) mod served;
 pub mod session;
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(duo::routes)
         .configure(oidc::routes)
         .configure(openid::routes)
+        .configure(scim::routes)
         .configure(phone::routes)
         .configure(authenticator::routes)
         .configure(device_api::routes)

@@ -126,6 +126,8 @@ fn each_layer_imports_only_the_layers_below_it() {
             ],
         ),
         ("words", &["channels", "domain", "signin"]),
+        // SCIM provisioning over the core's context (its door is web::scim).
+        ("scim", &["clock", "domain", "secrets", "signin", "store"]),
         // A door beside web: over the core, never through web.
         ("radius", &["config", "domain", "metrics", "secrets", "signin", "store", "words"]),
     ];

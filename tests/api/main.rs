@@ -53,6 +53,7 @@ mod push_setup;
 mod radius;
 mod radius_peers;
 mod recovery;
+mod scim;
 mod security;
 mod settings;
 mod setup;

@@ -14,6 +14,7 @@ mod passcodes;
 mod phones;
 mod policies;
 mod radius;
+mod scim;
 mod staff_groups;
 mod tokens;
 mod user_tokens;
@@ -206,5 +207,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/radius", web::post().to(radius_add_post))
         .route("/admin/radius/{id}/rotate", web::post().to(radius_rotate_post))
         .route("/admin/radius/{id}/delete", web::post().to(radius_delete_post))
+        .route("/admin/scim", get().to(scim::scim_get))
+        .route("/admin/scim", web::post().to(scim::add_post))
+        .route("/admin/scim/{id}/rotate", web::post().to(scim::rotate_post))
+        .route("/admin/scim/{id}/delete", web::post().to(scim::delete_post))
         .configure(access::routes);
 }
