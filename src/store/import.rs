@@ -36,11 +36,7 @@ pub async fn owned_elsewhere(db: &Db, rows: &[ImportRow]) -> Result<Vec<LineErro
         if let Some((source,)) = found {
             let source = super::users::Source::parse(&source);
             if source.owns_profile() {
-                let message = format!(
-                    "{} comes from the {}, which owns its name, email and groups: change them there",
-                    row.username.as_str(),
-                    source.label()
-                );
+                let message = source.refusal(row.username.as_str());
                 errors.push(LineError { line: row.line, message });
             }
         }

@@ -86,6 +86,11 @@ impl Source {
     pub fn owns_profile(self) -> bool {
         matches!(self, Source::Directory | Source::Scim)
     }
+
+    /// Why a local edit of `username`'s name, email or groups is refused (when `owns_profile`).
+    pub fn refusal(self, username: &str) -> String {
+        format!("{username} comes from the {}, which owns its name, email and groups: change them there", self.label())
+    }
 }
 
 pub struct NewUser<'a> {
@@ -380,17 +385,18 @@ pub async fn by_email(db: &Db, email: &Email) -> Result<Vec<UserRow>, StoreError
     Ok(sqlx::query_as(&sql).bind(email.as_str()).fetch_all(db.pool()).await?)
 }
 
-/// Changes the username, email and name (each already checked); a username taken is a `Conflict`.
+/// Changes the username, email and name (each already checked; the email may be the stored one,
+/// possibly empty); a username taken is a `Conflict`.
 pub async fn update_profile(
     db: &Db,
     id: &str,
     username: &Username,
-    email: &Email,
+    email: &str,
     display_name: &DisplayName,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE users SET username = $1, email = $2, display_name = $3 WHERE id = $4")
         .bind(username.as_str())
-        .bind(email.as_str())
+        .bind(email)
         .bind(display_name.as_str())
         .bind(id)
         .execute(db.writes())

@@ -296,3 +296,38 @@ async fn tokens_staff_accounts_and_the_console() {
     let events = app.table_text("audit_log", &["event"]).await;
     assert!(events.contains("scim.connector_rotated") && events.contains("scim.connector_deleted"));
 }
+
+/// The source owns the profile: the Admin API may not rename a SCIM account or change its groups
+/// (it may still disable it, as the console may).
+#[tokio::test]
+async fn the_admin_api_refuses_edits_of_what_scim_owns() {
+    use crate::admin_api::{ALL, add_admin_application, python};
+    let app = spawn_app().await;
+    let admin = admin(&app).await;
+    let scim = Scim::new(&app, &connector(&admin, "Entra ID").await);
+    let (_, ada) = scim.post("/Users", json!({"userName": "ada", "displayName": "Ada Lovelace"})).await;
+    let id = ada["id"].as_str().unwrap();
+    let keys = add_admin_application(&app, "Scripts", ALL).await;
+    let out = python(
+        &app,
+        &keys,
+        &format!(
+            r#"
+out = {{}}
+out["rename"] = status_of(lambda: admin.update_user("{id}", realname="Someone Else"))
+out["group"] = status_of(lambda: admin.add_user_group("{id}", "677565737473"))
+out["disable"] = status_of(lambda: admin.update_user("{id}", status="disabled"))
+print(json.dumps(out))
+"#
+        ),
+    )
+    .await;
+    assert_eq!(
+        (out["rename"].clone(), out["group"].clone(), out["disable"].clone()),
+        (json!(400), json!(400), json!(200)),
+        "{out}"
+    );
+    let (_, after) = scim.get(&format!("/Users/{id}")).await;
+    assert_eq!(after["displayName"], "Ada Lovelace");
+    assert_eq!(after["active"], false);
+}

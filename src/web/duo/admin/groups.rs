@@ -110,6 +110,9 @@ pub async fn user_group_post(
             let signed = authorized(&req, &body, &state, AdminPermission::WriteResource).await?;
             let user = managed_user_at(&state, &id).await?;
             let name = name_of(required(&signed, "group_id")?)?;
+            if user.source().owns_profile() {
+                return Err(Fail::invalid(&user.source().refusal(&user.username)));
+            }
             if store::import::add_to_group(&state.db, &user.id, &name).await? {
                 let detail = format!("added to group {name}");
                 audit(&state, &req, &signed, Some(&user), AuditEvent::UserGroupsChanged, &detail).await?;
@@ -132,6 +135,9 @@ pub async fn user_group_delete(
             let (user_id, group_id) = path.into_inner();
             let user = managed_user_at(&state, &user_id).await?;
             let name = name_of(&group_id)?;
+            if user.source().owns_profile() {
+                return Err(Fail::invalid(&user.source().refusal(&user.username)));
+            }
             if store::import::remove_from_group(&state.db, &user.id, &name).await? {
                 let detail = format!("removed from group {name}");
                 audit(&state, &req, &signed, Some(&user), AuditEvent::UserGroupsChanged, &detail).await?;

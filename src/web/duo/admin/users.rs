@@ -162,10 +162,16 @@ async fn update(req: &HttpRequest, body: &[u8], state: &AppState, id: &str) -> A
     let user = managed_user_at(state, id).await?;
     let status = signed.param("status").map(parse_status).transpose()?;
     let username = Username::parse(signed.param("username").unwrap_or(&user.username)).map_err(bad)?;
-    let email = Email::parse(signed.param("email").unwrap_or(&user.email)).map_err(bad)?;
+    // An account may have no email (directory and SCIM accounts): only a given one is checked.
+    let email = match signed.param("email") {
+        Some(e) => Email::parse(e).map_err(bad)?.as_str().to_string(),
+        None => user.email.clone(),
+    };
     let display = DisplayName::parse(signed.param("realname").unwrap_or(&user.display_name)).map_err(bad)?;
-    let changed =
-        username.as_str() != user.username || email.as_str() != user.email || display.as_str() != user.display_name;
+    let changed = username.as_str() != user.username || email != user.email || display.as_str() != user.display_name;
+    if changed && user.source().owns_profile() {
+        return Err(Fail::invalid(&user.source().refusal(&user.username)));
+    }
     if changed {
         match store::users::update_profile(&state.db, &user.id, &username, &email, &display).await {
             Ok(_) => {}
