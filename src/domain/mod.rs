@@ -11,6 +11,7 @@ pub mod modhex;
 mod passcode;
 pub mod phone;
 pub mod policy;
+pub mod prompt_choice;
 pub mod radius;
 mod return_path;
 pub mod token;
