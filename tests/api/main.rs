@@ -14,6 +14,7 @@ mod admin_api;
 mod admin_api_keys;
 mod browser;
 mod browser_access;
+mod browser_fixes;
 mod browser_helpdesk;
 mod browser_oidc;
 mod browser_openid;
