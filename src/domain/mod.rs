@@ -5,6 +5,7 @@ pub mod access;
 pub mod admin_permission;
 pub mod audit;
 mod device;
+pub mod enroll_path;
 mod enrollment;
 pub mod import;
 pub mod modhex;

@@ -32,6 +32,7 @@ mod duo;
 mod duo_apps;
 mod duo_factors;
 mod enroll;
+mod enroll_progress;
 mod import;
 mod instances;
 mod invitations;

@@ -19,13 +19,13 @@ use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
 
 use super::{at_step, chrome};
+use crate::domain::enroll_path::{Progress, WizardPage};
 
 #[derive(Template)]
 #[template(path = "enroll/activate_app.html")]
 struct ActivateAppPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     qr: String,
     link: String,
     email: String,
@@ -60,8 +60,7 @@ async fn page_with(
     let link = state.activation_link(&auth.user.id, &activation.token_sealed)?;
     let page = ActivateAppPage {
         chrome: chrome(state, auth),
-        step: 4,
-        steps: EnrollStep::COUNT,
+        progress: super::progress(row, WizardPage::Step(EnrollStep::Activate)),
         qr: qr_svg_data_uri(&link).map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?,
         link,
         email: auth.user.email.clone(),

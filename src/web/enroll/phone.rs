@@ -24,6 +24,7 @@ use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 use super::{advance, at_step, chrome, kind_of, moving};
+use crate::domain::enroll_path::{Progress, WizardPage};
 use crate::signin::Caller;
 use crate::signin::enroll::Added;
 
@@ -40,8 +41,7 @@ pub struct Country {
 #[template(path = "enroll/phone.html")]
 struct PhonePage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     landline: bool,
     countries: Vec<Country>,
     number: String,
@@ -53,8 +53,7 @@ struct PhonePage {
 #[template(path = "enroll/phone_confirm.html")]
 struct ConfirmPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     number: String,
     extension: Option<String>,
 }
@@ -63,8 +62,7 @@ struct ConfirmPage {
 #[template(path = "enroll/phone_verify.html")]
 struct VerifyPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     landline: bool,
     number: String,
     code_sent: bool,
@@ -77,8 +75,7 @@ struct VerifyPage {
 #[template(path = "enroll/phone_app.html")]
 struct AppPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     number: String,
     /// "Set up the app" is offered (push or app passcodes are allowed).
     app: bool,
@@ -122,8 +119,7 @@ pub async fn phone_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Resu
     let region = suggested.as_ref().map(|n| n.region().to_string()).unwrap_or_default();
     let page = PhonePage {
         chrome: chrome(&state, &auth),
-        step: EnrollStep::Phone.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::Phone)),
         landline,
         countries: countries(&state.policy().await?.allowed_countries, &region),
         number: suggested.map(|n| n.international().to_string()).unwrap_or_default(),
@@ -162,8 +158,7 @@ pub async fn phone_post(
     }
     let page = PhonePage {
         chrome: chrome(&state, &auth),
-        step: EnrollStep::Phone.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::Phone)),
         landline,
         countries: countries(allowed, &form.country),
         number: form.number.chars().take(40).collect(),
@@ -178,8 +173,7 @@ pub async fn confirm_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
     let (number, wp) = wizard_number(&state, &row).await?;
     let page = ConfirmPage {
         chrome: chrome(&state, &auth),
-        step: EnrollStep::PhoneConfirm.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::PhoneConfirm)),
         number: number.international().to_string(),
         extension: wp.phone_extension,
     };
@@ -212,8 +206,7 @@ async fn verify_page(
     };
     Ok(VerifyPage {
         chrome: chrome(state, auth),
-        step: EnrollStep::PhoneVerify.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(row, WizardPage::Step(EnrollStep::PhoneVerify)),
         landline: kind_of(row)? == DeviceKind::Landline,
         number: number.international().to_string(),
         code_sent: store::phone_codes::has_live(&state.db, &auth.user.id, PURPOSE, t).await?,
@@ -359,8 +352,7 @@ pub async fn app_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result
     let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id, None).await?;
     let page = AppPage {
         chrome: chrome(&state, &auth),
-        step: EnrollStep::PhoneApp.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::PhoneApp)),
         number: number.international().to_string(),
         app: allowed.allows(Method::Push) || allowed.allows(Method::Totp),
         number_only: allowed.allows(Method::Sms) || allowed.allows(Method::PhoneCall),

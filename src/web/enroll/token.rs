@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{at_step, chrome};
+use crate::domain::enroll_path::{Progress, WizardPage};
 use crate::signin::token_claim::ClaimAsk;
 use crate::signin::{Caller, Verdict};
 
@@ -26,15 +27,19 @@ use crate::web::{client_ip, html};
 #[template(path = "enroll/token.html")]
 struct TokenPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     serial: String,
     error: Option<String>,
 }
 
 fn page(state: &AppState, auth: &PasswordAuthed, serial: &str, error: Option<String>) -> TokenPage {
     let serial = serial.chars().take(64).collect();
-    TokenPage { chrome: chrome(state, auth), step: 2, steps: EnrollStep::COUNT, serial, error }
+    TokenPage {
+        chrome: chrome(state, auth),
+        progress: super::progress_of(crate::domain::DeviceKind::HardwareToken, WizardPage::TokenClaim),
+        serial,
+        error,
+    }
 }
 
 pub async fn token_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
