@@ -6,6 +6,7 @@ pub(crate) mod app;
 mod choose;
 pub(crate) mod phone;
 pub(crate) mod security_key;
+mod simulated;
 pub(crate) mod token;
 mod verify;
 
@@ -196,6 +197,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/enroll/phone/confirm", web::post().to(phone::confirm_post))
         .route("/enroll/phone/verify", get().to(phone::verify_get))
         .route("/enroll/phone/verify", web::post().to(phone::verify_post))
+        .route(simulated::PATH, get().to(simulated::texts_get))
         .route("/enroll/phone/app", get().to(phone::app_get))
         .route("/enroll/phone/app", web::post().to(phone::app_post))
         .route("/enroll/security-key", get().to(security_key::page_get))

@@ -69,6 +69,10 @@ struct VerifyPage {
     /// ringing, answered, or how the last call ended.
     call: Option<String>,
     error: Option<String>,
+    /// The telephony simulator: nothing reaches a real phone (the page says where to look).
+    simulator: bool,
+    /// An administrator may read the texts sent to their own wizard's number (`simulated`).
+    own_texts: bool,
 }
 
 #[derive(Template)]
@@ -96,7 +100,10 @@ fn countries(allowed: &[String], selected: &str) -> Vec<Country> {
 }
 
 /// The number the wizard holds (set at the Phone step).
-async fn wizard_number(state: &AppState, row: &EnrollmentRow) -> Result<(PhoneNumber, WizardPhone), AppError> {
+pub(super) async fn wizard_number(
+    state: &AppState,
+    row: &EnrollmentRow,
+) -> Result<(PhoneNumber, WizardPhone), AppError> {
     let wp = phone_devices::wizard_phone(&state.db, &state.keys, &row.id).await?.ok_or(AppError::NotFound)?;
     let number = PhoneNumber::from_e164(wp.phone.as_deref().unwrap_or_default())
         .map_err(|_| AppError::Redirect(EnrollStep::Phone.path().into()))?;
@@ -212,6 +219,8 @@ async fn verify_page(
         code_sent: store::phone_codes::has_live(&state.db, &auth.user.id, PURPOSE, t).await?,
         call,
         error,
+        simulator: state.phones.is_simulator(),
+        own_texts: super::simulated::may_read(state, auth),
     })
 }
 
