@@ -2,6 +2,7 @@
 
 mod browser_steps;
 mod held;
+mod help_desk_words;
 mod helpdesk_groups;
 mod helpers;
 mod slapd;

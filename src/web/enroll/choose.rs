@@ -29,6 +29,9 @@ struct DeviceTypePage {
     progress: Progress,
     choices: Vec<Choice>,
     error: Option<String>,
+    /// Signed in with a temporary or recovery passcode: the page says why the wizard opened.
+    replacing: bool,
+    help_desk: String,
 }
 
 #[derive(Template)]
@@ -82,6 +85,8 @@ pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -
         progress: super::progress(&row, WizardPage::Step(EnrollStep::DeviceType)),
         choices: kind_choices(&state, &allowed, selected),
         error: None,
+        replacing: auth.session.replacing(),
+        help_desk: state.settings.institution.help_desk.clone(),
     };
     html(StatusCode::OK, &page)
 }
@@ -120,6 +125,8 @@ pub async fn device_type_post(
                 progress: super::progress(&row, WizardPage::Step(EnrollStep::DeviceType)),
                 choices: kind_choices(&state, &allowed, None),
                 error: Some(e.0),
+                replacing: auth.session.replacing(),
+                help_desk: state.settings.institution.help_desk.clone(),
             };
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }

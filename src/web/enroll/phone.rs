@@ -152,8 +152,14 @@ pub async fn phone_post(
         .and_then(|n| if landline { parse_extension(&form.extension).map(|e| (n, e)) } else { Ok((n, None)) });
     let problem = match &parsed {
         Err(e) => Some(e.0.clone()),
-        Ok((n, _)) if !landline && phone_devices::mobile_taken_by_other(&state.db, &state.keys, n.e164(), &auth.user.id).await? => {
-            Some("This mobile number is already registered to another account. Enter another number, or contact your help desk if it is yours.".to_string())
+        Ok((n, _))
+            if !landline
+                && phone_devices::mobile_taken_by_other(&state.db, &state.keys, n.e164(), &auth.user.id).await? =>
+        {
+            Some(format!(
+                "This mobile number is already registered to another account. Enter another number, or contact {} if it is yours.",
+                state.settings.institution.help_desk
+            ))
         }
         Ok(_) => None,
     };
