@@ -125,6 +125,21 @@ pub enum LoginAction {
 }
 
 impl LoginAction {
+    /// What "When I log in" may offer for a device, by what it can really do: a push only to a
+    /// device that receives them, a passcode only from one that shows them (an authenticator app
+    /// or a hardware token; not a phone known by its number, nor a key), a call only to a phone.
+    pub fn offered(kind: DeviceKind, push: bool, passcodes: bool) -> Vec<LoginAction> {
+        [LoginAction::Ask, LoginAction::Push, LoginAction::Passcode, LoginAction::Call]
+            .into_iter()
+            .filter(|a| match a {
+                LoginAction::Ask => true,
+                LoginAction::Push => push,
+                LoginAction::Passcode => passcodes && kind != DeviceKind::SecurityKey,
+                LoginAction::Call => kind.has_number(),
+            })
+            .collect()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             LoginAction::Ask => "ask",
@@ -186,6 +201,17 @@ impl DeviceName {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn when_i_log_in_offers_only_what_the_device_can_do() {
+        use super::{DeviceKind as K, LoginAction as A};
+        assert_eq!(A::offered(K::MobilePhone, true, true), [A::Ask, A::Push, A::Passcode, A::Call]);
+        assert_eq!(A::offered(K::MobilePhone, false, false), [A::Ask, A::Call], "a number without an app");
+        assert_eq!(A::offered(K::Landline, false, false), [A::Ask, A::Call]);
+        assert_eq!(A::offered(K::Tablet, false, true), [A::Ask, A::Passcode]);
+        assert_eq!(A::offered(K::HardwareToken, false, true), [A::Ask, A::Passcode]);
+        assert_eq!(A::offered(K::SecurityKey, false, false), [A::Ask]);
+    }
+
     use super::*;
 
     #[test]

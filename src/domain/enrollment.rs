@@ -195,22 +195,6 @@ impl EnrollStep {
             EnrollStep::DeviceType | EnrollStep::Options | EnrollStep::Done => None,
         }
     }
-
-    /// 1-based position for "Step 2 of 5" (Done is not counted).
-    pub fn number(self) -> u8 {
-        match self {
-            EnrollStep::DeviceType => 1,
-            EnrollStep::Platform | EnrollStep::SecurityKey => 2,
-            EnrollStep::Phone | EnrollStep::PhoneConfirm | EnrollStep::PhoneVerify | EnrollStep::PhoneApp => 2,
-            EnrollStep::Install => 3,
-            EnrollStep::Activate => 4,
-            EnrollStep::Options | EnrollStep::Done => 5,
-        }
-    }
-
-    pub const COUNT: u8 = 5;
-    /// Steps in a security key's wizard: type, "Use a security key", options.
-    pub const KEY_COUNT: u8 = 3;
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! only once the attempt is reserved, and the audit entries of every outcome.
 
 use crate::domain::AuditEvent;
+use crate::store;
 use crate::store::attempts::{self, Check, Guard, Refusal, Settled};
 use crate::store::audit::{Entry, Event, Outcome};
 
@@ -77,6 +78,9 @@ impl SignIn {
             unlock_before: (auto > 0).then_some(t - auto),
             session: caller.session.map(str::to_string),
             sign_in: kind != Kind::Claim,
+            application: caller
+                .application
+                .map_or_else(|| store::last_methods::PORTAL.to_string(), |a| a.integration_key.clone()),
         };
         let owned = OwnedCaller::of(caller);
         let audit = move |settled: &Settled<Accepted>| audit_entries(&owned.caller(), kind, &failure, settled);

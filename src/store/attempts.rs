@@ -10,7 +10,10 @@
 use sqlx::AnyConnection;
 
 use super::audit::Entry;
-use super::{Db, StoreError, backup_codes, devices, one_time_codes, phone_calls, phone_codes, push_requests, tokens};
+use super::{
+    Db, StoreError, backup_codes, devices, last_methods, one_time_codes, phone_calls, phone_codes, push_requests,
+    tokens,
+};
 use super::{sessions, trusted_browsers, webauthn};
 
 /// What must hold for the attempt to be made at all.
@@ -27,6 +30,9 @@ pub struct Guard {
     pub session: Option<String>,
     /// A success is a sign-in (remembered as the last one); claiming a token in the wizard is not.
     pub sign_in: bool,
+    /// Where a sign-in's method is remembered for the prompt to show first (`last_methods`): the
+    /// application's integration key, or `last_methods::PORTAL`.
+    pub application: String,
 }
 
 /// Why an attempt was not made (nothing was checked).
@@ -183,6 +189,9 @@ async fn run<T>(
     for (consume, value) in std::mem::take(&mut found.candidates) {
         if apply(c, &guard.user_id, &consume, now).await? {
             succeeded(c, &guard.user_id, guard.sign_in, now).await?;
+            if guard.sign_in {
+                last_methods::remember_on(c, &guard.user_id, &guard.application, &consume, now).await?;
+            }
             return Ok(Settled::Accepted(value));
         }
         // It matched, but another request used it first.

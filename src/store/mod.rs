@@ -17,6 +17,7 @@ pub mod fraud_reports;
 pub mod held_uploads;
 pub mod import;
 pub mod invitations;
+pub mod last_methods;
 pub mod login_attempts;
 pub mod meta;
 pub mod oidc;

@@ -15,6 +15,8 @@ pub struct Chrome {
     pub user: Option<String>,
     /// Token for the header's "Log out" form (empty when nobody is signed in).
     pub csrf: String,
+    /// Whom to contact, as configured (`institution.help_desk`), for "Contact …" messages.
+    pub help_desk: String,
 }
 
 impl Chrome {
@@ -26,6 +28,7 @@ impl Chrome {
             logo: state.logo.is_some(),
             user: user.map(str::to_string),
             csrf: csrf.to_string(),
+            help_desk: inst.help_desk.clone(),
         }
     }
 
@@ -33,7 +36,8 @@ impl Chrome {
     /// request being served (no logo, no user: the page must render whatever failed).
     pub fn for_error() -> Self {
         let (product, institution) = super::served::names().unwrap_or_else(|| ("Twofold".into(), String::new()));
-        Self { product, institution, logo: false, user: None, csrf: String::new() }
+        let help_desk = "your help desk".to_string();
+        Self { product, institution, logo: false, user: None, csrf: String::new(), help_desk }
     }
 }
 

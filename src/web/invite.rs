@@ -30,13 +30,14 @@ struct StartPage {
     name: String,
 }
 
-fn unusable() -> AppError {
+fn unusable(state: &AppState) -> AppError {
     AppError::Explained {
         status: StatusCode::NOT_FOUND,
         title: "This invitation cannot be used",
-        message: "It has expired or was already used. Ask your help desk for a new one, or log in if you have set up \
-                  your device already."
-            .into(),
+        message: format!(
+            "It has expired or was already used. Ask {} for a new one, or log in if you have set up your device already.",
+            state.settings.institution.help_desk
+        ),
     }
 }
 
@@ -77,8 +78,9 @@ pub async fn start_get(
 ) -> Result<HttpResponse, AppError> {
     let user_id = store::invitations::usable_user(&state.db, &state.keys.hash_token(&token), now())
         .await?
-        .ok_or_else(unusable)?;
-    let user = store::users::by_id(&state.db, &user_id).await?.filter(|u| u.is_active()).ok_or_else(unusable)?;
+        .ok_or_else(|| unusable(&state))?;
+    let user =
+        store::users::by_id(&state.db, &user_id).await?.filter(|u| u.is_active()).ok_or_else(|| unusable(&state))?;
     let csrf = UserSession::from_request(&req).csrf_token()?;
     let page =
         StartPage { chrome: Chrome::new(&state, None, &csrf), token: token.into_inner(), name: user.display_name };
@@ -95,11 +97,12 @@ pub async fn start_post(
 ) -> Result<HttpResponse, AppError> {
     let t = now();
     let hash = state.keys.hash_token(&token);
-    let user_id = store::invitations::usable_user(&state.db, &hash, t).await?.ok_or_else(unusable)?;
-    let user = store::users::by_id(&state.db, &user_id).await?.filter(|u| u.is_active()).ok_or_else(unusable)?;
+    let user_id = store::invitations::usable_user(&state.db, &hash, t).await?.ok_or_else(|| unusable(&state))?;
+    let user =
+        store::users::by_id(&state.db, &user_id).await?.filter(|u| u.is_active()).ok_or_else(|| unusable(&state))?;
     // Single use, decided by one conditional update.
     if !store::invitations::consume(&state.db, &hash, t).await? {
-        return Err(unusable());
+        return Err(unusable(&state));
     }
     let session = UserSession::from_request(&req);
     session.begin_invited(&user.id, t)?;

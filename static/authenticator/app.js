@@ -245,16 +245,21 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/authenticator/sw.js", { scope: "/authenticator/" }).catch(function () {});
   }
-  loadAccounts().then(function (list) {
+  // An activation link carries its token in the fragment; opened while the app is already open,
+  // only the fragment changes (no new page load), so "hashchange" activates too.
+  function activateFromLink() {
+    var m = /activate=([A-Za-z0-9_-]+)/.exec(location.hash);
+    if (!m) return null;
+    history.replaceState(null, "", "/authenticator/");
+    return activate(m[1]).then(offerNotifications);
+  }
+  var loaded = loadAccounts().then(function (list) {
     accounts = list || [];
     render();
-    var m = /activate=([A-Za-z0-9_-]+)/.exec(location.hash);
-    if (m) {
-      history.replaceState(null, "", "/authenticator/");
-      return activate(m[1]).then(offerNotifications);
-    }
-    offerNotifications();
-  }).catch(function () { problem("This browser cannot store the app's keys (IndexedDB is unavailable)."); });
+    return activateFromLink() || offerNotifications();
+  });
+  loaded.catch(function () { problem("This browser cannot store the app's keys (IndexedDB is unavailable)."); });
+  window.addEventListener("hashchange", function () { loaded.then(activateFromLink); });
   setInterval(tick, 1000);
   setInterval(poll, POLL_MS);
 })();

@@ -54,6 +54,12 @@ async fn a_help_desk_call_replaces_a_lost_phone_in_a_real_browser() {
     fill_within(b, phone, "Reason for disabling this device", "reported lost").await;
     shots.take(b, "21-console-user").await;
     click(b, &format!("{phone}//button[starts-with(normalize-space(), 'Disable device')]"), "Disable device").await;
+    // A confirmation first (a page: no JavaScript needed), with the reason; nothing changed yet.
+    expect_heading(b, "Disable My iPhone?").await;
+    expect_text(b, "reported lost").await;
+    shots.take(b, "21-console-disable-device").await;
+    assert_eq!(twofold::store::devices::list_for_user(&app.db, &ada.id).await.unwrap().len(), 1, "not yet");
+    click_button(b, "Disable device").await;
     find(b, "//main//p[normalize-space()='No devices.']").await;
     expect_heading(b, "ada Tester active").await;
     expect_text(b, "device.disabled").await;
@@ -89,7 +95,13 @@ async fn a_help_desk_call_replaces_a_lost_phone_in_a_real_browser() {
     shots.take(b, "23-prompt-temporary").await;
     click_button(b, "Verify").await;
 
-    // Straight on to add a new phone (no "Trust this browser?").
+    // Straight on to add a new phone (no "Trust this browser?"), told why.
+    expect_text(
+        b,
+        "You signed in with a one-time passcode (a temporary passcode from your help desk, or a recovery passcode)",
+    )
+    .await;
+    shots.take(b, "23-wizard-after-temporary-passcode").await;
     add_phone(b, &app, "Android", "New phone").await;
     expect_heading(b, "You're all set").await;
     assert!(main_text(b).await.contains("New phone is ready to use."));

@@ -49,7 +49,15 @@ async fn setup_tokens_and_trust_cookies_are_stored_as_keyed_hashes() {
 
 /// A guard for `attempts::settle`: a guess against a budget of `max`, locks never lifted.
 fn guard(user_id: &str, max: i64) -> Guard {
-    Guard { user_id: user_id.into(), guess: true, max_failures: max, unlock_before: None, session: None, sign_in: true }
+    Guard {
+        user_id: user_id.into(),
+        guess: true,
+        max_failures: max,
+        unlock_before: None,
+        session: None,
+        sign_in: true,
+        application: String::new(),
+    }
 }
 
 fn no_audit<T>(_: &Settled<T>) -> Vec<Entry> {

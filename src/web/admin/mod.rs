@@ -182,6 +182,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}/passcode", web::post().to(passcode_post))
         .route("/admin/users/{id}/verify", web::post().to(verify::verify_post))
         .route("/admin/users/{id}/verify/{request}", get().to(verify::verify_get))
+        .route("/admin/users/{id}/devices/{device}/disable", web::get().to(users::device_disable_get))
         .route("/admin/users/{id}/devices/{device}/disable", web::post().to(device_disable_post))
         .route("/admin/users/{id}/tokens", web::post().to(token_assign_post))
         .route("/admin/users/{id}/tokens/{token}", web::post().to(token_release_post))

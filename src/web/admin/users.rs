@@ -299,6 +299,50 @@ pub async fn status_post(
     Ok(see_other(&format!("/admin/users/{}", user.id)))
 }
 
+/// The reason typed on the user's page, carried to the confirmation.
+#[derive(serde::Deserialize)]
+pub struct DisableQuery {
+    reason: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin/device_disable.html")]
+struct DisableDevicePage {
+    chrome: crate::web::chrome::Chrome,
+    nav: super::Nav,
+    user: UserRow,
+    device: String,
+    device_id: String,
+    reason: String,
+}
+
+/// "Disable device" asks first (a page, so it works without JavaScript): the device stops
+/// working at once, and that cannot be undone from here.
+pub async fn device_disable_get(
+    staff: Staff,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<DisableQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (user_id, device_id) = path.into_inner();
+    let user = staff.managed(&state, &user_id).await?;
+    let device = store::devices::for_user(&state.db, &user.id, &device_id).await?.ok_or(AppError::NotFound)?;
+    let reason = query.reason.as_deref().unwrap_or_default().trim().chars().take(200).collect::<String>();
+    if reason.is_empty() {
+        let page = user_page(&state, &staff, user, Some("Give a reason for disabling the device.".into())).await?;
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    let page = DisableDevicePage {
+        chrome: staff.chrome(&state),
+        nav: super::Nav { admin: staff.is_admin(), current: "users" },
+        user,
+        device: device.name,
+        device_id: device.id,
+        reason,
+    };
+    html(StatusCode::OK, &page)
+}
+
 csrf_form!(DisableDeviceForm { reason: String });
 
 /// "Disable" a lost device: it stops working at once (removed, kept a week like any removal).

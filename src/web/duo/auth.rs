@@ -105,9 +105,8 @@ async fn preauth(req: &HttpRequest, body: &[u8], state: &AppState) -> ApiResult 
         Readiness::NoWayIn => {
             let why = "deny: no way to sign in";
             audit(state, req, &signed, &user, AuditEvent::ApiPreauth, Outcome::Failure, why).await?;
-            return Ok(ok(
-                json!({ "result": "deny", "status_msg": "No device is left on this account. Contact your help desk." }),
-            ));
+            let msg = format!("No device is left on this account. Contact {}.", state.settings.institution.help_desk);
+            return Ok(ok(json!({ "result": "deny", "status_msg": msg })));
         }
         Readiness::MustEnroll => {
             // A single-use enrolment link for this user (an invitation that lasts a day).

@@ -19,18 +19,20 @@ use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
 
 use super::{at_step, chrome};
+use crate::domain::enroll_path::{Progress, WizardPage};
 
 #[derive(Template)]
 #[template(path = "enroll/activate_app.html")]
 struct ActivateAppPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     qr: String,
     link: String,
     email: String,
     sent_to: Option<String>,
     error: Option<String>,
+    /// "Continue" was pressed before the app was activated.
+    not_yet: bool,
 }
 
 /// The activate step's page when the Twofold authenticator was chosen; None for another app.
@@ -41,21 +43,32 @@ pub(super) async fn page(
     sent_to: Option<String>,
     error: Option<String>,
 ) -> Result<Option<HttpResponse>, AppError> {
+    page_with(state, auth, row, sent_to, error, false).await
+}
+
+async fn page_with(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    row: &EnrollmentRow,
+    sent_to: Option<String>,
+    error: Option<String>,
+    not_yet: bool,
+) -> Result<Option<HttpResponse>, AppError> {
     let Some(activation) = store::push_devices::open_for_enrollment(&state.db, &row.id, now()).await? else {
         return Ok(None);
     };
     let link = state.activation_link(&auth.user.id, &activation.token_sealed)?;
     let page = ActivateAppPage {
         chrome: chrome(state, auth),
-        step: 4,
-        steps: EnrollStep::COUNT,
+        progress: super::progress(row, WizardPage::Step(EnrollStep::Activate)),
         qr: qr_svg_data_uri(&link).map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?,
         link,
         email: auth.user.email.clone(),
         sent_to,
         error: error.clone(),
+        not_yet,
     };
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() || not_yet { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok(Some(html(status, &page)?))
 }
 
@@ -65,6 +78,17 @@ pub async fn status_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Res
     super::check_access(&state, &auth, wizard.as_ref()).await?;
     let done = wizard.is_some_and(|w| w.step != EnrollStep::Activate);
     Ok(HttpResponse::Ok().json(serde_json::json!({ "done": done })))
+}
+
+/// "Continue" without the page's script: on to the next step once the app is activated, else
+/// this page again saying so (not a silent reload).
+pub async fn continue_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let row = at_step(&state, &auth, EnrollStep::Activate).await?;
+    match page_with(&state, &auth, &row, None, None, true).await? {
+        Some(page) => Ok(page),
+        // Another authenticator app: its page asks for the passcode instead.
+        None => Ok(see_other(EnrollStep::Activate.path())),
+    }
 }
 
 csrf_form!(OtherAppForm {});
@@ -115,6 +139,7 @@ pub async fn email_post(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/enroll/activate/status", web::get().to(status_get))
+        .route("/enroll/activate/continue", web::get().to(continue_get))
         .route("/enroll/activate/other-app", web::post().to(other_app_post))
         .route("/enroll/activate/email", web::post().to(email_post))
         .route("/static/enroll-app.js", web::get().to(script));

@@ -20,23 +20,25 @@ use crate::web::session::PasswordAuthed;
 use crate::web::state::AppState;
 
 use super::{Choice, advance, at_step, chrome, kind_of, platform_of};
+use crate::domain::enroll_path::{Progress, WizardPage};
 
 #[derive(Template)]
 #[template(path = "enroll/device_type.html")]
 struct DeviceTypePage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     choices: Vec<Choice>,
     error: Option<String>,
+    /// Signed in with a temporary or recovery passcode: the page says why the wizard opened.
+    replacing: bool,
+    help_desk: String,
 }
 
 #[derive(Template)]
 #[template(path = "enroll/platform.html")]
 struct PlatformPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     kind: &'static str,
     choices: Vec<Choice>,
     error: Option<String>,
@@ -46,8 +48,7 @@ struct PlatformPage {
 #[template(path = "enroll/install.html")]
 struct InstallPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     platform: &'static str,
     platform_key: &'static str,
 }
@@ -81,10 +82,11 @@ pub async fn device_type_get(auth: PasswordAuthed, state: web::Data<AppState>) -
     let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id, None).await?;
     let page = DeviceTypePage {
         chrome: chrome(&state, &auth),
-        step: 1,
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::DeviceType)),
         choices: kind_choices(&state, &allowed, selected),
         error: None,
+        replacing: auth.session.replacing(),
+        help_desk: state.settings.institution.help_desk.clone(),
     };
     html(StatusCode::OK, &page)
 }
@@ -120,10 +122,11 @@ pub async fn device_type_post(
         Err(e) => {
             let page = DeviceTypePage {
                 chrome: chrome(&state, &auth),
-                step: 1,
-                steps: EnrollStep::COUNT,
+                progress: super::progress(&row, WizardPage::Step(EnrollStep::DeviceType)),
                 choices: kind_choices(&state, &allowed, None),
                 error: Some(e.0),
+                replacing: auth.session.replacing(),
+                help_desk: state.settings.institution.help_desk.clone(),
             };
             html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
@@ -143,8 +146,7 @@ pub async fn platform_get(auth: PasswordAuthed, state: web::Data<AppState>) -> R
     let selected = row.platform;
     let page = PlatformPage {
         chrome: chrome(&state, &auth),
-        step: 2,
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::Platform)),
         kind: kind.label(),
         choices: platform_choices(kind, selected),
         error: None,
@@ -169,8 +171,7 @@ pub async fn platform_post(
         _ => {
             let page = PlatformPage {
                 chrome: chrome(&state, &auth),
-                step: 2,
-                steps: EnrollStep::COUNT,
+                progress: super::progress(&row, WizardPage::Step(EnrollStep::Platform)),
                 kind: kind.label(),
                 choices: platform_choices(kind, None),
                 error: Some("Choose your device's operating system.".into()),
@@ -185,8 +186,7 @@ pub async fn install_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
     let platform = platform_of(&row)?;
     let page = InstallPage {
         chrome: chrome(&state, &auth),
-        step: 3,
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::Install)),
         platform: platform.label(),
         platform_key: platform.as_str(),
     };

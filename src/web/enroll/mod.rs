@@ -6,6 +6,7 @@ pub(crate) mod app;
 mod choose;
 pub(crate) mod phone;
 pub(crate) mod security_key;
+mod simulated;
 pub(crate) mod token;
 mod verify;
 
@@ -18,6 +19,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::clock::now;
 use crate::csrf_form;
+use crate::domain::enroll_path::{self, Progress, WizardPage};
 use crate::domain::{DeviceKind, EnrollEvent, EnrollStep, Move, Platform};
 use crate::store::{
     self,
@@ -76,6 +78,22 @@ async fn at_step(state: &AppState, auth: &PasswordAuthed, expected: EnrollStep) 
         return Err(AppError::Redirect(if auth.full { "/settings".into() } else { "/prompt".into() }));
     };
     if row.step == expected { Ok(row) } else { Err(AppError::Redirect(row.step.path().into())) }
+}
+
+/// "Step N of M" for `page` on the way this wizard is taking; before a kind is chosen, the way of
+/// the kind shown as chosen (a mobile phone's, recommended).
+fn progress(row: &EnrollmentRow, page: WizardPage) -> Progress {
+    let kind = row.device_kind.unwrap_or(DeviceKind::MobilePhone);
+    // A mobile phone stored with its number only ("Not now") has no platform: no app pages.
+    let number_only = kind == DeviceKind::MobilePhone
+        && row.platform.is_none()
+        && matches!(row.step, EnrollStep::Options | EnrollStep::Done);
+    enroll_path::progress(kind, number_only, page).unwrap_or(Progress { step: 1, steps: 1 })
+}
+
+/// "Step N of M" for `page` on the way of `kind` (pages that know their kind without a row).
+fn progress_of(kind: DeviceKind, page: WizardPage) -> Progress {
+    enroll_path::progress(kind, false, page).unwrap_or(Progress { step: 1, steps: 1 })
 }
 
 fn chrome(state: &AppState, auth: &PasswordAuthed) -> Chrome {
@@ -179,6 +197,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/enroll/phone/confirm", web::post().to(phone::confirm_post))
         .route("/enroll/phone/verify", get().to(phone::verify_get))
         .route("/enroll/phone/verify", web::post().to(phone::verify_post))
+        .route(simulated::PATH, get().to(simulated::texts_get))
         .route("/enroll/phone/app", get().to(phone::app_get))
         .route("/enroll/phone/app", web::post().to(phone::app_post))
         .route("/enroll/security-key", get().to(security_key::page_get))

@@ -24,6 +24,7 @@ use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 use super::{advance, at_step, chrome, kind_of, moving};
+use crate::domain::enroll_path::{Progress, WizardPage};
 use crate::signin::Caller;
 use crate::signin::enroll::Added;
 
@@ -40,8 +41,7 @@ pub struct Country {
 #[template(path = "enroll/phone.html")]
 struct PhonePage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     landline: bool,
     countries: Vec<Country>,
     number: String,
@@ -53,8 +53,7 @@ struct PhonePage {
 #[template(path = "enroll/phone_confirm.html")]
 struct ConfirmPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     number: String,
     extension: Option<String>,
 }
@@ -63,22 +62,24 @@ struct ConfirmPage {
 #[template(path = "enroll/phone_verify.html")]
 struct VerifyPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     landline: bool,
     number: String,
     code_sent: bool,
     /// ringing, answered, or how the last call ended.
     call: Option<String>,
     error: Option<String>,
+    /// The telephony simulator: nothing reaches a real phone (the page says where to look).
+    simulator: bool,
+    /// An administrator may read the texts sent to their own wizard's number (`simulated`).
+    own_texts: bool,
 }
 
 #[derive(Template)]
 #[template(path = "enroll/phone_app.html")]
 struct AppPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     number: String,
     /// "Set up the app" is offered (push or app passcodes are allowed).
     app: bool,
@@ -99,7 +100,10 @@ fn countries(allowed: &[String], selected: &str) -> Vec<Country> {
 }
 
 /// The number the wizard holds (set at the Phone step).
-async fn wizard_number(state: &AppState, row: &EnrollmentRow) -> Result<(PhoneNumber, WizardPhone), AppError> {
+pub(super) async fn wizard_number(
+    state: &AppState,
+    row: &EnrollmentRow,
+) -> Result<(PhoneNumber, WizardPhone), AppError> {
     let wp = phone_devices::wizard_phone(&state.db, &state.keys, &row.id).await?.ok_or(AppError::NotFound)?;
     let number = PhoneNumber::from_e164(wp.phone.as_deref().unwrap_or_default())
         .map_err(|_| AppError::Redirect(EnrollStep::Phone.path().into()))?;
@@ -122,8 +126,7 @@ pub async fn phone_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Resu
     let region = suggested.as_ref().map(|n| n.region().to_string()).unwrap_or_default();
     let page = PhonePage {
         chrome: chrome(&state, &auth),
-        step: EnrollStep::Phone.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::Phone)),
         landline,
         countries: countries(&state.policy().await?.allowed_countries, &region),
         number: suggested.map(|n| n.international().to_string()).unwrap_or_default(),
@@ -149,8 +152,14 @@ pub async fn phone_post(
         .and_then(|n| if landline { parse_extension(&form.extension).map(|e| (n, e)) } else { Ok((n, None)) });
     let problem = match &parsed {
         Err(e) => Some(e.0.clone()),
-        Ok((n, _)) if !landline && phone_devices::mobile_taken_by_other(&state.db, &state.keys, n.e164(), &auth.user.id).await? => {
-            Some("This mobile number is already registered to another account. Enter another number, or contact your help desk if it is yours.".to_string())
+        Ok((n, _))
+            if !landline
+                && phone_devices::mobile_taken_by_other(&state.db, &state.keys, n.e164(), &auth.user.id).await? =>
+        {
+            Some(format!(
+                "This mobile number is already registered to another account. Enter another number, or contact {} if it is yours.",
+                state.settings.institution.help_desk
+            ))
         }
         Ok(_) => None,
     };
@@ -162,8 +171,7 @@ pub async fn phone_post(
     }
     let page = PhonePage {
         chrome: chrome(&state, &auth),
-        step: EnrollStep::Phone.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::Phone)),
         landline,
         countries: countries(allowed, &form.country),
         number: form.number.chars().take(40).collect(),
@@ -178,8 +186,7 @@ pub async fn confirm_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
     let (number, wp) = wizard_number(&state, &row).await?;
     let page = ConfirmPage {
         chrome: chrome(&state, &auth),
-        step: EnrollStep::PhoneConfirm.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::PhoneConfirm)),
         number: number.international().to_string(),
         extension: wp.phone_extension,
     };
@@ -212,13 +219,14 @@ async fn verify_page(
     };
     Ok(VerifyPage {
         chrome: chrome(state, auth),
-        step: EnrollStep::PhoneVerify.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(row, WizardPage::Step(EnrollStep::PhoneVerify)),
         landline: kind_of(row)? == DeviceKind::Landline,
         number: number.international().to_string(),
         code_sent: store::phone_codes::has_live(&state.db, &auth.user.id, PURPOSE, t).await?,
         call,
         error,
+        simulator: state.phones.is_simulator(),
+        own_texts: super::simulated::may_read(state, auth),
     })
 }
 
@@ -359,8 +367,7 @@ pub async fn app_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result
     let allowed = crate::signin::allowed::methods_for_user(&state, &auth.user.id, None).await?;
     let page = AppPage {
         chrome: chrome(&state, &auth),
-        step: EnrollStep::PhoneApp.number(),
-        steps: EnrollStep::COUNT,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::PhoneApp)),
         number: number.international().to_string(),
         app: allowed.allows(Method::Push) || allowed.allows(Method::Totp),
         number_only: allowed.allows(Method::Sms) || allowed.allows(Method::PhoneCall),

@@ -21,6 +21,7 @@ use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 use super::{at_step, chrome};
+use crate::domain::enroll_path::{Progress, WizardPage};
 
 const ALREADY_REGISTERED: &str =
     "This security key is already registered. Use another key, or go back and choose another type of device.";
@@ -29,8 +30,7 @@ const ALREADY_REGISTERED: &str =
 #[template(path = "enroll/security_key.html")]
 struct SecurityKeyPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     available: bool,
     error: Option<String>,
 }
@@ -43,8 +43,7 @@ fn page(
 ) -> Result<HttpResponse, AppError> {
     let page = SecurityKeyPage {
         chrome: chrome(state, auth),
-        step: EnrollStep::SecurityKey.number(),
-        steps: EnrollStep::KEY_COUNT,
+        progress: super::progress_of(crate::domain::DeviceKind::SecurityKey, WizardPage::Step(EnrollStep::SecurityKey)),
         available: state.relying_party().is_some(),
         error,
     };

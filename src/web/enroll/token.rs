@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{at_step, chrome};
+use crate::domain::enroll_path::{Progress, WizardPage};
 use crate::signin::token_claim::ClaimAsk;
 use crate::signin::{Caller, Verdict};
 
@@ -26,15 +27,19 @@ use crate::web::{client_ip, html};
 #[template(path = "enroll/token.html")]
 struct TokenPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     serial: String,
     error: Option<String>,
 }
 
 fn page(state: &AppState, auth: &PasswordAuthed, serial: &str, error: Option<String>) -> TokenPage {
     let serial = serial.chars().take(64).collect();
-    TokenPage { chrome: chrome(state, auth), step: 2, steps: EnrollStep::COUNT, serial, error }
+    TokenPage {
+        chrome: chrome(state, auth),
+        progress: super::progress_of(crate::domain::DeviceKind::HardwareToken, WizardPage::TokenClaim),
+        serial,
+        error,
+    }
 }
 
 pub async fn token_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -50,6 +55,11 @@ const NO_MATCH: &str = "That serial number and passcode do not match a token you
                         number on the token, then enter a new passcode (for a token with a button, press it twice \
                         and enter both passcodes).";
 
+/// A locked account, in the words that name whom to contact.
+fn locked_words(state: &AppState) -> String {
+    format!("Too many incorrect attempts. Contact {} to unlock your account.", state.settings.institution.help_desk)
+}
+
 pub async fn token_post(
     req: HttpRequest,
     auth: PasswordAuthed,
@@ -61,7 +71,7 @@ pub async fn token_post(
     let retry =
         |message: String| html(StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, &form.serial, Some(message)));
     if auth.user.locked_at.is_some() {
-        return retry("Too many incorrect attempts. Contact your help desk to unlock your account.".into());
+        return retry(locked_words(&state));
     }
     let serial = match parse_serial(&form.serial) {
         Ok(s) => s,
@@ -78,7 +88,7 @@ pub async fn token_post(
     let ask = ClaimAsk { serial: &serial, code: &code, next: next.as_ref() };
     match state.claim_token(&caller, &row, ask).await? {
         Verdict::Accepted(_) => Ok(see_other(EnrollStep::Options.path())),
-        Verdict::Locked => retry("Too many incorrect attempts. Contact your help desk to unlock your account.".into()),
+        Verdict::Locked => retry(locked_words(&state)),
         Verdict::Disabled | Verdict::SessionEnded => Err(AppError::LoginRequired),
         _ => retry(NO_MATCH.into()),
     }

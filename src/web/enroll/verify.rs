@@ -27,13 +27,13 @@ use crate::web::state::AppState;
 use crate::web::{client_ip, html};
 
 use super::{Choice, at_step, chrome, kind_of};
+use crate::domain::enroll_path::{Progress, WizardPage};
 
 #[derive(Template)]
 #[template(path = "enroll/activate.html")]
 struct ActivatePage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     qr: String,
     otpauth: String,
     key: String,
@@ -46,8 +46,7 @@ struct ActivatePage {
 #[template(path = "enroll/options.html")]
 struct OptionsPage {
     chrome: Chrome,
-    step: u8,
-    steps: u8,
+    progress: Progress,
     name: String,
     choices: Vec<Choice>,
     error: Option<String>,
@@ -61,8 +60,9 @@ struct DonePage {
     next: &'static str,
     /// After a temporary or recovery passcode: the other devices, which may be the lost one.
     old_devices: Vec<(String, String)>,
-    /// A hardware token: its passcodes come from its button or a touch, not an app.
-    token: bool,
+    /// How the device is used from now on, by what it can really do: "token", "key", "push",
+    /// "app", "mobile" (a number without an app) or "landline".
+    way: &'static str,
 }
 
 fn activate_page(
@@ -80,8 +80,7 @@ fn activate_page(
         seed.otpauth_uri(&issuer, &account).map_err(|e| AppError::Internal(anyhow::anyhow!("otpauth URI: {e}")))?;
     Ok(ActivatePage {
         chrome: chrome(state, auth),
-        step: 4,
-        steps: EnrollStep::COUNT,
+        progress: super::progress(row, WizardPage::Step(EnrollStep::Activate)),
         qr: qr_svg_data_uri(&otpauth).map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?,
         otpauth,
         key: seed.base32_grouped(),
@@ -127,32 +126,27 @@ pub async fn activate_post(
     }
 }
 
-fn action_choices(kind: DeviceKind, selected: LoginAction, push: bool) -> Vec<Choice> {
-    [
-        (LoginAction::Ask, "Ask me to choose an authentication method", ""),
-        (LoginAction::Push, "Automatically send this device a Push", ""),
-        (LoginAction::Passcode, "Automatically ask me for a passcode from this device", ""),
-        (LoginAction::Call, "Automatically call this device", ""),
-    ]
-    .into_iter()
-    // Only what the device can do: a security key shows no passcode, only phones are called,
-    // only a device activated in the Twofold authenticator gets pushes.
-    .filter(|(a, _, _)| match a {
-        LoginAction::Ask => true,
-        LoginAction::Push => push,
-        LoginAction::Passcode => !matches!(kind, DeviceKind::SecurityKey | DeviceKind::Landline),
-        LoginAction::Call => kind.has_number(),
-    })
-    .map(|(a, label, hint)| Choice { value: a.as_str(), label, hint, checked: a == selected })
-    .collect()
+/// "When I log in" for the wizard's device: only what it can really do (`LoginAction::offered`).
+fn action_choices(kind: DeviceKind, selected: LoginAction, push: bool, passcodes: bool) -> Vec<Choice> {
+    LoginAction::offered(kind, push, passcodes)
+        .into_iter()
+        .map(|a| {
+            let label = match a {
+                LoginAction::Ask => "Ask me to choose an authentication method",
+                LoginAction::Push => "Automatically send this device a Push",
+                LoginAction::Passcode => "Automatically ask me for a passcode from this device",
+                LoginAction::Call => "Automatically call this device",
+            };
+            Choice { value: a.as_str(), label, hint: "", checked: a == selected }
+        })
+        .collect()
 }
 
-/// "Step n of m" on "Device options": a security key's wizard is shorter.
-fn progress(row: &EnrollmentRow) -> (u8, u8) {
-    match kind_of(row) {
-        Ok(DeviceKind::SecurityKey) => (EnrollStep::KEY_COUNT, EnrollStep::KEY_COUNT),
-        _ => (EnrollStep::Options.number(), EnrollStep::COUNT),
-    }
+/// The wizard's device shows passcodes (an authenticator app's seed, or a hardware token).
+async fn shows_passcodes(state: &AppState, row: &EnrollmentRow) -> Result<bool, AppError> {
+    let Some(id) = &row.device_id else { return Ok(false) };
+    let device = store::devices::for_user(&state.db, &row.user_id, id).await?;
+    Ok(device.is_some_and(|d| !d.totp_secret.is_empty() || d.kind == DeviceKind::HardwareToken))
 }
 
 /// The wizard's device was activated in the Twofold authenticator (it can receive pushes).
@@ -170,10 +164,14 @@ pub async fn options_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Re
     let row = at_step(&state, &auth, EnrollStep::Options).await?;
     let page = OptionsPage {
         chrome: chrome(&state, &auth),
-        step: progress(&row).0,
-        steps: progress(&row).1,
+        progress: super::progress(&row, WizardPage::Step(EnrollStep::Options)),
         name: device_name(&state, &row).await?,
-        choices: action_choices(kind_of(&row)?, LoginAction::Ask, can_push(&state, &row).await?),
+        choices: action_choices(
+            kind_of(&row)?,
+            LoginAction::Ask,
+            can_push(&state, &row).await?,
+            shows_passcodes(&state, &row).await?,
+        ),
         error: None,
     };
     html(StatusCode::OK, &page)
@@ -197,10 +195,14 @@ pub async fn options_post(
             let name: String = form.name.chars().take(DeviceName::MAX_CHARS * 2).collect();
             let page = OptionsPage {
                 chrome: chrome(&state, &auth),
-                step: progress(&row).0,
-                steps: progress(&row).1,
+                progress: super::progress(&row, WizardPage::Step(EnrollStep::Options)),
                 name,
-                choices: action_choices(kind_of(&row)?, action, can_push(&state, &row).await?),
+                choices: action_choices(
+                    kind_of(&row)?,
+                    action,
+                    can_push(&state, &row).await?,
+                    shows_passcodes(&state, &row).await?,
+                ),
                 error: Some(e.0),
             };
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
@@ -238,14 +240,20 @@ pub async fn done_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Resul
     } else {
         Vec::new()
     };
-    let token = match &row.device_id {
-        Some(id) => store::devices::for_user(&state.db, &auth.user.id, id)
-            .await?
-            .is_some_and(|d| d.kind == DeviceKind::HardwareToken),
-        None => false,
+    let device = match &row.device_id {
+        Some(id) => store::devices::for_user(&state.db, &auth.user.id, id).await?,
+        None => None,
+    };
+    let way = match device {
+        Some(d) if d.kind == DeviceKind::HardwareToken => "token",
+        Some(d) if d.kind == DeviceKind::SecurityKey => "key",
+        _ if can_push(&state, &row).await? => "push",
+        Some(d) if !d.totp_secret.is_empty() => "app",
+        Some(d) if d.kind == DeviceKind::Landline => "landline",
+        _ => "mobile",
     };
     let page = DonePage {
-        token,
+        way,
         chrome: chrome(&state, &auth),
         name: device_name(&state, &row).await?,
         next: if auth.full {

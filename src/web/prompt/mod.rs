@@ -2,6 +2,7 @@
 //! before device changes. Today that is "Enter a Passcode": an authenticator app's code or a
 //! backup code. Failures count towards lockout across every method.
 
+pub(crate) mod choice;
 pub(crate) mod phone;
 pub(crate) mod push;
 pub(crate) mod security_key;
@@ -14,7 +15,8 @@ use askama_web::WebTemplate;
 use crate::clock::now;
 use crate::csrf_form;
 use crate::domain::policy::Method;
-use crate::domain::{EnrollStep, Passcode};
+use crate::domain::prompt_choice::PromptMethod;
+use crate::domain::{EnrollStep, LoginAction, Passcode};
 use crate::factors::codes::{BACKUP_CODE_DIGITS, TEMPORARY_CODE_DIGITS};
 use crate::signin::lockout::Lock;
 use crate::signin::{Accepted, Application, Caller, Verdict};
@@ -33,8 +35,6 @@ pub struct PromptPage {
     device_names: Vec<String>,
     /// Hardware tokens (their passcodes come from a button or a touch, not an app).
     token_names: Vec<String>,
-    /// The user has a security key: "Use a security key" is offered.
-    security_keys: bool,
     /// Never had a device: "Not enrolled yet" and "Start setup".
     never_enrolled: bool,
     /// Something to verify with: a device, a backup code or a temporary passcode.
@@ -53,10 +53,36 @@ pub struct PromptPage {
     application: Option<String>,
     /// "Call Me" and "Text Me" for each device with a number.
     phones: phone::PhoneMethods,
-    /// A device can receive pushes: "Send Me a Push".
-    push: bool,
     /// "Automatically send this device a Push": the page starts it by itself.
     auto_push: bool,
+    /// The device chosen, the method shown first and "Other options".
+    shown: choice::Shown,
+    /// "Other options" starts open (`?other=1`, or after an error so every method is at hand).
+    other_open: bool,
+}
+
+impl PromptPage {
+    /// The chosen device's "Call Me" and "Text Me".
+    fn selected_phone(&self) -> Option<&phone::PhoneChoice> {
+        let (id, _) = self.shown.device.as_ref()?;
+        self.phones.choices.iter().find(|p| &p.id == id)
+    }
+
+    /// The devices whose app passcodes "Enter a Passcode" names: the chosen one when it has an app.
+    fn passcode_names(&self) -> Vec<String> {
+        match &self.shown.device {
+            Some((_, name)) if self.shown.device_app_passcode => vec![name.clone()],
+            _ => self.device_names.clone(),
+        }
+    }
+
+    fn is_first(&self, method: &str) -> bool {
+        self.shown.first.is_some_and(|m| m.as_str() == method)
+    }
+
+    fn auto_call_here(&self) -> bool {
+        self.phones.auto_call.is_some() && self.phones.auto_call == self.selected_phone().map(|p| p.id.clone())
+    }
 }
 
 csrf_form!(PasscodeForm { passcode: String });
@@ -131,6 +157,17 @@ pub(crate) async fn page(
     methods: &Methods,
     error: Option<String>,
 ) -> Result<PromptPage, AppError> {
+    page_for(state, auth, methods, error, &choice::View::default()).await
+}
+
+/// The prompt as `view` asks (a device chosen, "Other options" open).
+pub(crate) async fn page_for(
+    state: &AppState,
+    auth: &PasswordAuthed,
+    methods: &Methods,
+    error: Option<String>,
+    view: &choice::View,
+) -> Result<PromptPage, AppError> {
     let policy = state.policy().await?;
     // Only the methods the policy allows this user are offered (temporary passcodes always are).
     let application = app_flow::application(state, &auth.session).await?;
@@ -146,33 +183,74 @@ pub(crate) async fn page(
         let devices = methods.devices.iter().filter(|d| allowed.allows(method) && keep(d));
         devices.map(|d| d.name.clone()).collect()
     };
+    let device_names = names(Method::Totp, &|d| !d.totp_secret.is_empty());
+    let security_keys = allowed.allows(Method::SecurityKey) && methods.devices.iter().any(is_security_key);
+    let backup_codes = if allowed.allows(Method::BackupCodes) { methods.backup_codes } else { 0 };
+    let temporary_codes = methods.temporary_codes > 0;
+    let auto_push = allowed.allows(Method::Push)
+        && !push_ids.is_empty()
+        && error.is_none()
+        && !auth.full
+        && state.auto_push_wanted(&auth.user.id, &methods.devices, &push_ids).await?;
+    let phones = phone::PhoneMethods::load(state, auth, &methods.devices).await?.allowed_only(&allowed);
+    let scope = application.as_ref().map_or(store::last_methods::PORTAL, |a| a.integration_key.as_str());
+    let remembered = store::last_methods::for_user(&state.db, &auth.user.id, scope).await?;
+    let auto_device = if auto_push {
+        let push_device = |d: &&DeviceRow| d.login_action == LoginAction::Push && push_ids.contains(&d.id);
+        methods.devices.iter().find(push_device).map(|d| d.id.as_str())
+    } else {
+        phones.auto_call.as_deref()
+    };
+    // What the situation puts first: the code to enter (a help-desk passcode, a text just sent),
+    // the push or call that starts by itself.
+    let first = if temporary_codes || phones.texted {
+        Some(PromptMethod::Passcode)
+    } else if auto_push {
+        Some(PromptMethod::Push)
+    } else if phones.auto_call.is_some() {
+        Some(PromptMethod::Call)
+    } else {
+        None
+    };
+    let facts = choice::Facts {
+        devices: &methods.devices,
+        allowed: &allowed,
+        push_ids: &push_ids,
+        phones: &phones,
+        passcode: !device_names.is_empty() || backup_codes > 0 || temporary_codes || !security_keys,
+        first,
+        auto_device,
+        remembered: &remembered,
+    };
+    let shown = choice::shown(&facts, view);
     Ok(PromptPage {
         chrome: Chrome::new(state, Some(&auth.user.display_name), &auth.csrf),
         // Devices with an app seed; hardware tokens, security keys and phones known by number only have none.
-        device_names: names(Method::Totp, &|d| !d.totp_secret.is_empty()),
+        device_names,
         token_names: names(Method::HardwareToken, &|d| d.kind == crate::domain::DeviceKind::HardwareToken),
-        security_keys: allowed.allows(Method::SecurityKey) && methods.devices.iter().any(is_security_key),
         never_enrolled: auth.user.enrolled_at.is_none() && !methods.any(),
         can_verify: methods.any(),
-        temporary_codes: methods.temporary_codes > 0,
+        temporary_codes,
         help_desk: state.settings.institution.help_desk.clone(),
         recovery: policy.recovery_enabled,
         self_enrollment: policy.self_enrollment,
         step_up: auth.full,
-        backup_codes: if allowed.allows(Method::BackupCodes) { methods.backup_codes } else { 0 },
+        backup_codes,
         locked: lock_message(state, &auth.user).await?,
-        push: allowed.allows(Method::Push) && !push_ids.is_empty(),
-        auto_push: allowed.allows(Method::Push)
-            && error.is_none()
-            && !auth.full
-            && state.auto_push_wanted(&auth.user.id, &methods.devices, &push_ids).await?,
+        auto_push,
+        other_open: error.is_some() || view.other.is_some(),
         error,
         application: application.map(|a| a.name),
-        phones: phone::PhoneMethods::load(state, auth, &methods.devices).await?.allowed_only(&allowed),
+        phones,
+        shown,
     })
 }
 
-pub async fn prompt_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn prompt_get(
+    auth: PasswordAuthed,
+    state: web::Data<AppState>,
+    view: web::Query<choice::View>,
+) -> Result<HttpResponse, AppError> {
     if auth.invited {
         // An invitation reaches the wizard only; signing in needs the password.
         return Err(AppError::LoginRequired);
@@ -181,7 +259,7 @@ pub async fn prompt_get(auth: PasswordAuthed, state: web::Data<AppState>) -> Res
         return Ok(onward(&auth));
     }
     let methods = methods(&state, &auth.user.id).await?;
-    html(actix_web::http::StatusCode::OK, &page(&state, &auth, &methods, None).await?)
+    html(StatusCode::OK, &page_for(&state, &auth, &methods, None, &view).await?)
 }
 
 pub async fn passcode_post(

@@ -67,13 +67,13 @@ pub async fn finish_post(
     let asking = Asking::of(&req, &state, &auth).await?;
     let ceremony = auth.session.take_webauthn_ceremony(AUTHENTICATE);
     let outcome = state.security_key(&asking.caller(&auth.user), ceremony.as_deref(), &form.0.credential).await?;
-    let message = message(outcome.problem);
-    answer(&req, &auth, &state, &methods, &asking, outcome.verdict, Words { wrong: message, replayed: message }).await
+    let message = message(outcome.problem, &state.settings.institution.help_desk);
+    answer(&req, &auth, &state, &methods, &asking, outcome.verdict, Words { wrong: &message, replayed: &message }).await
 }
 
 /// Why the key did not sign in, in the prompt's words.
-fn message(problem: Option<KeyProblem>) -> &'static str {
-    match problem {
+fn message(problem: Option<KeyProblem>, help_desk: &str) -> String {
+    let words = match problem {
         Some(KeyProblem::Unreadable) => "Your browser's answer could not be read. Try again.",
         Some(KeyProblem::NoCeremony) => {
             "That security key request has expired or was already used. Select Use a security key to try again."
@@ -83,7 +83,9 @@ fn message(problem: Option<KeyProblem>) -> &'static str {
         }
         Some(KeyProblem::Unavailable) => "Security keys are not available on this server.",
         Some(KeyProblem::Failed(Failure::CounterRegression)) => {
-            "This security key may have been copied, so it was not accepted. Use another method and contact your help desk."
+            return format!(
+                "This security key may have been copied, so it was not accepted. Use another method and contact {help_desk}."
+            );
         }
         Some(KeyProblem::Failed(Failure::NotVerified)) => {
             "Your security key did not check that it's you. Try again and enter the key's PIN or use its fingerprint reader when asked."
@@ -97,5 +99,6 @@ fn message(problem: Option<KeyProblem>) -> &'static str {
         Some(KeyProblem::Failed(Failure::Invalid | Failure::AlreadyRegistered)) | None => {
             "Your security key's answer was not accepted. Select Use a security key to try again."
         }
-    }
+    };
+    words.to_string()
 }

@@ -60,21 +60,11 @@ async fn audit(
     Ok(store::audit::record(&state.db, e, now()).await?)
 }
 
-/// What "When I log in" may say for this device: a security key has no passcode to ask for,
-/// a landline none either, only phones are called, and only a device that can receive pushes
-/// offers "Automatically send this device a Push".
+/// What "When I log in" may say for this device (`LoginAction::offered`: what it can really do).
 fn choices(device: &DeviceRow, selected: LoginAction, push: bool) -> Vec<Choice> {
-    let kind = Some(device.kind);
-    [LoginAction::Ask, LoginAction::Push, LoginAction::Passcode, LoginAction::Call]
+    let passcodes = !device.totp_secret.is_empty() || device.kind == crate::domain::DeviceKind::HardwareToken;
+    LoginAction::offered(device.kind, push, passcodes)
         .into_iter()
-        .filter(|a| match a {
-            LoginAction::Ask => true,
-            LoginAction::Push => push,
-            LoginAction::Passcode => {
-                !matches!(kind, Some(crate::domain::DeviceKind::SecurityKey | crate::domain::DeviceKind::Landline))
-            }
-            LoginAction::Call => kind.is_some_and(crate::domain::DeviceKind::has_number),
-        })
         .map(|a| Choice { value: a.as_str(), label: super::login_action_label(a), hint: "", checked: a == selected })
         .collect()
 }
