@@ -23,6 +23,7 @@ mod browser_phones;
 mod browser_prompt;
 mod browser_push;
 mod browser_recovery;
+mod browser_scim;
 mod browser_simulator;
 mod browser_tokens;
 mod browser_universal;
